@@ -1,0 +1,6 @@
+"""Rate limits (Flask-Limiter), stored in Redis when there is one, else in process memory."""
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

@@ -1,0 +1,12 @@
+"""Flask CLI command groups (`flask admin ...`, `flask credits ...`, `flask demo ...`)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+COMMAND_MODULES: list[str] = []
+
+
+def register_commands(app: Flask) -> None:
+    for module in COMMAND_MODULES:
+        app.cli.add_command(__import__(module, fromlist=["cli"]).cli)

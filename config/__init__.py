@@ -1,0 +1,168 @@
+"""Settings: one declared list of every setting, read from environment variables.
+
+Each setting has a name, a default for the embedded demo, a parser and a one-line description.
+`load_settings(profile)` returns a plain dict for `app.config`; the production profile refuses
+to start when something a real deployment needs is missing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot run the service in the chosen profile."""
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "CARBON_PROFILE", "default", "Settings profile: `default` (embedded demo), `testing` or `production`."
+    ),
+    Setting(
+        "SECRET_KEY", "dev-only-secret", "Flask secret key; must be set to a long random value in production."
+    ),
+    Setting(
+        "DATABASE_URL",
+        "",
+        "SQLAlchemy URL. Empty: SQLite file `instance/carbon.sqlite3`. `postgresql://` URLs use psycopg 3.",
+    ),
+    Setting("DATABASE_POOL_SIZE", 5, "Connections per process in the PostgreSQL pool.", int),
+    Setting(
+        "REDIS_URL",
+        "",
+        "Redis URL for cache, tokens, rate limits, rankings and jobs. Empty: an "
+        "in-process stand-in (fakeredis), single process only.",
+    ),
+    Setting(
+        "PAYMENT_PROVIDER",
+        "sandbox",
+        "`wechatpay_v3`, `wechatpay_v2` or `sandbox` (never allowed in production).",
+    ),
+    Setting(
+        "PUBLIC_BASE_URL",
+        "http://127.0.0.1:5000",
+        "Public base URL used in certificate QR codes and payment callback URLs.",
+    ),
+    Setting("WECHAT_APPID", "", "Mini-program AppID."),
+    Setting("WECHAT_SECRET", "", "Mini-program AppSecret (for jscode2session and the access token)."),
+    Setting("WECHAT_API_BASE", "https://api.weixin.qq.com/", "Base URL of WeChat's mini-program API."),
+    Setting(
+        "WECHAT_SANDBOX_LOGIN",
+        True,
+        "Accept any `wx.login` code without calling WeChat (embedded demo only; refused in production).",
+        _bool,
+    ),
+    Setting("WECHATPAY_MCHID", "", "WeChat Pay merchant id."),
+    Setting("WECHATPAY_APIV3_KEY", "", "APIv3 key (32 bytes) that decrypts callbacks."),
+    Setting("WECHATPAY_API_KEY", "", "APIv2 key for MD5 / HMAC-SHA256 signatures."),
+    Setting("WECHATPAY_CERT_SERIAL", "", "Serial number of the merchant API certificate."),
+    Setting("WECHATPAY_PRIVATE_KEY_PATH", "", "Path of the merchant API private key (PEM)."),
+    Setting(
+        "WECHATPAY_PLATFORM_CERT_DIR", "", "Directory holding WeChat Pay platform certificates or public key."
+    ),
+    Setting("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com", "Base URL of WeChat Pay."),
+    Setting(
+        "WECHATPAY_TIMESTAMP_WINDOW_S", 300, "Callbacks whose timestamp is further from now are refused.", int
+    ),
+    Setting("TOKEN_TTL_S", 7 * 24 * 3600, "Lifetime of a bearer token in seconds.", int),
+    Setting("LOGIN_RATE_LIMIT", "20 per minute", "Login attempts allowed per client address."),
+    Setting("RATELIMIT_ENABLED", True, "Turn rate limits on or off.", _bool),
+    Setting("MAX_CONTENT_LENGTH", 8 * 1024 * 1024, "Largest request body in bytes.", int),
+    Setting("ONE_YUAN_UNIT_G", 10_000, "Grams of CO2e in one one-yuan unit.", int),
+    Setting("ONE_YUAN_UNIT_PRICE_FEN", 100, "Price of one one-yuan unit in fen.", int),
+    Setting(
+        "RESERVATION_TTL_S", 15 * 60, "How long an order's grams stay reserved waiting for payment.", int
+    ),
+    Setting("LOG_LEVEL", "INFO", "Log level of the service."),
+)
+
+_PROFILE_OVERRIDES: Mapping[str, Mapping[str, Any]] = {
+    "default": {},
+    "testing": {"TESTING": True, "RATELIMIT_ENABLED": False},
+    "production": {"WECHAT_SANDBOX_LOGIN": False},
+}
+
+
+def load_settings(
+    profile: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Read every setting from `environ` (the process environment by default) for `profile`."""
+    env = os.environ if environ is None else environ
+    profile = profile or env.get("CARBON_PROFILE", "default")
+    if profile not in _PROFILE_OVERRIDES:
+        raise ConfigurationError(
+            f"unknown CARBON_PROFILE {profile!r}; use one of {sorted(_PROFILE_OVERRIDES)}"
+        )
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        values[setting.name] = setting.default
+        if setting.name in _PROFILE_OVERRIDES[profile]:
+            values[setting.name] = _PROFILE_OVERRIDES[profile][setting.name]
+        if setting.name in env:
+            values[setting.name] = setting.parse(env[setting.name])
+    for key, value in _PROFILE_OVERRIDES[profile].items():
+        values.setdefault(key, value)
+    values["CARBON_PROFILE"] = profile
+    values.update(overrides or {})
+    values["DATABASE_URL"] = normalise_database_url(values["DATABASE_URL"])
+    if profile == "production":
+        check_production(values)
+    return values
+
+
+def normalise_database_url(url: str) -> str:
+    """Empty means the embedded SQLite file; bare `postgresql://` means psycopg 3."""
+    if not url:
+        os.makedirs("instance", exist_ok=True)
+        return "sqlite:///" + os.path.abspath(os.path.join("instance", "carbon.sqlite3"))
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def check_production(values: Mapping[str, Any]) -> None:
+    """Refuse a production start that would run on demo stand-ins, naming everything missing."""
+    missing: list[str] = []
+    if values["DATABASE_URL"].startswith("sqlite"):
+        missing.append("DATABASE_URL must point at PostgreSQL (SQLite is for the embedded demo only)")
+    if not values["REDIS_URL"]:
+        missing.append("REDIS_URL must be set (the in-process Redis stand-in is for one process only)")
+    if values["SECRET_KEY"] == "dev-only-secret":
+        missing.append("SECRET_KEY must be set")
+    for name in ("WECHAT_APPID", "WECHAT_SECRET", "WECHATPAY_MCHID"):
+        if not values[name]:
+            missing.append(f"{name} must be set")
+    provider = values["PAYMENT_PROVIDER"]
+    if provider == "sandbox":
+        missing.append("PAYMENT_PROVIDER=sandbox is not allowed in production")
+    elif provider == "wechatpay_v3":
+        missing += [
+            f"{n} must be set for wechatpay_v3"
+            for n in ("WECHATPAY_APIV3_KEY", "WECHATPAY_CERT_SERIAL", "WECHATPAY_PRIVATE_KEY_PATH")
+            if not values[n]
+        ]
+    elif provider == "wechatpay_v2" and not values["WECHATPAY_API_KEY"]:
+        missing.append("WECHATPAY_API_KEY must be set for wechatpay_v2")
+    if values["WECHAT_SANDBOX_LOGIN"]:
+        missing.append("WECHAT_SANDBOX_LOGIN is not allowed in production")
+    if missing:
+        raise ConfigurationError("production settings refused:\n  - " + "\n  - ".join(missing))

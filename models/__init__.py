@@ -1,0 +1,41 @@
+"""SQLAlchemy models; importing this package registers every table on `Base.metadata`."""
+
+from models.accounts import AuthToken, Organisation, OrganisationKind, OrganisationMember, Role, User
+from models.audit import AuditEntry
+from models.base import Base, utcnow
+from models.pool import (
+    GRAMS_PER_TONNE,
+    Allocation,
+    AllocationState,
+    Batch,
+    CreditKind,
+    FreeRange,
+    OwnerKind,
+    Project,
+    ProjectOwner,
+    Reservation,
+    ReservationStatus,
+)
+
+__all__ = [
+    "GRAMS_PER_TONNE",
+    "Allocation",
+    "AllocationState",
+    "AuditEntry",
+    "AuthToken",
+    "Base",
+    "Batch",
+    "CreditKind",
+    "FreeRange",
+    "Organisation",
+    "OrganisationKind",
+    "OrganisationMember",
+    "OwnerKind",
+    "Project",
+    "ProjectOwner",
+    "Reservation",
+    "ReservationStatus",
+    "Role",
+    "User",
+    "utcnow",
+]

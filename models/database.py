@@ -1,0 +1,68 @@
+"""Engine and session handling: one scoped session per thread, units of work for services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+
+_factory = sessionmaker(expire_on_commit=False)
+db_session: scoped_session[Session] = scoped_session(_factory)
+_engine: Engine | None = None
+
+
+def make_engine(url: str, pool_size: int = 5, **kwargs: Any) -> Engine:
+    """Create the engine; SQLite gets foreign keys, WAL and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **kwargs)
+
+
+def configure(url: str, pool_size: int = 5) -> Engine:
+    """Bind the session factory to a new engine for `url`."""
+    global _engine
+    if _engine is not None:
+        _engine.dispose()
+    _engine = make_engine(url, pool_size)
+    db_session.remove()
+    _factory.configure(bind=_engine)
+    return _engine
+
+
+def get_engine() -> Engine:
+    if _engine is None:
+        raise RuntimeError("database not configured")
+    return _engine
+
+
+def is_postgres() -> bool:
+    return get_engine().dialect.name == "postgresql"
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """One service call's transaction: commit once at the end, or roll back on any error."""
+    session = db_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def read_session() -> Session:
+    """The current thread's session, for queries that change nothing."""
+    return db_session()

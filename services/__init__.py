@@ -1,0 +1,1 @@
+"""Use cases. Services never import Flask; one service call is one unit of work."""

@@ -1,0 +1,65 @@
+"""The one hierarchy of domain exceptions; `api/errors.py` maps each class to an HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error a service raises on purpose. `code` is a stable machine-readable slug."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, *, errors: Any = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+        self.details = details
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class InsufficientCredits(Conflict):
+    code = "insufficient_credits"
+
+
+class InvalidState(Conflict):
+    code = "invalid_state"
+
+
+class ValidationFailed(DomainError):
+    """Input that parsed but breaks a rule; `errors` names the fields or rows."""
+
+    code = "validation_failed"
+
+
+class IdempotencyMismatch(ValidationFailed):
+    code = "idempotency_key_reused"
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
+class PermissionDenied(DomainError):
+    code = "forbidden"
+
+
+class PaymentRequired(DomainError):
+    code = "payment_required"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+
+class UpstreamError(DomainError):
+    """A service we depend on (WeChat, the database, Redis) could not be reached; retry later."""
+
+    code = "upstream_unavailable"

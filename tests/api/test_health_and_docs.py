@@ -1,0 +1,42 @@
+"""The probes, the OpenAPI description and the one error format."""
+
+
+def test_liveness(client):
+    response = client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json["status"] == "ok"
+
+
+def test_readiness_checks_database_and_redis(client):
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json["checks"] == {"database": "ok", "redis": "ok"}
+
+
+def test_readiness_reports_a_down_redis(client, monkeypatch):
+    from services import redis_store
+
+    def broken_ping():
+        raise ConnectionError("down")
+
+    monkeypatch.setattr(redis_store.get_redis(), "ping", broken_ping)
+    response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json["checks"]["redis"].startswith("error")
+
+
+def test_openapi_json_and_ui_pages(client):
+    spec = client.get("/api/openapi.json")
+    assert spec.status_code == 200
+    assert spec.json["openapi"].startswith("3.")
+    assert "bearerAuth" in spec.json["components"]["securitySchemes"]
+    assert client.get("/api/docs/swagger").status_code == 200
+    assert client.get("/api/docs/redoc").status_code == 200
+
+
+def test_unknown_path_uses_the_error_format(client):
+    response = client.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.json["code"] == 404
+    assert response.json["error"] == "not_found"
+    assert response.json["message"]

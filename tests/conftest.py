@@ -1,0 +1,125 @@
+"""Shared fixtures: an app on SQLite + in-process Redis (fast), and one on real PostgreSQL + Redis.
+
+The PostgreSQL database and the Redis database number are per pytest-xdist worker, so workers
+never see each other's rows. Both databases are built by `alembic upgrade head`, as in production.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+import models
+from api import create_app
+from config import normalise_database_url
+from models import database
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PG = "postgresql://root@127.0.0.1:5432/test"
+DEFAULT_REDIS = "redis://127.0.0.1:6379"
+
+
+def _worker_index(worker_id: str) -> int:
+    return 0 if worker_id == "master" else int(worker_id.removeprefix("gw"))
+
+
+def alembic_upgrade(url: str) -> None:
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.attributes["url"] = url
+    cfg.attributes["configure_logging"] = False
+    command.upgrade(cfg, "head")
+
+
+def clear_tables() -> None:
+    engine = database.get_engine()
+    database.db_session.remove()
+    tables = list(reversed(models.Base.metadata.sorted_tables))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(t.name for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+    alembic_upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_url(worker_id: str) -> str:
+    base = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
+    name = f"carbon_test_{_worker_index(worker_id)}"
+    admin = create_engine(normalise_database_url(base), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.fail(f"PostgreSQL at {base} is not usable ({exc}); bin/test starts one")
+    finally:
+        admin.dispose()
+    url = base.rsplit("/", 1)[0] + "/" + name
+    alembic_upgrade(normalise_database_url(url))
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_url(worker_id: str) -> str:
+    base = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS).rstrip("/")
+    return f"{base}/{1 + _worker_index(worker_id) % 15}"
+
+
+def _make_app(database_url: str, redis_url: str = "", **overrides: object) -> Flask:
+    return create_app(
+        "testing", overrides={"DATABASE_URL": database_url, "REDIS_URL": redis_url, **overrides}
+    )
+
+
+@pytest.fixture
+def app_overrides() -> dict[str, object]:
+    """Override in a test module to change settings of the `app` / `pg_app` fixtures."""
+    return {}
+
+
+@pytest.fixture
+def app(sqlite_url: str, app_overrides: dict[str, object]) -> Iterator[Flask]:
+    flask_app = _make_app(sqlite_url, **app_overrides)
+    clear_tables()
+    with flask_app.app_context():
+        yield flask_app
+    database.db_session.remove()
+
+
+@pytest.fixture
+def pg_app(pg_url: str, redis_url: str, app_overrides: dict[str, object]) -> Iterator[Flask]:
+    flask_app = _make_app(pg_url, redis_url, **app_overrides)
+    clear_tables()
+    from services.redis_store import get_redis
+
+    get_redis().flushdb()
+    with flask_app.app_context():
+        yield flask_app
+    database.db_session.remove()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def pg_client(pg_app: Flask) -> FlaskClient:
+    return pg_app.test_client()
