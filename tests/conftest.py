@@ -59,9 +59,10 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_url(worker_id: str) -> str:
+def pg_url(worker_id: str, testrun_uid: str) -> Iterator[str]:
     base = os.environ.get("TEST_DATABASE_URL", DEFAULT_PG)
-    name = f"carbon_test_{_worker_index(worker_id)}"
+    # Unique per run and worker, so that concurrent runs on one server never share a database.
+    name = f"carbon_test_{testrun_uid[:8]}_{_worker_index(worker_id)}"
     admin = create_engine(normalise_database_url(base), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -73,13 +74,19 @@ def pg_url(worker_id: str) -> str:
         admin.dispose()
     url = base.rsplit("/", 1)[0] + "/" + name
     alembic_upgrade(normalise_database_url(url))
-    return url
+    yield url
+    database.get_engine().dispose()
+    admin = create_engine(normalise_database_url(base), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")
-def redis_url(worker_id: str) -> str:
+def redis_url(worker_id: str, testrun_uid: str) -> str:
     base = os.environ.get("TEST_REDIS_URL", DEFAULT_REDIS).rstrip("/")
-    return f"{base}/{1 + _worker_index(worker_id) % 15}"
+    # Databases 1-15, spread by run and worker; database 0 is left to the service itself.
+    return f"{base}/{1 + (int(testrun_uid[:6], 16) + _worker_index(worker_id)) % 15}"
 
 
 def _make_app(database_url: str, redis_url: str = "", **overrides: object) -> Flask:
