@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, MetaData
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -21,9 +21,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# 64-bit integers on PostgreSQL; on SQLite an INTEGER, so that primary keys auto-increment.
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True), int: BigInteger}
+    type_annotation_map = {datetime: DateTime(timezone=True), int: BigInt}
 
 
 class TimestampMixin:

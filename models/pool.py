@@ -142,6 +142,8 @@ class Reservation(TimestampMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     grams: Mapped[int]
+    # Sold grams given back to the pool by refunds; the rest stays sold.
+    returned_g: Mapped[int] = mapped_column(default=0)
     status: Mapped[ReservationStatus] = mapped_column(
         _enum(ReservationStatus, "reservation_status"), default=ReservationStatus.RESERVED
     )

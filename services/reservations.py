@@ -1,0 +1,333 @@
+"""The reservation primitive every sale uses: reserve grams, then confirm (sold) or release them.
+
+Concurrency: a reservation first plans which batches to draw from (oldest vintage first, or the
+chosen project or owner), then takes the grams with one conditional UPDATE per batch, in batch-id
+order so that two reservers never wait on each other in a cycle. A batch's row lock, taken by that
+UPDATE, also serialises the batch's free ranges and cursor, so slices never overlap. If a batch
+was emptied between planning and taking, the savepoint is rolled back and the plan is made again.
+
+The `*_in` functions join the caller's unit of work (an order service commits them with its own
+rows); the others are units of work of their own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from models import (
+    GRAMS_PER_TONNE,
+    Allocation,
+    AllocationState,
+    Batch,
+    FreeRange,
+    Project,
+    Reservation,
+    ReservationStatus,
+    utcnow,
+)
+from models.database import unit_of_work
+from services.errors import InsufficientCredits, InvalidState, NotFound, ValidationFailed
+
+MAX_PLAN_ATTEMPTS = 8
+FREE_RANGE_PAGE = 64
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Where grams may come from; None everywhere means anywhere in the pool."""
+
+    project_id: int | None = None
+    owner_id: int | None = None
+    kind_code: str | None = None
+    kind_codes: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class SerialSlice:
+    """Grams [from_g, to_g] (inclusive) of one registry tonne: "serial N, grams 0 to 9,999"."""
+
+    batch_id: int
+    serial: str
+    from_g: int
+    to_g: int
+
+    @property
+    def grams(self) -> int:
+        return self.to_g - self.from_g + 1
+
+
+class _PlanStale(Exception):
+    """A batch no longer had the planned grams; plan again."""
+
+
+def reserve_in(session: Session, grams: int, selector: Selector, expires_at: datetime) -> Reservation:
+    """Reserve `grams` from the pool inside the caller's transaction, or raise InsufficientCredits."""
+    if grams <= 0:
+        raise ValidationFailed("Grams to reserve must be positive.", errors={"grams": ["must be positive"]})
+    for _attempt in range(MAX_PLAN_ATTEMPTS):
+        plan = _plan(session, grams, selector)
+        savepoint = session.begin_nested()
+        try:
+            reservation = _take(session, grams, plan, expires_at)
+        except _PlanStale:
+            savepoint.rollback()
+            continue
+        savepoint.commit()
+        return reservation
+    raise InsufficientCredits("The pool is too busy to reserve these grams now; try again.", grams=grams)
+
+
+def _plan(session: Session, grams: int, selector: Selector) -> list[tuple[int, int]]:
+    query = (
+        select(Batch.id, Batch.available_g)
+        .join(Project, Project.id == Batch.project_id)
+        .where(Batch.available_g > 0)
+        .order_by(Batch.vintage, Batch.id)
+    )
+    if selector.project_id is not None:
+        query = query.where(Batch.project_id == selector.project_id)
+    if selector.owner_id is not None:
+        query = query.where(Project.owner_id == selector.owner_id)
+    if selector.kind_code is not None:
+        query = query.where(Project.kind_code == selector.kind_code)
+    if selector.kind_codes is not None:
+        query = query.where(Project.kind_code.in_(selector.kind_codes))
+    plan: list[tuple[int, int]] = []
+    remaining = grams
+    for batch_id, available in session.execute(query):
+        take = min(available, remaining)
+        plan.append((batch_id, take))
+        remaining -= take
+        if remaining == 0:
+            return sorted(plan)
+    raise InsufficientCredits(
+        "Not enough credits are available for this selection.",
+        requested_g=grams,
+        available_g=grams - remaining,
+    )
+
+
+def _take(session: Session, grams: int, plan: list[tuple[int, int]], expires_at: datetime) -> Reservation:
+    for batch_id, take in plan:
+        taken = session.execute(
+            update(Batch)
+            .where(Batch.id == batch_id, Batch.available_g >= take)
+            .values(available_g=Batch.available_g - take, reserved_g=Batch.reserved_g + take)
+        ).rowcount
+        if taken != 1:
+            raise _PlanStale
+    reservation = Reservation(grams=grams, expires_at=expires_at, status=ReservationStatus.RESERVED)
+    session.add(reservation)
+    session.flush()
+    for batch_id, take in plan:
+        for start, end in _carve(session, batch_id, take):
+            session.add(
+                Allocation(reservation_id=reservation.id, batch_id=batch_id, start_g=start, end_g=end)
+            )
+    session.flush()
+    return reservation
+
+
+def _carve(session: Session, batch_id: int, grams: int) -> list[tuple[int, int]]:
+    """Concrete gram ranges of a locked batch: returned grams first, then the never-allocated tail."""
+    pieces: list[tuple[int, int]] = []
+    need = grams
+    while need:
+        ranges = session.scalars(
+            select(FreeRange)
+            .where(FreeRange.batch_id == batch_id)
+            .order_by(FreeRange.start_g)
+            .limit(FREE_RANGE_PAGE)
+        ).all()
+        if not ranges:
+            break
+        for free in ranges:
+            take = min(need, free.end_g - free.start_g)
+            pieces.append((free.start_g, free.start_g + take))
+            if take == free.end_g - free.start_g:
+                session.delete(free)
+            else:
+                free.start_g += take
+            need -= take
+            if not need:
+                break
+        session.flush()
+    if need:
+        cursor = session.execute(
+            update(Batch)
+            .where(Batch.id == batch_id)
+            .values(cursor_g=Batch.cursor_g + need)
+            .returning(Batch.cursor_g)
+        ).scalar_one()
+        pieces.append((cursor - need, cursor))
+    return _merge(pieces)
+
+
+def _merge(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(pieces):
+        if merged and merged[-1][1] == start:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _claim(session: Session, reservation_id: int, to: ReservationStatus, at_field: str) -> Reservation:
+    """Move a reserved reservation to `to`, exactly once even under concurrent calls."""
+    moved = session.execute(
+        update(Reservation)
+        .where(Reservation.id == reservation_id, Reservation.status == ReservationStatus.RESERVED)
+        .values(status=to, **{at_field: utcnow()})
+    ).rowcount
+    reservation = session.get(Reservation, reservation_id, populate_existing=True)
+    if reservation is None:
+        raise NotFound(f"Reservation {reservation_id} does not exist.")
+    if moved != 1:
+        raise InvalidState(
+            f"Reservation {reservation_id} is {reservation.status.value}, not reserved.",
+            status=reservation.status.value,
+        )
+    return reservation
+
+
+def _grams_by_batch(allocations: Iterable[Allocation]) -> list[tuple[int, int]]:
+    totals: dict[int, int] = defaultdict(int)
+    for allocation in allocations:
+        totals[allocation.batch_id] += allocation.grams
+    return sorted(totals.items())
+
+
+def confirm_in(session: Session, reservation_id: int) -> Reservation:
+    """Reserved grams become sold (payment arrived). Raises InvalidState unless still reserved."""
+    reservation = _claim(session, reservation_id, ReservationStatus.CONFIRMED, "confirmed_at")
+    for batch_id, grams in _grams_by_batch(reservation.allocations):
+        session.execute(
+            update(Batch)
+            .where(Batch.id == batch_id)
+            .values(reserved_g=Batch.reserved_g - grams, sold_g=Batch.sold_g + grams)
+        )
+    session.execute(
+        update(Allocation)
+        .where(Allocation.reservation_id == reservation_id)
+        .values(state=AllocationState.SOLD)
+    )
+    session.expire(reservation, ["allocations"])
+    return reservation
+
+
+def release_in(session: Session, reservation_id: int) -> Reservation:
+    """Reserved grams return to the pool (expiry, cancellation, failed payment)."""
+    reservation = _claim(session, reservation_id, ReservationStatus.RELEASED, "released_at")
+    allocations = list(reservation.allocations)
+    for batch_id, grams in _grams_by_batch(allocations):
+        session.execute(
+            update(Batch)
+            .where(Batch.id == batch_id)
+            .values(reserved_g=Batch.reserved_g - grams, available_g=Batch.available_g + grams)
+        )
+    _free(session, allocations)
+    return reservation
+
+
+def return_sold_in(session: Session, reservation_id: int, grams: int) -> list[tuple[int, int, int]]:
+    """Give `grams` of a confirmed reservation back to the pool (a refund), newest slices first.
+
+    Returns the (batch_id, start_g, end_g) ranges returned. Retired grams cannot come back: the
+    batch's CHECK (retired_g <= sold_g) refuses it, and callers check retirement first.
+    """
+    reservation = session.get(Reservation, reservation_id, with_for_update=True, populate_existing=True)
+    if reservation is None:
+        raise NotFound(f"Reservation {reservation_id} does not exist.")
+    if reservation.status != ReservationStatus.CONFIRMED:
+        raise InvalidState(f"Reservation {reservation_id} is {reservation.status.value}, not confirmed.")
+    if grams <= 0 or grams > reservation.grams - reservation.returned_g:
+        raise ValidationFailed(
+            "Cannot return more grams than are sold.",
+            errors={"grams": [f"at most {reservation.grams - reservation.returned_g}"]},
+        )
+    returned: list[tuple[int, int, int]] = []
+    need = grams
+    for allocation in sorted(reservation.allocations, key=lambda a: (a.batch_id, a.start_g), reverse=True):
+        if not need:
+            break
+        take = min(need, allocation.grams)
+        start = allocation.end_g - take
+        returned.append((allocation.batch_id, start, allocation.end_g))
+        if take == allocation.grams:
+            session.delete(allocation)
+        else:
+            allocation.end_g = start
+        need -= take
+    totals: dict[int, int] = defaultdict(int)
+    for batch_id, start, end in returned:
+        totals[batch_id] += end - start
+    for batch_id, batch_grams in sorted(totals.items()):
+        session.execute(
+            update(Batch)
+            .where(Batch.id == batch_id)
+            .values(sold_g=Batch.sold_g - batch_grams, available_g=Batch.available_g + batch_grams)
+        )
+    for batch_id, start, end in returned:
+        session.add(FreeRange(batch_id=batch_id, start_g=start, end_g=end))
+    reservation.returned_g += grams
+    session.flush()
+    return returned
+
+
+def _free(session: Session, allocations: list[Allocation]) -> None:
+    for allocation in allocations:
+        session.add(
+            FreeRange(batch_id=allocation.batch_id, start_g=allocation.start_g, end_g=allocation.end_g)
+        )
+    if allocations:
+        session.execute(delete(Allocation).where(Allocation.id.in_([a.id for a in allocations])))
+    session.flush()
+
+
+def serial_slices(session: Session, allocations: Iterable[Allocation]) -> list[SerialSlice]:
+    """Split allocations at tonne boundaries into registry serials with gram offsets."""
+    slices: list[SerialSlice] = []
+    batches: dict[int, Batch] = {}
+    for allocation in sorted(allocations, key=lambda a: (a.batch_id, a.start_g)):
+        batch = batches.get(allocation.batch_id) or session.get(Batch, allocation.batch_id)
+        batches[allocation.batch_id] = batch
+        position = allocation.start_g
+        while position < allocation.end_g:
+            tonne = position // GRAMS_PER_TONNE
+            tonne_end = min(allocation.end_g, (tonne + 1) * GRAMS_PER_TONNE)
+            slices.append(
+                SerialSlice(
+                    batch_id=batch.id,
+                    serial=batch.serial(tonne),
+                    from_g=position - tonne * GRAMS_PER_TONNE,
+                    to_g=tonne_end - 1 - tonne * GRAMS_PER_TONNE,
+                )
+            )
+            position = tonne_end
+    return slices
+
+
+# Units of work of their own, for callers that only need the primitive.
+
+
+def reserve(grams: int, selector: Selector, ttl_s: int) -> int:
+    """Reserve grams for `ttl_s` seconds; returns the reservation id."""
+    with unit_of_work() as session:
+        return reserve_in(session, grams, selector, utcnow() + timedelta(seconds=ttl_s)).id
+
+
+def confirm(reservation_id: int) -> None:
+    with unit_of_work() as session:
+        confirm_in(session, reservation_id)
+
+
+def release(reservation_id: int) -> None:
+    with unit_of_work() as session:
+        release_in(session, reservation_id)
