@@ -38,7 +38,7 @@ BLUEPRINT_MODULES: list[str] = []
 def create_app(profile: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app for a settings profile (default: $CARBON_PROFILE or `default`)."""
     settings = load_settings(profile, overrides=overrides)
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, template_folder="templates")
     app.config.update(settings)
     app.config.update(
         API_TITLE=API_TITLE,

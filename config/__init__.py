@@ -81,6 +81,8 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("TOKEN_TTL_S", 7 * 24 * 3600, "Lifetime of a bearer token in seconds.", int),
     Setting("LOGIN_RATE_LIMIT", "20 per minute", "Login attempts allowed per client address."),
+    Setting("ORDER_RATE_LIMIT", "30 per minute", "Orders a client address may place."),
+    Setting("CALLBACK_RATE_LIMIT", "600 per minute", "Payment callbacks accepted per client address."),
     Setting("RATELIMIT_ENABLED", True, "Turn rate limits on or off.", _bool),
     Setting("MAX_CONTENT_LENGTH", 8 * 1024 * 1024, "Largest request body in bytes.", int),
     Setting("ONE_YUAN_UNIT_G", 10_000, "Grams of CO2e in one one-yuan unit.", int),
@@ -88,6 +90,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "RESERVATION_TTL_S", 15 * 60, "How long an order's grams stay reserved waiting for payment.", int
     ),
+    Setting("ONE_YUAN_MAX_UNITS", 1_000, "Most one-yuan units in one order.", int),
+    Setting(
+        "ONE_YUAN_KINDS", "FFCER,SMCER", "Credit kinds the one-yuan product draws from (comma-separated)."
+    ),
+    Setting("ORDER_MAX_TONNES", 100_000, "Largest credit order, in tonnes.", int),
+    Setting("REFUND_WINDOW_DAYS", 7, "Days after payment during which a user may ask for a refund.", int),
     Setting("LOG_LEVEL", "INFO", "Log level of the service."),
 )
 

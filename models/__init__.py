@@ -3,6 +3,18 @@
 from models.accounts import AuthToken, Organisation, OrganisationKind, OrganisationMember, Role, User
 from models.audit import AuditEntry
 from models.base import Base, utcnow
+from models.certificates import Certificate, CertificateStatus
+from models.orders import (
+    Channel,
+    IdempotencyKey,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    PaymentEvent,
+    Refund,
+    RefundStatus,
+)
 from models.pool import (
     GRAMS_PER_TONNE,
     Allocation,
@@ -25,14 +37,25 @@ __all__ = [
     "AuthToken",
     "Base",
     "Batch",
+    "Certificate",
+    "CertificateStatus",
+    "Channel",
     "CreditKind",
     "FreeRange",
+    "IdempotencyKey",
+    "Order",
+    "OrderEvent",
+    "OrderLine",
+    "OrderStatus",
     "Organisation",
     "OrganisationKind",
     "OrganisationMember",
     "OwnerKind",
+    "PaymentEvent",
     "Project",
     "ProjectOwner",
+    "Refund",
+    "RefundStatus",
     "Reservation",
     "ReservationStatus",
     "Role",

@@ -1,0 +1,1 @@
+"""Certificates: mine (list, PDF) and public verification (JSON and a mobile page)."""

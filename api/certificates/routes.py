@@ -1,0 +1,90 @@
+"""Certificates: the holder's list and PDF, and verification by anyone."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, render_template
+from flask_smorest import Blueprint
+
+from api.auth import auth_required, current_principal
+from api.certificates.schemas import CertificateSchema, VerificationSchema
+from api.errors import ErrorSchema
+from services import certificates
+from services.certificate_pdf import format_grams, render_pdf
+from services.errors import NotFound
+
+blp = Blueprint("certificates", __name__, url_prefix="", description="Certificates and their verification")
+
+
+def verification_body(result: certificates.Verification) -> dict:
+    certificate = result.certificate
+    return {
+        "valid": certificate.status.value == "valid",
+        "status": certificate.status.value,
+        "number": certificate.number,
+        "holder": result.holder,
+        "grams": certificate.grams,
+        "issued_at": certificate.issued_at,
+        "voided_at": certificate.voided_at,
+        "replaced_by": result.replaced_by,
+        "claims": [
+            {**claim, "retirement": "retired" if claim["serial"] in result.retired_serials else "pending"}
+            for claim in certificate.claims
+        ],
+    }
+
+
+@blp.route("/api/v1/me/certificates", methods=["GET"])
+@auth_required()
+@blp.response(200, CertificateSchema(many=True))
+@blp.paginate()
+def list_mine(pagination_parameters):
+    """List my certificates, newest first."""
+    rows, total = certificates.list_for_user(
+        current_principal(), pagination_parameters.page, pagination_parameters.page_size
+    )
+    pagination_parameters.item_count = total
+    return rows
+
+
+@blp.route("/api/v1/me/certificates/<number>", methods=["GET"])
+@auth_required()
+@blp.response(200, CertificateSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such certificate of mine")
+def get_mine(number):
+    """Read one of my certificates."""
+    return certificates.get_for_user(current_principal(), number)
+
+
+@blp.route("/api/v1/me/certificates/<number>/pdf", methods=["GET"])
+@auth_required()
+@blp.response(200, content_type="application/pdf", description="The certificate as a PDF")
+@blp.alt_response(404, schema=ErrorSchema, description="No such certificate of mine")
+def pdf_mine(number):
+    """Download one of my certificates as a PDF with a QR code to verify it."""
+    certificate = certificates.get_for_user(current_principal(), number)
+    body = render_pdf(certificate, current_app.config["PUBLIC_BASE_URL"])
+    return Response(
+        body,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="certificate-{certificate.number}.pdf"'},
+    )
+
+
+@blp.route("/api/v1/certificates/<code>", methods=["GET"])
+@blp.response(200, VerificationSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No certificate has this code")
+def verify(code):
+    """Verify a certificate by its code, without login."""
+    return verification_body(certificates.verify(code))
+
+
+@blp.route("/verify/<code>", methods=["GET"])
+@blp.response(200, content_type="text/html", description="Mobile-friendly verification page")
+@blp.alt_response(404, content_type="text/html", description="Unknown code")
+def verify_page(code):
+    """The page a phone opens from the certificate's QR code."""
+    try:
+        body = verification_body(certificates.verify(code))
+    except NotFound as exc:
+        return Response(render_template("verify.html", result=None, code=code, message=exc.message), 404)
+    return render_template("verify.html", result=body, code=code, format_grams=format_grams)

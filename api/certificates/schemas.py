@@ -1,0 +1,47 @@
+"""Schemas of certificates and their public verification."""
+
+import marshmallow as ma
+
+
+class ClaimSchema(ma.Schema):
+    project_id = ma.fields.Integer()
+    project_code = ma.fields.String()
+    project_name = ma.fields.String()
+    kind = ma.fields.String()
+    owner = ma.fields.String(allow_none=True)
+    batch_id = ma.fields.Integer()
+    vintage = ma.fields.Integer()
+    serial = ma.fields.String(metadata={"description": "Registry serial of the tonne"})
+    from_g = ma.fields.Integer(metadata={"description": "First gram of the tonne covered"})
+    to_g = ma.fields.Integer(metadata={"description": "Last gram of the tonne covered"})
+    grams = ma.fields.Integer()
+    registry_url = ma.fields.String()
+
+
+class CertificateSchema(ma.Schema):
+    number = ma.fields.String()
+    verification_code = ma.fields.String()
+    holder_name = ma.fields.String()
+    grams = ma.fields.Integer()
+    status = ma.fields.Function(lambda c: c.status.value)
+    issued_at = ma.fields.DateTime()
+    voided_at = ma.fields.DateTime(allow_none=True)
+    claims = ma.fields.List(ma.fields.Nested(ClaimSchema))
+
+
+class VerifiedClaimSchema(ClaimSchema):
+    retirement = ma.fields.String(metadata={"description": "`retired` at the registry, or `pending`"})
+
+
+class VerificationSchema(ma.Schema):
+    valid = ma.fields.Boolean(metadata={"description": "False for a void or superseded certificate"})
+    status = ma.fields.String()
+    number = ma.fields.String()
+    holder = ma.fields.String(metadata={"description": "Holder name, masked"})
+    grams = ma.fields.Integer()
+    issued_at = ma.fields.DateTime()
+    voided_at = ma.fields.DateTime(allow_none=True)
+    replaced_by = ma.fields.String(
+        allow_none=True, metadata={"description": "Verification code of the reissue"}
+    )
+    claims = ma.fields.List(ma.fields.Nested(VerifiedClaimSchema))

@@ -1,0 +1,1 @@
+"""Orders of one-yuan carbon sink and credits."""

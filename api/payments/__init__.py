@@ -1,0 +1,1 @@
+"""WeChat Pay callbacks and the development-only sandbox payment."""

@@ -1,0 +1,108 @@
+"""Payment and refund callbacks from WeChat Pay, answered the way WeChat Pay expects.
+
+A callback that fails verification or does not match its order is answered with a failure and
+changes nothing; a callback we could not process (database down) is answered with a failure so
+that WeChat Pay retries it later.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, abort, current_app, request
+from flask_smorest import Blueprint
+from payments.errors import PaymentError
+
+from api.auth import auth_required, current_principal
+from api.context import order_policy, payment_provider
+from api.errors import ErrorSchema
+from api.limits import limiter
+from api.orders.schemas import OrderSchema
+from services import orders, payment_flow, refunds, sandbox_payments
+from services.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="WeChat Pay callbacks")
+
+CALLBACK_DOC = {
+    "requestBody": {
+        "description": "The provider's signed notification, as sent",
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/xml": {"schema": {"type": "string"}},
+        },
+    },
+    "responses": {
+        "200": {"description": "Taken (the provider stops retrying)"},
+        "400": {"description": "Refused: bad signature, stale timestamp, wrong merchant or amount"},
+        "500": {"description": "Not processed now; the provider retries"},
+    },
+}
+
+
+def _callback_limit() -> str:
+    return current_app.config["CALLBACK_RATE_LIMIT"]
+
+
+def _provider_for(name: str):
+    provider = payment_provider()
+    if provider.name != name:
+        abort(404)
+    return provider
+
+
+def _ack(provider, ok: bool, message: str = "", status: int | None = None) -> Response:
+    ack = provider.callback_ack(ok, message)
+    return Response(ack.body, status=status or ack.status, content_type=ack.content_type)
+
+
+@blp.route("/payments/<provider_name>/notify", methods=["POST"])
+@limiter.limit(_callback_limit)
+@blp.doc(**CALLBACK_DOC)
+def payment_notify(provider_name):
+    """Payment notification from WeChat Pay."""
+    provider = _provider_for(provider_name)
+    try:
+        notification = provider.parse_payment_callback(dict(request.headers), request.get_data())
+        payment_flow.handle_payment_notification(notification, provider.name, order_policy())
+    except (PaymentError, payment_flow.PaymentRejected) as exc:
+        log.warning("payment callback refused: %s", exc)
+        return _ack(provider, False, str(exc))
+    except DomainError as exc:
+        log.warning("payment callback not processed: %s", exc)
+        return _ack(provider, False, exc.message, status=500)
+    return _ack(provider, True)
+
+
+@blp.route("/payments/<provider_name>/refund-notify", methods=["POST"])
+@limiter.limit(_callback_limit)
+@blp.doc(**CALLBACK_DOC)
+def refund_notify(provider_name):
+    """Refund notification from WeChat Pay."""
+    provider = _provider_for(provider_name)
+    try:
+        notification = provider.parse_refund_callback(dict(request.headers), request.get_data())
+        refunds.handle_refund_notification(notification, order_policy())
+    except PaymentError as exc:
+        log.warning("refund callback refused: %s", exc)
+        return _ack(provider, False, str(exc))
+    except DomainError as exc:
+        log.warning("refund callback not processed: %s", exc)
+        return _ack(provider, False, exc.message, status=500)
+    return _ack(provider, True)
+
+
+@blp.route("/sandbox/orders/<out_trade_no>/pay", methods=["POST"])
+@auth_required()
+@blp.response(200, OrderSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such order, or payments are not the sandbox")
+@blp.alt_response(409, schema=ErrorSchema, description="The order cannot be paid")
+def sandbox_pay(out_trade_no):
+    """Development only: pay an order through the sandbox provider."""
+    provider = payment_provider()
+    if provider.name != "sandbox" or current_app.config["CARBON_PROFILE"] == "production":
+        abort(404)
+    sandbox_payments.pay(current_principal(), out_trade_no, provider, order_policy())
+    return orders.get_order(current_principal(), out_trade_no)

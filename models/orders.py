@@ -1,0 +1,169 @@
+"""Orders of carbon credits, their lines, state transitions, payment events and refunds."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.accounts import _enum
+from models.base import Base, TimestampMixin, utcnow
+
+
+class OrderStatus(enum.StrEnum):
+    CREATED = "created"
+    AWAITING_PAYMENT = "awaiting_payment"
+    PAID = "paid"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+class Channel(enum.StrEnum):
+    ONE_YUAN = "one_yuan"
+    CREDITS = "credits"
+    FOOTPRINT_OFFSET = "footprint_offset"
+    EVENT = "event"
+    INSTITUTIONAL = "institutional"
+
+
+class Order(TimestampMixin, Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint("grams > 0", name="grams_positive"),
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_amount"),
+        CheckConstraint("refunded_g >= 0 AND refunded_g <= grams", name="refund_within_grams"),
+        Index("ix_orders_status_expires_at", "status", "expires_at"),
+        Index("ix_orders_user_id_created_at", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The merchant order number sent to WeChat Pay as out_trade_no.
+    out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "order_channel"))
+    status: Mapped[OrderStatus] = mapped_column(
+        _enum(OrderStatus, "order_status"), default=OrderStatus.CREATED
+    )
+    grams: Mapped[int]
+    amount_fen: Mapped[int]
+    refunded_fen: Mapped[int] = mapped_column(default=0)
+    refunded_g: Mapped[int] = mapped_column(default=0)
+    units: Mapped[int | None]
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("project_owners.id"))
+    holder_name: Mapped[str] = mapped_column(String(64), default="")
+    reservation_id: Mapped[int | None] = mapped_column(ForeignKey("reservations.id"), unique=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    prepay_id: Mapped[str | None] = mapped_column(String(128))
+    transaction_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
+    fulfilled_at: Mapped[datetime | None]
+    # What the order was created for (a footprint, an event, ...), for other parts of the service.
+    source_type: Mapped[str | None] = mapped_column(String(32))
+    source_id: Mapped[str | None] = mapped_column(String(64))
+
+    lines: Mapped[list[OrderLine]] = relationship(back_populates="order", order_by="OrderLine.id")
+    events: Mapped[list[OrderEvent]] = relationship(order_by="OrderEvent.id")
+
+
+class OrderLine(Base):
+    """The grams an order takes from one batch, at the price it was sold for."""
+
+    __tablename__ = "order_lines"
+    __table_args__ = (
+        UniqueConstraint("order_id", "batch_id"),
+        CheckConstraint("grams > 0", name="grams_positive"),
+        CheckConstraint("amount_fen >= 0", name="amount_non_negative"),
+        CheckConstraint("refunded_g >= 0 AND refunded_g <= grams", name="refund_within_grams"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    grams: Mapped[int]
+    refunded_g: Mapped[int] = mapped_column(default=0)
+    price_fen_per_t: Mapped[int]
+    amount_fen: Mapped[int]
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+
+class OrderEvent(Base):
+    """One state transition of an order, with its time."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str] = mapped_column(String(255), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PaymentEvent(Base):
+    """A notification or query result from the payment provider, unique on the provider's id."""
+
+    __tablename__ = "payment_events"
+    __table_args__ = (UniqueConstraint("kind", "provider_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    provider_ref: Mapped[str] = mapped_column(String(64))
+    amount_fen: Mapped[int]
+    outcome: Mapped[str] = mapped_column(String(64))
+    raw: Mapped[Any | None] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RefundStatus(enum.StrEnum):
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class Refund(TimestampMixin, Base):
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint("grams >= 0", name="grams_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
+    refund_id: Mapped[str | None] = mapped_column(String(64))
+    grams: Mapped[int]
+    amount_fen: Mapped[int]
+    status: Mapped[RefundStatus] = mapped_column(
+        _enum(RefundStatus, "refund_status"), default=RefundStatus.PROCESSING
+    )
+    reason: Mapped[str] = mapped_column(String(255), default="")
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # True when the refund was made because a late payment found no grams left.
+    automatic: Mapped[bool] = mapped_column(default=False)
+    completed_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(TimestampMixin, Base):
+    """A stored answer to an order-creating request, replayed for the same key and body."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("user_id", "scope", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(128))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[str | None] = mapped_column(String(64))

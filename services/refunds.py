@@ -1,0 +1,232 @@
+"""Refunds: asked by the buyer within the refund window, or made by an admin, in full or in part.
+
+A refund is recorded first (processing), then applied at WeChat Pay outside any transaction, with
+an `out_refund_no` that makes a retried application harmless. Only when WeChat Pay says the money
+went back do the grams return to the pool, the certificate get voided or reissued and the points
+get reversed; that completion happens once, whichever of the answer, the callback or a query
+brings the news first.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from payments.errors import GatewayError, PaymentError
+from payments.interface import PaymentProvider, RefundNotification, RefundRequest, RefundResult
+from payments.interface import RefundStatus as ProviderRefundStatus
+from sqlalchemy import select
+
+from models import Order, OrderLine, OrderStatus, Refund, RefundStatus, Reservation, ReservationStatus, utcnow
+from models.database import read_session, unit_of_work
+from services import audit, certificates, order_states, orders, reservations
+from services.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
+from services.order_policy import OrderPolicy
+from services.points_hooks import reverse_for_order
+from services.tokens import Principal
+
+log = logging.getLogger(__name__)
+
+
+def request_refund(
+    principal: Principal,
+    out_trade_no: str,
+    grams: int | None,
+    reason: str,
+    policy: OrderPolicy,
+    provider: PaymentProvider,
+) -> Refund:
+    """Record a refund of `grams` (all that is left when None) and apply it at the provider."""
+    order = orders.get_order(principal, out_trade_no)
+    with unit_of_work() as session:
+        order = orders.lock_order(session, order.id)
+        _check_refundable(principal, order, policy)
+        remaining = order.grams - order.refunded_g
+        grams = remaining if grams is None else grams
+        if not 0 < grams <= remaining:
+            raise ValidationFailed(
+                "Refund between 1 g and what is left.", errors={"grams": [f"must be 1 to {remaining}"]}
+            )
+        if order.units is not None and grams % policy.unit_g:
+            raise ValidationFailed(
+                "One-yuan orders are refunded in whole units.",
+                errors={"grams": [f"must be a multiple of {policy.unit_g}"]},
+            )
+        amount = (
+            order.amount_fen - order.refunded_fen
+            if grams == remaining
+            else order.amount_fen * grams // order.grams
+        )
+        if amount <= 0:
+            raise ValidationFailed(
+                "This refund would return no money.", errors={"grams": ["too small to refund"]}
+            )
+        sequence = session.scalar(
+            select(Refund.id).where(Refund.order_id == order.id).order_by(Refund.id.desc()).limit(1)
+        )
+        refund = Refund(
+            order_id=order.id,
+            out_refund_no=f"RF{order.out_trade_no[2:]}{(sequence or 0) % 100 + 1:02d}"[:32],
+            grams=grams,
+            amount_fen=amount,
+            reason=reason[:255],
+            requested_by=principal.user_id,
+        )
+        session.add(refund)
+        session.flush()
+        if principal.is_admin:
+            audit.record(
+                session,
+                principal.user_id,
+                "refund.request",
+                "order",
+                order.out_trade_no,
+                None,
+                {"grams": grams, "amount_fen": amount, "reason": reason},
+            )
+        refund_id = refund.id
+    return apply_refund(refund_id, provider, policy)
+
+
+def _check_refundable(principal: Principal, order: Order, policy: OrderPolicy) -> None:
+    if order.user_id != principal.user_id and not principal.is_admin:
+        raise NotFound(f"Order {order.out_trade_no} does not exist.")
+    if order.status not in order_states.REFUNDABLE:
+        raise InvalidState(f"Order {order.out_trade_no} is {order.status.value}; it cannot be refunded.")
+    session = read_session()
+    if session.scalar(
+        select(Refund.id).where(Refund.order_id == order.id, Refund.status == RefundStatus.PROCESSING)
+    ):
+        raise Conflict("A refund of this order is already being processed.")
+    if not principal.is_admin:
+        window = timedelta(days=policy.refund_window_days)
+        if order.paid_at is None or utcnow() - order.paid_at > window:
+            raise PermissionDenied(
+                f"Refunds can be asked within {policy.refund_window_days} days of payment."
+            )
+    if _retired_g(order) > 0:
+        raise InvalidState(
+            "Part of these credits is already retired at the registry; they cannot be refunded."
+        )
+
+
+def _retired_g(order: Order) -> int:
+    """Grams of the order already retired at the registry (none until retirement is recorded)."""
+    return 0
+
+
+def apply_refund(refund_id: int, provider: PaymentProvider, policy: OrderPolicy) -> Refund:
+    """Apply (or re-apply, idempotently) a processing refund at the provider; complete it if done."""
+    session = read_session()
+    refund = session.get(Refund, refund_id)
+    order = session.get(Order, refund.order_id)
+    session.rollback()
+    request = RefundRequest(
+        out_trade_no=order.out_trade_no,
+        out_refund_no=refund.out_refund_no,
+        refund_fen=refund.amount_fen,
+        total_fen=order.amount_fen,
+        reason=refund.reason[:80],
+        notify_url=f"{policy.public_base_url}/api/v1/payments/{provider.name}/refund-notify",
+    )
+    try:
+        result = provider.refund(request)
+    except GatewayError:
+        log.warning(
+            "refund %s: provider unreachable; it stays processing and is retried", refund.out_refund_no
+        )
+        return _reload(refund_id)
+    except PaymentError as exc:
+        fail_refund(refund.out_refund_no, str(exc))
+        return _reload(refund_id)
+    if not apply_result(refund.out_refund_no, result, policy):
+        with unit_of_work() as session:
+            session.get(Refund, refund_id).refund_id = result.refund_id
+    return _reload(refund_id)
+
+
+def apply_result(out_refund_no: str, result: RefundResult, policy: OrderPolicy) -> bool:
+    """Act on the provider's word about a refund; False while it is still processing."""
+    if result.status == ProviderRefundStatus.SUCCESS:
+        complete_refund(out_refund_no, result.refund_id, policy)
+        return True
+    if result.status in (ProviderRefundStatus.CLOSED, ProviderRefundStatus.ABNORMAL):
+        fail_refund(out_refund_no, result.status.value)
+        return True
+    return False
+
+
+def _reload(refund_id: int) -> Refund:
+    session = read_session()
+    return session.get(Refund, refund_id, populate_existing=True)
+
+
+def complete_refund(out_refund_no: str, refund_id: str, policy: OrderPolicy) -> bool:
+    """The money went back: return the grams, fix the certificate, reverse points. Once only."""
+    with unit_of_work() as session:
+        refund = session.scalar(
+            select(Refund)
+            .where(Refund.out_refund_no == out_refund_no)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if refund is None:
+            raise NotFound(f"Refund {out_refund_no} does not exist.")
+        if refund.status != RefundStatus.PROCESSING:
+            return False
+        order = orders.lock_order(session, refund.order_id)
+        refund.status = RefundStatus.SUCCEEDED
+        refund.refund_id = refund_id
+        refund.completed_at = utcnow()
+        reservation = session.get(Reservation, order.reservation_id) if order.reservation_id else None
+        if refund.grams and reservation is not None and reservation.status == ReservationStatus.CONFIRMED:
+            for batch_id, start, end in reservations.return_sold_in(session, reservation.id, refund.grams):
+                line = session.scalar(
+                    select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.batch_id == batch_id)
+                )
+                line.refunded_g += end - start
+        order.refunded_fen += refund.amount_fen
+        order.refunded_g += refund.grams if not refund.automatic else 0
+        full = order.refunded_fen == order.amount_fen
+        if refund.automatic:
+            order_states.transition(session, order, OrderStatus.REFUNDED, "late payment refunded")
+            return True
+        order_states.transition(
+            session,
+            order,
+            OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED,
+            f"refunded {refund.grams} g, {refund.amount_fen} fen",
+        )
+        certificates.after_refund_in(session, order)
+        reverse_for_order(session, order, refund, policy)
+    return True
+
+
+def fail_refund(out_refund_no: str, why: str) -> bool:
+    with unit_of_work() as session:
+        refund = session.scalar(select(Refund).where(Refund.out_refund_no == out_refund_no).with_for_update())
+        if refund is None or refund.status != RefundStatus.PROCESSING:
+            return False
+        refund.status = RefundStatus.FAILED
+        refund.completed_at = utcnow()
+        refund.reason = f"{refund.reason} (failed: {why})"[:255]
+        log.error("refund %s failed: %s", out_refund_no, why)
+    return True
+
+
+def processing_refunds(limit: int = 200) -> list[int]:
+    session = read_session()
+    ids = session.scalars(
+        select(Refund.id).where(Refund.status == RefundStatus.PROCESSING).order_by(Refund.id).limit(limit)
+    ).all()
+    session.rollback()
+    return list(ids)
+
+
+def handle_refund_notification(notification: RefundNotification, policy: OrderPolicy) -> bool:
+    """A verified refund callback: complete or fail the refund, once."""
+    if notification.status == ProviderRefundStatus.SUCCESS:
+        return complete_refund(notification.out_refund_no, notification.refund_id, policy)
+    if notification.status in (ProviderRefundStatus.CLOSED, ProviderRefundStatus.ABNORMAL):
+        return fail_refund(notification.out_refund_no, notification.status.value)
+    return False
