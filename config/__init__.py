@@ -61,6 +61,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WECHAT_APPID", "", "Mini-program AppID."),
     Setting("WECHAT_SECRET", "", "Mini-program AppSecret (for jscode2session and the access token)."),
     Setting("WECHAT_API_BASE", "https://api.weixin.qq.com/", "Base URL of WeChat's mini-program API."),
+    Setting("WECHAT_TIMEOUT_S", 5.0, "Seconds to wait for WeChat's API before answering 503.", float),
     Setting(
         "WECHAT_SANDBOX_LOGIN",
         True,

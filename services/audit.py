@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from models import AuditEntry
 from models.base import Base
+from models.database import unit_of_work
 
 
 def snapshot(obj: Base | None) -> dict[str, Any] | None:
@@ -42,3 +44,48 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite keeps the wall-clock text only, so compare every moment in UTC; naive means UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def list_entries(
+    *,
+    page: int,
+    page_size: int,
+    actor_id: int | None = None,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[AuditEntry], int]:
+    """Audit entries matching every given filter, newest first, with their total count.
+
+    `since` is inclusive and `until` exclusive, so consecutive ranges never count an entry twice.
+    """
+    conditions = []
+    if actor_id is not None:
+        conditions.append(AuditEntry.actor_id == actor_id)
+    if entity is not None:
+        conditions.append(AuditEntry.entity == entity)
+    if entity_id is not None:
+        conditions.append(AuditEntry.entity_id == entity_id)
+    if action is not None:
+        conditions.append(AuditEntry.action == action)
+    if since is not None:
+        conditions.append(AuditEntry.at >= _utc(since))
+    if until is not None:
+        conditions.append(AuditEntry.at < _utc(until))
+    with unit_of_work() as session:
+        total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
+        items = session.scalars(
+            select(AuditEntry)
+            .where(*conditions)
+            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        ).all()
+        return list(items), total

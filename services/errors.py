@@ -43,6 +43,12 @@ class IdempotencyMismatch(ValidationFailed):
     code = "idempotency_key_reused"
 
 
+class InvalidLoginCode(ValidationFailed):
+    """WeChat refused a `wx.login` code: unknown, expired, already used, or the user is blocked."""
+
+    code = "invalid_login_code"
+
+
 class Unauthenticated(DomainError):
     code = "unauthenticated"
 

@@ -23,6 +23,8 @@ from config import normalise_database_url
 from models import database
 
 ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.fakes.wechat_api"]
+
 DEFAULT_PG = "postgresql://root@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379"
 

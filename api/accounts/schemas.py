@@ -1,0 +1,68 @@
+"""Schemas of login, logout and the profile."""
+
+import marshmallow as ma
+
+from api.fields import UtcDateTime
+from models import OrganisationKind, Role
+from services.accounts import AVATAR_URL_MESSAGE, PROFILE_MAX_LENGTHS, is_http_url
+
+
+class LoginSchema(ma.Schema):
+    code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=128),
+        metadata={"description": "The code from `wx.login()`; WeChat accepts each code once."},
+    )
+
+
+class AdminLoginSchema(ma.Schema):
+    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=1, max=1024))
+
+
+class OrganisationRefSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    kind = ma.fields.Enum(OrganisationKind, by_value=True, required=True)
+    is_owner = ma.fields.Boolean(required=True)
+
+
+class ProfileSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    role = ma.fields.Enum(Role, by_value=True, required=True)
+    username = ma.fields.String(
+        allow_none=True, metadata={"description": "Admins only; null for WeChat users"}
+    )
+    display_name = ma.fields.String(required=True)
+    avatar_url = ma.fields.String(required=True)
+    city = ma.fields.String(required=True)
+    region = ma.fields.String(required=True)
+    organisations = ma.fields.List(
+        ma.fields.Nested(OrganisationRefSchema),
+        required=True,
+        metadata={"description": "Organisations you are an organiser of"},
+    )
+    created_at = UtcDateTime(required=True)
+
+
+class LoginResultSchema(ma.Schema):
+    token = ma.fields.String(
+        required=True, metadata={"description": "Send as `Authorization: Bearer <token>`"}
+    )
+    expires_at = UtcDateTime(required=True)
+    user = ma.fields.Nested(ProfileSchema, required=True)
+
+
+def _http_url_or_empty(value: str) -> None:
+    if value and not is_http_url(value):
+        raise ma.ValidationError(AVATAR_URL_MESSAGE)
+
+
+class ProfileUpdateSchema(ma.Schema):
+    display_name = ma.fields.String(validate=ma.validate.Length(max=PROFILE_MAX_LENGTHS["display_name"]))
+    avatar_url = ma.fields.String(
+        validate=[ma.validate.Length(max=PROFILE_MAX_LENGTHS["avatar_url"]), _http_url_or_empty],
+        metadata={"description": "An http(s) URL; empty clears it"},
+    )
+    city = ma.fields.String(validate=ma.validate.Length(max=PROFILE_MAX_LENGTHS["city"]))
+    region = ma.fields.String(validate=ma.validate.Length(max=PROFILE_MAX_LENGTHS["region"]))

@@ -1,0 +1,18 @@
+"""Marshmallow fields shared by the resource schemas."""
+
+from datetime import UTC, datetime
+
+import marshmallow as ma
+
+
+class UtcDateTime(ma.fields.AwareDateTime):
+    """An ISO 8601 moment with its offset; naive values (SQLite gives those back) are UTC."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("default_timezone", UTC)
+        super().__init__(**kwargs)
+
+    def _serialize(self, value: datetime | None, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
