@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, MetaData
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -16,6 +16,11 @@ NAMING_CONVENTION = {
 }
 
 
+# 64-bit integers; on SQLite plain INTEGER, because only an `INTEGER PRIMARY KEY` column is the
+# rowid that SQLite numbers by itself (a BIGINT primary key would never get a value).
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
@@ -23,7 +28,7 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTime(timezone=True), int: BigInteger}
+    type_annotation_map = {datetime: DateTime(timezone=True), int: BigInt}
 
 
 class TimestampMixin:

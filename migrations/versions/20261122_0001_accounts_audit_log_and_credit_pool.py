@@ -24,14 +24,14 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("registry_name", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("price_fen_per_t", sa.BigInteger(), nullable=False),
+        sa.Column("price_fen_per_t", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("price_fen_per_t >= 0", name=op.f("ck_credit_kinds_price_non_negative")),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_credit_kinds")),
     )
     op.create_table(
         "project_owners",
-        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column(
             "kind",
@@ -54,8 +54,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "reservations",
-        sa.Column("id", sa.BigInteger(), nullable=False),
-        sa.Column("grams", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("grams", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
             "status",
             sa.Enum(
@@ -75,7 +75,7 @@ def upgrade() -> None:
 
     op.create_table(
         "users",
-        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
             "role", sa.Enum("user", "admin", name="role", native_enum=False, length=32), nullable=False
         ),
@@ -99,8 +99,8 @@ def upgrade() -> None:
 
     op.create_table(
         "audit_log",
-        sa.Column("id", sa.BigInteger(), nullable=False),
-        sa.Column("actor_id", sa.BigInteger(), nullable=True),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("actor_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("action", sa.String(length=64), nullable=False),
         sa.Column("entity", sa.String(length=64), nullable=False),
         sa.Column("entity_id", sa.String(length=64), nullable=True),
@@ -116,9 +116,9 @@ def upgrade() -> None:
 
     op.create_table(
         "auth_tokens",
-        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -133,7 +133,7 @@ def upgrade() -> None:
 
     op.create_table(
         "organisations",
-        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column(
             "kind",
@@ -149,7 +149,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("owner_id", sa.BigInteger(), nullable=True),
+        sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["owner_id"], ["users.id"], name=op.f("fk_organisations_owner_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_organisations")),
@@ -157,18 +157,18 @@ def upgrade() -> None:
     )
     op.create_table(
         "projects",
-        sa.Column("id", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("code", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("kind_code", sa.String(length=32), nullable=False),
         sa.Column("county", sa.String(length=100), nullable=False),
         sa.Column("location", sa.String(length=200), nullable=False),
-        sa.Column("owner_id", sa.BigInteger(), nullable=True),
+        sa.Column("owner_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("methodology", sa.String(length=200), nullable=False),
         sa.Column("registry_name", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("image_url", sa.String(length=512), nullable=False),
-        sa.Column("price_fen_per_t", sa.BigInteger(), nullable=True),
+        sa.Column("price_fen_per_t", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "price_fen_per_t IS NULL OR price_fen_per_t >= 0", name=op.f("ck_projects_price_non_negative")
@@ -189,23 +189,23 @@ def upgrade() -> None:
 
     op.create_table(
         "batches",
-        sa.Column("id", sa.BigInteger(), nullable=False),
-        sa.Column("project_id", sa.BigInteger(), nullable=False),
-        sa.Column("vintage", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("project_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("vintage", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("serial_prefix", sa.String(length=64), nullable=False),
-        sa.Column("serial_start", sa.BigInteger(), nullable=False),
-        sa.Column("serial_end", sa.BigInteger(), nullable=False),
-        sa.Column("serial_digits", sa.BigInteger(), nullable=False),
-        sa.Column("quantity_t", sa.BigInteger(), nullable=False),
+        sa.Column("serial_start", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("serial_end", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("serial_digits", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("quantity_t", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("issued_on", sa.Date(), nullable=False),
         sa.Column("registry_ref", sa.String(length=200), nullable=False),
         sa.Column("registry_url", sa.String(length=512), nullable=False),
-        sa.Column("issued_g", sa.BigInteger(), nullable=False),
-        sa.Column("available_g", sa.BigInteger(), nullable=False),
-        sa.Column("reserved_g", sa.BigInteger(), nullable=False),
-        sa.Column("sold_g", sa.BigInteger(), nullable=False),
-        sa.Column("retired_g", sa.BigInteger(), nullable=False),
-        sa.Column("cursor_g", sa.BigInteger(), nullable=False),
+        sa.Column("issued_g", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("available_g", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("reserved_g", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("sold_g", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("retired_g", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("cursor_g", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "available_g + reserved_g + sold_g = issued_g", name=op.f("ck_batches_conservation")
@@ -237,9 +237,9 @@ def upgrade() -> None:
 
     op.create_table(
         "organisation_members",
-        sa.Column("id", sa.BigInteger(), nullable=False),
-        sa.Column("organisation_id", sa.BigInteger(), nullable=False),
-        sa.Column("user_id", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("organisation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["organisation_id"],
@@ -260,11 +260,11 @@ def upgrade() -> None:
 
     op.create_table(
         "allocations",
-        sa.Column("id", sa.BigInteger(), nullable=False),
-        sa.Column("reservation_id", sa.BigInteger(), nullable=False),
-        sa.Column("batch_id", sa.BigInteger(), nullable=False),
-        sa.Column("start_g", sa.BigInteger(), nullable=False),
-        sa.Column("end_g", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("reservation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("start_g", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("end_g", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column(
             "state",
             sa.Enum("reserved", "sold", name="allocation_state", native_enum=False, length=32),
@@ -287,10 +287,10 @@ def upgrade() -> None:
 
     op.create_table(
         "free_ranges",
-        sa.Column("id", sa.BigInteger(), nullable=False),
-        sa.Column("batch_id", sa.BigInteger(), nullable=False),
-        sa.Column("start_g", sa.BigInteger(), nullable=False),
-        sa.Column("end_g", sa.BigInteger(), nullable=False),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("batch_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("start_g", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("end_g", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.CheckConstraint("end_g > start_g", name=op.f("ck_free_ranges_non_empty")),
         sa.ForeignKeyConstraint(["batch_id"], ["batches.id"], name=op.f("fk_free_ranges_batch_id_batches")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_free_ranges")),
