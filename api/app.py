@@ -32,7 +32,11 @@ def _blueprints() -> list[Any]:
 
 
 # Resource packages, each with a `routes.py` exposing `blp`.
-BLUEPRINT_MODULES: list[str] = []
+BLUEPRINT_MODULES: list[str] = [
+    "api.catalogue.routes",
+    "api.catalogue_admin.routes",
+    "api.batches.routes",
+]
 
 
 def create_app(profile: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
