@@ -225,3 +225,16 @@ def test_admin_endpoints_refuse_anonymous_and_non_admins(client, user_headers, m
     assert anonymous.status_code == 401
     assert user.status_code == 403
     assert audits("credit_kind.create") == []
+
+
+def test_moving_a_project_to_another_kind_takes_that_kinds_price(client, admin_headers, project):
+    ccer = {"code": "CCER", "name": "国家核证自愿减排量", "price_fen_per_t": 8000}
+    assert client.post("/api/v1/admin/kinds", json=ccer, headers=admin_headers).status_code == 201
+
+    moved = client.patch(
+        f"/api/v1/admin/projects/{project['id']}", json={"kind_code": "CCER"}, headers=admin_headers
+    )
+
+    assert moved.status_code == 200
+    assert (moved.json["kind_code"], moved.json["effective_price_fen_per_t"]) == ("CCER", 8000)
+    assert client.get("/api/v1/catalogue/projects?kind=CCER").json[0]["unit_price_fen"] == 80
