@@ -32,7 +32,14 @@ def _blueprints() -> list[Any]:
 
 
 # Resource packages, each with a `routes.py` exposing `blp`.
-BLUEPRINT_MODULES: list[str] = ["api.accounts.routes", "api.organisations.routes", "api.audit_log.routes"]
+BLUEPRINT_MODULES: list[str] = [
+    "api.accounts.routes",
+    "api.organisations.routes",
+    "api.audit_log.routes",
+    "api.catalogue.routes",
+    "api.catalogue_admin.routes",
+    "api.batches.routes",
+]
 
 
 def create_app(profile: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-COMMAND_MODULES: list[str] = ["commands.admin", "commands.credits"]
+COMMAND_MODULES: list[str] = [
+    "commands.admin",
+    "commands.credits",
+    "commands.credits_import",
+    "commands.demo",
+]
 
 
 def register_commands(app: Flask) -> None:

@@ -132,3 +132,30 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def pg_client(pg_app: Flask) -> FlaskClient:
     return pg_app.test_client()
+
+
+def bearer_token(role: models.Role, username: str) -> dict[str, str]:
+    """An `Authorization` header for a new user with `role` (made directly; no login endpoint needed)."""
+    from services.tokens import issue_token_in
+
+    with database.unit_of_work() as session:
+        user = models.User(role=role, username=username, display_name=username)
+        session.add(user)
+        session.flush()
+        issued = issue_token_in(session, user, 3600)
+    return {"Authorization": f"Bearer {issued.token}"}
+
+
+@pytest.fixture
+def admin_headers(app: Flask) -> dict[str, str]:
+    return bearer_token(models.Role.ADMIN, "test-admin")
+
+
+@pytest.fixture
+def user_headers(app: Flask) -> dict[str, str]:
+    return bearer_token(models.Role.USER, "test-user")
+
+
+@pytest.fixture
+def pg_admin_headers(pg_app: Flask) -> dict[str, str]:
+    return bearer_token(models.Role.ADMIN, "test-admin")

@@ -1,0 +1,1 @@
+"""Admin import and listing of issued batches."""

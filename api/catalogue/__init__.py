@@ -1,0 +1,1 @@
+"""The public catalogue of projects, owners and credit kinds."""

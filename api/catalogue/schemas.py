@@ -1,0 +1,86 @@
+"""Schemas of the public catalogue."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from models import OwnerKind
+
+
+class ProjectFilterSchema(ma.Schema):
+    kind = ma.fields.String(metadata={"description": "Credit kind code, e.g. FFCER"})
+    county = ma.fields.String(metadata={"description": "County, e.g. 顺昌县"})
+    owner_id = ma.fields.Integer(
+        metadata={"description": "Project owner id (a forest farmer, a village collective)"}
+    )
+
+
+class OwnerFilterSchema(ma.Schema):
+    county = ma.fields.String(metadata={"description": "County, e.g. 顺昌县"})
+    kind = ma.fields.Enum(OwnerKind, by_value=True, metadata={"description": "Kind of owner"})
+
+
+class KindRefSchema(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+
+
+class OwnerRefSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    county = ma.fields.String()
+
+
+class CatalogueProjectSchema(ma.Schema):
+    id = ma.fields.Integer()
+    code = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.Nested(KindRefSchema)
+    owner = ma.fields.Nested(OwnerRefSchema, allow_none=True)
+    county = ma.fields.String()
+    location = ma.fields.String()
+    methodology = ma.fields.String()
+    image_url = ma.fields.String()
+    available_g = ma.fields.Integer(metadata={"description": "Grams of CO2e still for sale"})
+    available_t = ma.fields.Integer(metadata={"description": "Whole tonnes among the available grams"})
+    price_fen_per_t = ma.fields.Integer(
+        metadata={"description": "Price per tonne in fen (the project's or its kind's)"}
+    )
+    unit_g = ma.fields.Integer(metadata={"description": "Grams in one sale unit (the one-yuan unit)"})
+    unit_price_fen = ma.fields.Integer(metadata={"description": "Price of one unit in fen, rounded up"})
+
+
+class CatalogueBatchSchema(ma.Schema):
+    id = ma.fields.Integer()
+    vintage = ma.fields.Integer()
+    serial_prefix = ma.fields.String()
+    first_serial = ma.fields.String(metadata={"description": "Registry serial of the batch's first tonne"})
+    last_serial = ma.fields.String(metadata={"description": "Registry serial of the batch's last tonne"})
+    issued_t = ma.fields.Integer()
+    issued_g = ma.fields.Integer()
+    available_t = ma.fields.Integer()
+    available_g = ma.fields.Integer()
+    issued_on = ma.fields.Date()
+    registry_ref = ma.fields.String()
+    registry_url = ma.fields.String()
+
+
+class CatalogueProjectDetailSchema(CatalogueProjectSchema):
+    description = ma.fields.String()
+    registry_name = ma.fields.String()
+    batches = ma.fields.List(ma.fields.Nested(CatalogueBatchSchema))
+
+
+class CreditKindSchema(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    registry_name = ma.fields.String()
+    description = ma.fields.String()
+    price_fen_per_t = ma.fields.Integer()
+
+
+class CatalogueOwnerSchema(OwnerRefSchema):
+    projects = ma.fields.Integer(metadata={"description": "Number of the owner's projects"})
+    available_g = ma.fields.Integer()
+    available_t = ma.fields.Integer()

@@ -1,0 +1,1 @@
+"""Admin management of credit kinds, project owners, projects and prices."""

@@ -1,0 +1,47 @@
+"""`flask demo load`: the demo catalogue (credit kinds, owners, projects, batches) from `data/demo/`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from services.demo_data import load_demo
+from services.errors import DomainError, ValidationFailed
+
+DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+
+cli = AppGroup("demo", help="Demo data for the embedded default.")
+
+
+@cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Load only when the catalogue has no credit kind yet.")
+@click.option(
+    "--data",
+    "directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=DEMO_DIR,
+    show_default=True,
+    help="Directory of the demo files.",
+)
+def load_command(if_empty: bool, directory: Path) -> None:
+    """Load the demo catalogue; records already there are left as they are."""
+    try:
+        summary = load_demo(directory, if_empty=if_empty)
+    except ValidationFailed as error:
+        for item in error.errors or []:
+            click.echo(f"  {item}", err=True)
+        click.echo(f"Demo data not loaded: {error.message}", err=True)
+        raise SystemExit(1) from None
+    except DomainError as error:
+        click.echo(f"Demo data not loaded: {error.message}", err=True)
+        raise SystemExit(1) from None
+    if summary.skipped:
+        click.echo("The catalogue is not empty; demo data not loaded.")
+        return
+    click.echo(
+        f"Demo data loaded: {summary.kinds} credit kinds, {summary.owners} owners, "
+        f"{summary.projects} projects, {summary.batches} batches ({summary.tonnes:,} t)."
+    )
+    click.echo("No demo admin is created here; create one with `flask admin create NAME`.")
