@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
+from services.accounts import create_admin
 from services.demo_data import load_demo
-from services.errors import DomainError, ValidationFailed
+from services.errors import Conflict, DomainError, ValidationFailed
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 
@@ -44,4 +47,18 @@ def load_command(if_empty: bool, directory: Path) -> None:
         f"Demo data loaded: {summary.kinds} credit kinds, {summary.owners} owners, "
         f"{summary.projects} projects, {summary.batches} batches ({summary.tonnes:,} t)."
     )
-    click.echo("No demo admin is created here; create one with `flask admin create NAME`.")
+    _demo_admin()
+
+
+def _demo_admin() -> None:
+    """A demo admin to explore the admin API with; never in production."""
+    if current_app.config["CARBON_PROFILE"] == "production":
+        return
+    password = os.environ.get("DEMO_ADMIN_PASSWORD", "demo-admin-password")
+    try:
+        create_admin("admin", password)
+    except Conflict:
+        return
+    click.echo(
+        f"Demo admin created: username `admin`, password `{password}` (POST /api/v1/auth/admin-login)."
+    )
