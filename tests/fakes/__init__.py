@@ -1,0 +1,1 @@
+"""Wire-level fakes of the services the project talks to."""
