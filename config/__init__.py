@@ -72,13 +72,41 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WECHATPAY_APIV3_KEY", "", "APIv3 key (32 bytes) that decrypts callbacks."),
     Setting("WECHATPAY_API_KEY", "", "APIv2 key for MD5 / HMAC-SHA256 signatures."),
     Setting("WECHATPAY_CERT_SERIAL", "", "Serial number of the merchant API certificate."),
-    Setting("WECHATPAY_PRIVATE_KEY_PATH", "", "Path of the merchant API private key (PEM)."),
     Setting(
-        "WECHATPAY_PLATFORM_CERT_DIR", "", "Directory holding WeChat Pay platform certificates or public key."
+        "WECHATPAY_PRIVATE_KEY_PATH", "", "Path of the merchant API private key (PEM, `apiclient_key.pem`)."
     ),
+    Setting(
+        "WECHATPAY_CERT_PATH",
+        "",
+        "Path of the merchant API certificate (PEM, `apiclient_cert.pem`); APIv2 refunds present it.",
+    ),
+    Setting(
+        "WECHATPAY_PUBLIC_KEY_ID",
+        "",
+        "APIv3 public-key mode: id of the WeChat Pay public key (`PUB_KEY_ID_...`). Empty: certificate mode.",
+    ),
+    Setting(
+        "WECHATPAY_PUBLIC_KEY_PATH", "", "APIv3 public-key mode: path of the WeChat Pay public key (PEM)."
+    ),
+    Setting(
+        "WECHATPAY_PLATFORM_CERT_DIR",
+        "",
+        "APIv3 certificate mode: directory caching WeChat Pay platform certificates (downloaded when missing).",
+    ),
+    Setting("WECHATPAY_SIGN_TYPE", "MD5", "APIv2 signature: `MD5` or `HMAC-SHA256`."),
     Setting("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com", "Base URL of WeChat Pay."),
     Setting(
         "WECHATPAY_TIMESTAMP_WINDOW_S", 300, "Callbacks whose timestamp is further from now are refused.", int
+    ),
+    Setting("WECHATPAY_TIMEOUT_S", 5.0, "Timeout in seconds of each call to WeChat Pay.", float),
+    Setting(
+        "WECHATPAY_RETRY_ATTEMPTS",
+        3,
+        "Attempts in all for an idempotent WeChat Pay call that could not reach WeChat Pay.",
+        int,
+    ),
+    Setting(
+        "WECHATPAY_RETRY_BACKOFF_S", 0.2, "Wait before the first retry; doubled for each next one.", float
     ),
     Setting("TOKEN_TTL_S", 7 * 24 * 3600, "Lifetime of a bearer token in seconds.", int),
     Setting("LOGIN_RATE_LIMIT", "20 per minute", "Login attempts allowed per client address."),
@@ -169,8 +197,13 @@ def check_production(values: Mapping[str, Any]) -> None:
             for n in ("WECHATPAY_APIV3_KEY", "WECHATPAY_CERT_SERIAL", "WECHATPAY_PRIVATE_KEY_PATH")
             if not values[n]
         ]
-    elif provider == "wechatpay_v2" and not values["WECHATPAY_API_KEY"]:
-        missing.append("WECHATPAY_API_KEY must be set for wechatpay_v2")
+        if bool(values["WECHATPAY_PUBLIC_KEY_ID"]) != bool(values["WECHATPAY_PUBLIC_KEY_PATH"]):
+            missing.append("WECHATPAY_PUBLIC_KEY_ID and WECHATPAY_PUBLIC_KEY_PATH must be set together")
+    elif provider == "wechatpay_v2":
+        if not values["WECHATPAY_API_KEY"]:
+            missing.append("WECHATPAY_API_KEY must be set for wechatpay_v2")
+        if values["WECHATPAY_SIGN_TYPE"] not in ("MD5", "HMAC-SHA256"):
+            missing.append("WECHATPAY_SIGN_TYPE must be MD5 or HMAC-SHA256")
     if values["WECHAT_SANDBOX_LOGIN"]:
         missing.append("WECHAT_SANDBOX_LOGIN is not allowed in production")
     if missing:

@@ -21,6 +21,7 @@ import models
 from api import create_app
 from config import normalise_database_url
 from models import database
+from tests.fakes.wechatpay_server import FakeWeChatPay, MerchantKeys, PlatformKeys
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["tests.fakes.wechat_api"]
@@ -159,3 +160,31 @@ def user_headers(app: Flask) -> dict[str, str]:
 @pytest.fixture
 def pg_admin_headers(pg_app: Flask) -> dict[str, str]:
     return bearer_token(models.Role.ADMIN, "test-admin")
+
+
+# -- WeChat Pay, faked at the wire (tests/fakes/wechatpay_server.py) --
+
+FAKE_APPID = "wxd678efh567hg6787"
+FAKE_MCHID = "1900000109"
+
+
+@pytest.fixture(scope="session")
+def wechatpay_keys() -> tuple[MerchantKeys, PlatformKeys]:
+    """RSA keys are slow to make: one merchant and one platform key set per test session."""
+    return MerchantKeys.generate(FAKE_MCHID), PlatformKeys.generate()
+
+
+@pytest.fixture
+def fake_wechatpay(wechatpay_keys: tuple[MerchantKeys, PlatformKeys]) -> Iterator[FakeWeChatPay]:
+    """A fresh loopback WeChat Pay (APIv3 + APIv2) with no trades."""
+    merchant, platform = wechatpay_keys
+    fake = FakeWeChatPay(
+        appid=FAKE_APPID,
+        mchid=FAKE_MCHID,
+        apiv3_key="0123456789abcdefghijklmnopqrstuv",
+        api_key="vutsrqponmlkjihgfedcba9876543210",
+        merchant=merchant,
+        platform=platform,
+    )
+    with fake:
+        yield fake

@@ -1,1 +1,1 @@
-"""Loopback fakes of outside services, speaking their real wire protocols."""
+"""Loopback fakes that speak WeChat's real protocols, so wechatpy and wechatpayv3 run for real in tests."""

@@ -1,0 +1,74 @@
+"""Small pieces the WeChat Pay protocols share: Beijing time, nonces, headers, callback answers."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+
+from payments.interface import CallbackAck
+
+# China has had no daylight saving time since 1991: a fixed offset is exact.
+BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+_NONCE_ALPHABET = string.ascii_letters + string.digits
+
+
+def nonce(length: int = 32) -> str:
+    """A random string of letters and digits, as WeChat Pay's `nonce_str` / `nonceStr`."""
+    return "".join(secrets.choice(_NONCE_ALPHABET) for _ in range(length))
+
+
+def rfc3339_beijing(moment: datetime) -> str:
+    """`2024-05-01T12:00:00+08:00`, the form APIv3 wants for times."""
+    return moment.astimezone(BEIJING).replace(microsecond=0).isoformat()
+
+
+def parse_rfc3339(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def parse_compact_beijing(value: str | None) -> datetime | None:
+    """APIv2's `20240501120000` or `2024-05-01 12:00:00`, both Beijing time."""
+    if not value:
+        return None
+    for pattern in ("%Y%m%d%H%M%S", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return datetime.strptime(value, pattern).replace(tzinfo=BEIJING)
+        except ValueError:
+            continue
+    return None
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def header_lookup(headers: Mapping[str, str], name: str) -> str:
+    """A header by name, whatever the case of the mapping's keys (or WSGI's HTTP_X_Y form)."""
+    wanted = name.lower()
+    wsgi = "http_" + wanted.replace("-", "_")
+    for key, value in headers.items():
+        if key.lower() in (wanted, wsgi):
+            return value
+    return ""
+
+
+def json_ack(ok: bool, message: str = "") -> CallbackAck:
+    """APIv3: 200 to accept; a 5xx with `{"code": "FAIL"}` makes WeChat Pay send it again."""
+    if ok:
+        return CallbackAck(json.dumps({"code": "SUCCESS", "message": "OK"}).encode(), 200, "application/json")
+    body = {"code": "FAIL", "message": message or "FAIL"}
+    return CallbackAck(json.dumps(body, ensure_ascii=False).encode(), 500, "application/json")
+
+
+def xml_ack(ok: bool, message: str = "") -> CallbackAck:
+    """APIv2: always HTTP 200; `return_code` FAIL makes WeChat Pay send it again."""
+    code = "SUCCESS" if ok else "FAIL"
+    text = (message or ("OK" if ok else "FAIL")).replace("]]>", "")  # CDATA cannot hold "]]>"
+    body = (
+        f"<xml><return_code><![CDATA[{code}]]></return_code><return_msg><![CDATA[{text}]]></return_msg></xml>"
+    )
+    return CallbackAck(body.encode(), 200, "text/xml; charset=utf-8")
