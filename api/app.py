@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
+from api import context
 from api.auth import BEARER_SCHEME
 from api.errors import ErrorSchema, register_error_handlers
 from api.limits import limiter
@@ -39,6 +40,10 @@ BLUEPRINT_MODULES: list[str] = [
     "api.catalogue.routes",
     "api.catalogue_admin.routes",
     "api.batches.routes",
+    "api.orders.routes",
+    "api.admin_orders.routes",
+    "api.payments.routes",
+    "api.certificates.routes",
 ]
 
 
@@ -67,6 +72,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
     database.configure(settings["DATABASE_URL"], settings["DATABASE_POOL_SIZE"])
     redis_store.configure(settings["REDIS_URL"])
     limiter.init_app(app)
+    context.init_app(app)
 
     api = CarbonApi(app)
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)

@@ -9,6 +9,7 @@ COMMAND_MODULES: list[str] = [
     "commands.credits",
     "commands.credits_import",
     "commands.demo",
+    "commands.orders",
 ]
 
 

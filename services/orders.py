@@ -323,3 +323,36 @@ def order_number(order_id: int) -> str:
     if number is None:
         raise NotFound(f"Order {order_id} does not exist.")
     return number
+
+
+def search_orders(
+    *,
+    page: int,
+    page_size: int,
+    status: str | None = None,
+    channel: str | None = None,
+    user_id: int | None = None,
+    project_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[list[Order], int]:
+    """All orders matching the filters, newest first (admin)."""
+    session = read_session()
+    query = select(Order)
+    if status:
+        query = query.where(Order.status == status)
+    if channel:
+        query = query.where(Order.channel == channel)
+    if user_id:
+        query = query.where(Order.user_id == user_id)
+    if project_id:
+        query = query.where(Order.lines.any(OrderLine.project_id == project_id))
+    if since:
+        query = query.where(Order.created_at >= since)
+    if until:
+        query = query.where(Order.created_at < until)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Order.id.desc()).offset((page - 1) * page_size).limit(page_size)
+    ).all()
+    return list(rows), int(total)

@@ -204,6 +204,8 @@ def _serial_overlaps(session: Session) -> Iterator[Violation]:
 
 def run_audit() -> Iterator[Violation]:
     """Audit in a read-only transaction of its own."""
+    import services.order_audit  # noqa: F401  (registers the order checks)
+
     session = read_session()
     try:
         yield from audit_pool(session)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from payments.interface import PaymentProvider
-
 from services import orders, payment_flow
 from services.errors import InvalidState, NotFound
 from services.order_policy import OrderPolicy
@@ -20,6 +19,8 @@ def pay(
     order = orders.get_order(principal, out_trade_no)
     if order.status not in ("created", "awaiting_payment"):
         raise InvalidState(f"Order {out_trade_no} is {order.status.value}; it cannot be paid.")
+    # The sandbox keeps trades in memory: reopen the payment (idempotent) in case this process is new.
+    payment_flow.start_payment(principal, out_trade_no, provider, policy)
     return payment_flow.handle_payment_notification(
         complete(out_trade_no, order.amount_fen), provider.name, policy
     )

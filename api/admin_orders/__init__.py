@@ -1,0 +1,1 @@
+"""Admin view of orders: list, refund, ask WeChat Pay."""

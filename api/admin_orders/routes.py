@@ -1,0 +1,89 @@
+"""Admin endpoints on orders: list with filters, refund in full or in part, sync with WeChat Pay."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest import Blueprint
+from marshmallow import validate
+
+from api.auth import auth_required, current_principal
+from api.context import order_policy, payment_provider
+from api.errors import ErrorSchema
+from api.orders.schemas import OrderSchema, RefundCreateSchema, RefundSchema
+from services import orders, payment_flow, refunds
+
+blp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin/orders", description="Admin: orders")
+
+STATUSES = [
+    "created",
+    "awaiting_payment",
+    "paid",
+    "fulfilled",
+    "cancelled",
+    "expired",
+    "partially_refunded",
+    "refunded",
+]
+
+
+class AdminOrderQuerySchema(ma.Schema):
+    status = ma.fields.String(validate=validate.OneOf(STATUSES))
+    channel = ma.fields.String(
+        validate=validate.OneOf(["one_yuan", "credits", "footprint_offset", "event", "institutional"])
+    )
+    user_id = ma.fields.Integer()
+    project_id = ma.fields.Integer()
+    since = ma.fields.DateTime(metadata={"description": "Created at or after"})
+    until = ma.fields.DateTime(metadata={"description": "Created before"})
+
+
+class SyncResultSchema(ma.Schema):
+    outcome = ma.fields.String(metadata={"description": "not_paid, fulfilled, duplicate, refund_started"})
+    order = ma.fields.Nested(OrderSchema)
+
+
+@blp.route("", methods=["GET"])
+@auth_required(admin=True)
+@blp.arguments(AdminOrderQuerySchema, location="query")
+@blp.response(200, OrderSchema(many=True))
+@blp.paginate()
+def list_all(query, pagination_parameters):
+    """List all orders, newest first, with filters."""
+    rows, total = orders.search_orders(
+        page=pagination_parameters.page, page_size=pagination_parameters.page_size, **query
+    )
+    pagination_parameters.item_count = total
+    return rows
+
+
+@blp.route("/<out_trade_no>/refunds", methods=["POST"])
+@auth_required(admin=True)
+@blp.arguments(RefundCreateSchema)
+@blp.response(201, RefundSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such order")
+@blp.alt_response(409, schema=ErrorSchema, description="Not refundable now")
+@blp.alt_response(422, schema=ErrorSchema, description="Invalid amount")
+def refund(data, out_trade_no):
+    """Refund all or part of an order (no refund window for admins)."""
+    return refunds.request_refund(
+        current_principal(),
+        out_trade_no,
+        data.get("grams"),
+        data["reason"],
+        order_policy(),
+        payment_provider(),
+    )
+
+
+@blp.route("/<out_trade_no>/sync", methods=["POST"])
+@auth_required(admin=True)
+@blp.response(200, SyncResultSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such order")
+@blp.alt_response(503, schema=ErrorSchema, description="WeChat Pay unreachable")
+def sync(out_trade_no):
+    """Ask WeChat Pay about an order and act on a payment it reports."""
+    outcome = payment_flow.sync_with_provider(out_trade_no, payment_provider(), order_policy())
+    return {
+        "outcome": outcome.outcome if outcome else "not_paid",
+        "order": orders.get_order(current_principal(), out_trade_no),
+    }
