@@ -32,7 +32,7 @@ def _blueprints() -> list[Any]:
 
 
 # Resource packages, each with a `routes.py` exposing `blp`.
-BLUEPRINT_MODULES: list[str] = []
+BLUEPRINT_MODULES: list[str] = ["api.points.routes"]
 
 
 def create_app(profile: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:

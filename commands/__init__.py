@@ -1,10 +1,10 @@
-"""Flask CLI command groups (`flask admin ...`, `flask credits ...`, `flask demo ...`)."""
+"""Flask CLI command groups (`flask admin ...`, `flask credits ...`, `flask points ...`, `flask demo ...`)."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-COMMAND_MODULES: list[str] = ["commands.credits"]
+COMMAND_MODULES: list[str] = ["commands.credits", "commands.points"]
 
 
 def register_commands(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from models.accounts import AuthToken, Organisation, OrganisationKind, OrganisationMember, Role, User
 from models.audit import AuditEntry
 from models.base import Base, utcnow
+from models.points import PointsBalance, PointsEntry, PointsKind, PointsSource, PointsStatus, PointsUse
 from models.pool import (
     GRAMS_PER_TONNE,
     Allocation,
@@ -31,6 +32,12 @@ __all__ = [
     "OrganisationKind",
     "OrganisationMember",
     "OwnerKind",
+    "PointsBalance",
+    "PointsEntry",
+    "PointsKind",
+    "PointsSource",
+    "PointsStatus",
+    "PointsUse",
     "Project",
     "ProjectOwner",
     "Reservation",
