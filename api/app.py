@@ -44,6 +44,7 @@ BLUEPRINT_MODULES: list[str] = [
     "api.admin_orders.routes",
     "api.payments.routes",
     "api.certificates.routes",
+    "api.points.routes",
 ]
 
 

@@ -1,4 +1,4 @@
-"""Flask CLI command groups (`flask admin ...`, `flask credits ...`, `flask demo ...`)."""
+"""Flask CLI command groups (`flask admin ...`, `flask credits ...`, `flask points ...`, `flask demo ...`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ COMMAND_MODULES: list[str] = [
     "commands.credits_import",
     "commands.demo",
     "commands.orders",
+    "commands.points",
 ]
 
 

@@ -125,6 +125,21 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("ORDER_MAX_TONNES", 100_000, "Largest credit order, in tonnes.", int),
     Setting("REFUND_WINDOW_DAYS", 7, "Days after payment during which a user may ask for a refund.", int),
+    Setting(
+        "POINTS_PER_KG_OFFSET", 1, "Carbon points earned per kilogram of CO2e offset (rounded down).", int
+    ),
+    Setting(
+        "POINTS_EXPIRY_DAYS",
+        365,
+        "Days after an award (or admin grant) until its unspent points expire; 0: never.",
+        int,
+    ),
+    Setting(
+        "POINTS_PENDING_DAYS",
+        7,
+        "Refund window in days: a purchase's points stay pending (not spendable) this long; 0: none.",
+        int,
+    ),
     Setting("LOG_LEVEL", "INFO", "Log level of the service."),
 )
 

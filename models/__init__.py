@@ -15,6 +15,7 @@ from models.orders import (
     Refund,
     RefundStatus,
 )
+from models.points import PointsBalance, PointsEntry, PointsKind, PointsSource, PointsStatus, PointsUse
 from models.pool import (
     GRAMS_PER_TONNE,
     Allocation,
@@ -52,6 +53,12 @@ __all__ = [
     "OrganisationMember",
     "OwnerKind",
     "PaymentEvent",
+    "PointsBalance",
+    "PointsEntry",
+    "PointsKind",
+    "PointsSource",
+    "PointsStatus",
+    "PointsUse",
     "Project",
     "ProjectOwner",
     "Refund",

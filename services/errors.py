@@ -29,6 +29,10 @@ class InsufficientCredits(Conflict):
     code = "insufficient_credits"
 
 
+class InsufficientPoints(Conflict):
+    code = "insufficient_points"
+
+
 class InvalidState(Conflict):
     code = "invalid_state"
 

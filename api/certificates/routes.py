@@ -87,4 +87,4 @@ def verify_page(code):
         body = verification_body(certificates.verify(code))
     except NotFound as exc:
         return Response(render_template("verify.html", result=None, code=code, message=exc.message), 404)
-    return render_template("verify.html", result=body, code=code, format_grams=format_grams)
+    return Response(render_template("verify.html", result=body, code=code, format_grams=format_grams), 200)

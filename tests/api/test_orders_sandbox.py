@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from models import Batch, Order
+from models import Batch, Order, utcnow
 from models.database import unit_of_work
 from services.pool_audit import run_audit
 from tests.support.accounts import bearer, login_admin, login_user
@@ -154,7 +154,7 @@ def test_expired_order_releases_grams_when_read(client, buyer):
     stock_pool()
     number = place(client, buyer).json["order"]["out_trade_no"]
     with unit_of_work() as session:
-        session.execute(update(Order).values(expires_at=Order.expires_at - timedelta(hours=1)))
+        session.execute(update(Order).values(expires_at=utcnow() - timedelta(hours=1)))
     order = client.get(f"/api/v1/orders/{number}", headers=buyer).json
     assert order["status"] == "expired"
     assert _batches()[0] == (TONNE, 0, 0)
@@ -165,13 +165,13 @@ def test_expiry_job_and_late_payment_with_grams_left(app, client, buyer):
     stock_pool()
     number = place(client, buyer).json["order"]["out_trade_no"]
     with unit_of_work() as session:
-        session.execute(update(Order).values(expires_at=Order.expires_at - timedelta(hours=1)))
-    result = app.test_cli_runner().invoke(args=["orders", "expire"])
-    assert "changed=1" in result.output
+        session.execute(update(Order).values(expires_at=utcnow() - timedelta(hours=1)))
     from api.context import order_policy, payment_provider
     from services.payment_flow import handle_payment_notification
 
-    notification = payment_provider().complete(number, 300)
+    notification = payment_provider().complete(number, 300)  # paid at the last second; the callback is late
+    result = app.test_cli_runner().invoke(args=["orders", "expire"])
+    assert "changed=1" in result.output
     outcome = handle_payment_notification(notification, "sandbox", order_policy())
     assert outcome.outcome == "fulfilled"
     assert client.get(f"/api/v1/orders/{number}", headers=buyer).json["status"] == "fulfilled"
@@ -182,7 +182,11 @@ def test_late_payment_without_grams_is_refunded(app, client, buyer):
     stock_pool(tonnes=1)
     number = place(client, buyer, units=100).json["order"]["out_trade_no"]  # the whole tonne
     with unit_of_work() as session:
-        session.execute(update(Order).values(expires_at=Order.expires_at - timedelta(hours=1)))
+        session.execute(update(Order).values(expires_at=utcnow() - timedelta(hours=1)))
+    from api.context import order_policy, payment_provider
+    from services.payment_flow import handle_payment_notification
+
+    notification = payment_provider().complete(number, 10_000)
     client.get(f"/api/v1/orders/{number}", headers=buyer)  # expires it
     rival = place(client, buyer, units=100).json["order"]["out_trade_no"]
     client.post(f"/api/v1/sandbox/orders/{rival}/pay", headers=buyer)
@@ -238,7 +242,7 @@ def test_refund_window_for_users_but_not_admins(client, buyer):
     number = place(client, buyer).json["order"]["out_trade_no"]
     client.post(f"/api/v1/sandbox/orders/{number}/pay", headers=buyer)
     with unit_of_work() as session:
-        session.execute(update(Order).values(paid_at=Order.paid_at - timedelta(days=30)))
+        session.execute(update(Order).values(paid_at=utcnow() - timedelta(days=30)))
     late = client.post(f"/api/v1/orders/{number}/refunds", json={}, headers=buyer)
     assert late.status_code == 403
     admin, _ = login_admin(client)

@@ -1,0 +1,1 @@
+"""Carbon points: the user's balance and history, admin adjustments."""
