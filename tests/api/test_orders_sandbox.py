@@ -212,6 +212,8 @@ def test_partial_then_full_refund(client, buyer):
     client.post(f"/api/v1/sandbox/orders/{number}/pay", headers=buyer)
     first_code = client.get("/api/v1/me/certificates", headers=buyer).json[0]["verification_code"]
 
+    assert client.get("/api/v1/me/points", headers=buyer).json["pending"] == 50  # 1 point per kg, pending
+
     partial = client.post(f"/api/v1/orders/{number}/refunds", json={"grams": 20_000}, headers=buyer)
     assert partial.status_code == 201, partial.json
     assert partial.json["status"] == "succeeded" and partial.json["amount_fen"] == 200
@@ -234,6 +236,7 @@ def test_partial_then_full_refund(client, buyer):
     assert void["valid"] is False and void["status"] == "void"
     assert client.get(f"/verify/{old['replaced_by']}").get_data(as_text=True).count("作废") >= 1
     assert _batches()[0] == (TONNE, 0, 0)
+    assert client.get("/api/v1/me/points", headers=buyer).json["pending"] == 0
     assert list(run_audit()) == []
 
 
