@@ -5,8 +5,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
+from api.context import order_policy, payment_provider
 from models import Batch, Order, utcnow
 from models.database import unit_of_work
+from services.order_jobs import finish_refunds
+from services.payment_flow import handle_payment_notification
 from services.pool_audit import run_audit
 from tests.support.accounts import bearer, login_admin, login_user
 from tests.support.pool import stock_pool
@@ -166,9 +169,6 @@ def test_expiry_job_and_late_payment_with_grams_left(app, client, buyer):
     number = place(client, buyer).json["order"]["out_trade_no"]
     with unit_of_work() as session:
         session.execute(update(Order).values(expires_at=utcnow() - timedelta(hours=1)))
-    from api.context import order_policy, payment_provider
-    from services.payment_flow import handle_payment_notification
-
     notification = payment_provider().complete(number, 300)  # paid at the last second; the callback is late
     result = app.test_cli_runner().invoke(args=["orders", "expire"])
     assert "changed=1" in result.output
@@ -183,21 +183,12 @@ def test_late_payment_without_grams_is_refunded(app, client, buyer):
     number = place(client, buyer, units=100).json["order"]["out_trade_no"]  # the whole tonne
     with unit_of_work() as session:
         session.execute(update(Order).values(expires_at=utcnow() - timedelta(hours=1)))
-    from api.context import order_policy, payment_provider
-    from services.payment_flow import handle_payment_notification
-
     notification = payment_provider().complete(number, 10_000)
     client.get(f"/api/v1/orders/{number}", headers=buyer)  # expires it
     rival = place(client, buyer, units=100).json["order"]["out_trade_no"]
     client.post(f"/api/v1/sandbox/orders/{rival}/pay", headers=buyer)
-    from api.context import order_policy, payment_provider
-    from services.payment_flow import handle_payment_notification
-
-    outcome = handle_payment_notification(
-        payment_provider().complete(number, 10_000), "sandbox", order_policy()
-    )
+    outcome = handle_payment_notification(notification, "sandbox", order_policy())
     assert outcome.outcome == "refund_started"
-    from services.order_jobs import finish_refunds
 
     finish_refunds(payment_provider(), order_policy())
     late = client.get(f"/api/v1/orders/{number}", headers=buyer).json
