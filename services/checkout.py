@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from payments.interface import PaymentProvider
-
 from models import Order
+from payments.interface import PaymentProvider
 from services import orders, payment_flow
-from services.errors import UpstreamError
+from services.errors import InvalidState, UpstreamError
 from services.order_policy import OrderPolicy
 from services.tokens import Principal
 
@@ -29,9 +28,11 @@ def place_order(
 ) -> PlacedOrder:
     """Create the order (idempotently) and open its payment; a payment that cannot open yet keeps the order."""
     order_id = orders.create_order(principal, request, policy, provider.name, idempotency_key)
-    out_trade_no = orders.order_number(order_id)
     try:
-        prepay = payment_flow.start_payment(principal, out_trade_no, provider, policy)
+        prepay = payment_flow.open_payment(order_id, provider, policy)
     except UpstreamError as exc:
-        return PlacedOrder(orders.get_order(principal, out_trade_no), None, exc.message)
-    return PlacedOrder(orders.get_order(principal, out_trade_no), prepay.request_payment)
+        return PlacedOrder(orders.load_order(order_id), None, exc.message)
+    except InvalidState:
+        # A replayed Idempotency-Key for an order that is no longer open: answer with the order as it is.
+        return PlacedOrder(orders.load_order(order_id), None, "The order is no longer open for payment.")
+    return PlacedOrder(orders.load_order(order_id), prepay.request_payment)

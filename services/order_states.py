@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from models import Order, OrderEvent, OrderStatus, utcnow
@@ -59,3 +60,24 @@ def record_created(session: Session, order: Order) -> None:
             at=order.created_at,
         )
     )
+
+
+def mark_awaiting_payment(session: Session, order_id: int, prepay_id: str) -> None:
+    """Store the prepay id; a created order moves to awaiting payment (recorded), others keep their state."""
+    moved = session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == S.CREATED)
+        .values(status=S.AWAITING_PAYMENT, prepay_id=prepay_id)
+    ).rowcount
+    if moved:
+        session.add(
+            OrderEvent(
+                order_id=order_id,
+                from_status=S.CREATED.value,
+                to_status=S.AWAITING_PAYMENT.value,
+                note="payment opened",
+                at=utcnow(),
+            )
+        )
+    else:
+        session.execute(update(Order).where(Order.id == order_id).values(prepay_id=prepay_id))

@@ -17,11 +17,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from models import (
     GRAMS_PER_TONNE,
-    Allocation,
     Batch,
     Channel,
     IdempotencyKey,
@@ -29,6 +28,7 @@ from models import (
     OrderLine,
     OrderStatus,
     Project,
+    Reservation,
     utcnow,
 )
 from models.database import read_session, unit_of_work
@@ -106,7 +106,7 @@ def create_order(
             session.add(order)
             session.flush()
             order_states.record_created(session, order)
-            build_lines(session, order, price_fen_per_t)
+            add_lines(session, order, reservation, price_fen_per_t)
             if idempotency_key:
                 session.add(
                     IdempotencyKey(
@@ -196,18 +196,20 @@ def _require_project(project_id: int, kinds: tuple[str, ...] | None) -> Project:
     return project
 
 
-def build_lines(session: Session, order: Order, price_fen_per_t: int) -> None:
-    """One line per batch the reservation draws from; the amount split by grams, to the fen."""
+def replace_lines(session: Session, order: Order, reservation: Reservation, price_fen_per_t: int) -> None:
+    """Lines for a new reservation of the same order (a payment that came after expiry)."""
     for line in list(order.lines):
         session.delete(line)
     session.flush()
+    add_lines(session, order, reservation, price_fen_per_t)
+    session.expire(order, ["lines"])
+
+
+def add_lines(session: Session, order: Order, reservation: Reservation, price_fen_per_t: int) -> None:
+    """One line per batch the reservation draws from; the amount split by grams, to the fen."""
     grams_by_batch: dict[int, int] = defaultdict(int)
-    for batch_id, start, end in session.execute(
-        select(Allocation.batch_id, Allocation.start_g, Allocation.end_g).where(
-            Allocation.reservation_id == order.reservation_id
-        )
-    ):
-        grams_by_batch[batch_id] += end - start
+    for allocation in reservation.allocations:
+        grams_by_batch[allocation.batch_id] += allocation.grams
     projects = dict(
         session.execute(select(Batch.id, Batch.project_id).where(Batch.id.in_(list(grams_by_batch)))).all()
     )
@@ -224,7 +226,6 @@ def build_lines(session: Session, order: Order, price_fen_per_t: int) -> None:
             )
         )
     session.flush()
-    session.expire(order, ["lines"])
 
 
 def split_amount(total_fen: int, weights: list[int]) -> list[int]:
@@ -317,12 +318,18 @@ def due_for_expiry(now: datetime | None = None, limit: int = 500) -> list[tuple[
     return [tuple(row) for row in rows]
 
 
-def order_number(order_id: int) -> str:
+def load_order(order_id: int) -> Order:
+    """An order with its lines and events loaded, as answered to its buyer."""
     session = read_session()
-    number = session.scalar(select(Order.out_trade_no).where(Order.id == order_id))
-    if number is None:
+    order = session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.lines), selectinload(Order.events))
+        .execution_options(populate_existing=True)
+    )
+    if order is None:
         raise NotFound(f"Order {order_id} does not exist.")
-    return number
+    return order
 
 
 def search_orders(

@@ -17,7 +17,7 @@ from models import Organisation, OrganisationKind, OrganisationMember, User
 from models.database import unit_of_work
 from services import audit
 from services.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
-from services.tokens import Principal
+from services.tokens import Principal, forget_user_on_commit
 
 NAME_MAX_LENGTH = 200
 
@@ -67,6 +67,7 @@ def _add_member_in(
     member = OrganisationMember(organisation_id=organisation.id, user_id=user_id)
     session.add(member)
     session.flush()
+    forget_user_on_commit(session, user_id)
     audit.record(
         session,
         actor_id,
@@ -237,6 +238,7 @@ def remove_member(principal: Principal, organisation_id: int, user_id: int) -> N
             raise InvalidState("The owner cannot be removed; give the organisation another owner first.")
         before = audit.snapshot(member)
         session.delete(member)
+        forget_user_on_commit(session, user_id)
         audit.record(
             session,
             principal.user_id,

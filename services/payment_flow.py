@@ -10,6 +10,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Order, OrderStatus, PaymentEvent, Refund, User, utcnow
+from models.database import read_session, unit_of_work
 from payments.errors import GatewayError, PaymentError
 from payments.interface import (
     PaymentNotification,
@@ -19,11 +24,6 @@ from payments.interface import (
     TradeQuery,
     TradeState,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from models import Order, OrderStatus, PaymentEvent, Refund, User, utcnow
-from models.database import read_session, unit_of_work
 from services import certificates, order_states, orders, reservations
 from services.errors import (
     InsufficientCredits,
@@ -59,45 +59,59 @@ def notify_url(policy: OrderPolicy, provider: PaymentProvider) -> str:
 def start_payment(
     principal: Principal, out_trade_no: str, provider: PaymentProvider, policy: OrderPolicy
 ) -> PrepayResult:
-    """Open (or reopen) the WeChat payment of an open order; no lock is held during the call."""
-    order = orders.get_order(principal, out_trade_no)
-    if order.status not in order_states.OPEN:
-        raise InvalidState(
-            f"Order {out_trade_no} is {order.status.value}; it cannot be paid.", status=order.status.value
+    """Open (or reopen) the WeChat payment of one of the caller's open orders."""
+    return open_payment(orders.get_order(principal, out_trade_no).id, provider, policy)
+
+
+def open_payment(order_id: int, provider: PaymentProvider, policy: OrderPolicy) -> PrepayResult:
+    """Prepay at the provider with no lock held, then record the prepay id (created → awaiting payment)."""
+    session = read_session()
+    row = session.execute(
+        select(
+            Order.out_trade_no,
+            Order.status,
+            Order.amount_fen,
+            Order.grams,
+            Order.units,
+            Order.expires_at,
+            User.openid,
         )
-    openid = read_session().scalar(select(User.openid).where(User.id == order.user_id))
-    read_session().rollback()
-    if not openid:
+        .join(User, User.id == Order.user_id)
+        .where(Order.id == order_id)
+    ).one()
+    session.rollback()
+    if row.status not in order_states.OPEN:
+        raise InvalidState(
+            f"Order {row.out_trade_no} is {row.status.value}; it cannot be paid.", status=row.status.value
+        )
+    if not row.openid:
         raise ValidationFailed(
             "This account has no WeChat openid to pay with.", errors={"user": ["no openid"]}
         )
     request = PrepayRequest(
-        out_trade_no=order.out_trade_no,
-        description=_description(order),
-        amount_fen=order.amount_fen,
-        payer_openid=openid,
-        time_expire=order.expires_at,
+        out_trade_no=row.out_trade_no,
+        description=_description(row.grams, row.units),
+        amount_fen=row.amount_fen,
+        payer_openid=row.openid,
+        time_expire=row.expires_at,
         notify_url=notify_url(policy, provider),
     )
     try:
         result = provider.prepay(request)
     except GatewayError as exc:
         raise UpstreamError(
-            "WeChat Pay could not be reached; the order is kept, try paying again.", order=out_trade_no
+            "WeChat Pay could not be reached; the order is kept, try paying again.", order=row.out_trade_no
         ) from exc
     except PaymentError as exc:
-        raise PaymentRequired(f"WeChat Pay refused the payment: {exc}", order=out_trade_no) from exc
+        raise PaymentRequired(f"WeChat Pay refused the payment: {exc}", order=row.out_trade_no) from exc
     with unit_of_work() as session:
-        locked = orders.lock_order(session, order.id)
-        locked.prepay_id = result.prepay_id
-        if locked.status == OrderStatus.CREATED:
-            order_states.transition(session, locked, OrderStatus.AWAITING_PAYMENT, "payment opened")
+        order_states.mark_awaiting_payment(session, order_id, result.prepay_id)
     return result
 
 
-def _description(order: Order) -> str:
-    kg = order.grams / 1000
-    return f"碳汇 {kg:g} kg CO2e" if order.units is None else f"一元碳汇 {order.units} 份 ({kg:g} kg CO2e)"
+def _description(grams: int, units: int | None) -> str:
+    kg = grams / 1000
+    return f"碳汇 {kg:g} kg CO2e" if units is None else f"一元碳汇 {units} 份 ({kg:g} kg CO2e)"
 
 
 def handle_payment_notification(
@@ -184,7 +198,7 @@ def _reserve_again(session: Session, order: Order) -> bool:
     savepoint.commit()
     order.reservation_id = reservation.id
     line = order.lines[0] if order.lines else None
-    orders.build_lines(session, order, line.price_fen_per_t if line else 0)
+    orders.replace_lines(session, order, reservation, line.price_fen_per_t if line else 0)
     return True
 
 

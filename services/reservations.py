@@ -122,14 +122,14 @@ def _take(session: Session, grams: int, plan: list[tuple[int, int]], expires_at:
         ).rowcount
         if taken != 1:
             raise _PlanStale
-    reservation = Reservation(grams=grams, expires_at=expires_at, status=ReservationStatus.RESERVED)
+    # The collection starts loaded (empty), so callers can read the new slices without a query.
+    reservation = Reservation(
+        grams=grams, expires_at=expires_at, status=ReservationStatus.RESERVED, allocations=[]
+    )
     session.add(reservation)
-    session.flush()
     for batch_id, take in plan:
         for start, end in _carve(session, batch_id, take):
-            session.add(
-                Allocation(reservation_id=reservation.id, batch_id=batch_id, start_g=start, end_g=end)
-            )
+            reservation.allocations.append(Allocation(batch_id=batch_id, start_g=start, end_g=end))
     session.flush()
     return reservation
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from redis.exceptions import RedisError
+from sqlalchemy import event, select, update
+from sqlalchemy.orm import Session
 
 from models import AuthToken, OrganisationMember, Role, User, utcnow
 from models.database import read_session, unit_of_work
 from services.errors import PermissionDenied, Unauthenticated
+from services.redis_store import get_redis
 
 
 @dataclass(frozen=True)
@@ -53,17 +58,63 @@ def issue_token_in(session, user: User, ttl_s: int) -> IssuedToken:
     return IssuedToken(raw, expires_at)
 
 
+# Resolved tokens are cached in Redis this long; revocation removes the entry at once. A membership
+# change or a disabled account takes effect on other tokens within this time.
+PRINCIPAL_CACHE_S = 30
+
+
+def _cache_key(token_hash: str) -> str:
+    return f"auth:principal:{token_hash}"
+
+
+def _user_key(user_id: int) -> str:
+    return f"auth:user-tokens:{user_id}"
+
+
 def authenticate(authorization: str | None) -> Principal:
     """Resolve an `Authorization: Bearer ...` header to a principal, or raise Unauthenticated."""
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthenticated("Send `Authorization: Bearer <token>`; log in to get a token.")
-    raw = authorization[len("Bearer ") :].strip()
+    token_hash = hash_token(authorization[len("Bearer ") :].strip())
+    cached = _cached(token_hash)
+    if cached is not None:
+        return cached
+    principal, expires_at = _load(token_hash)
+    ttl = min(PRINCIPAL_CACHE_S, int((expires_at - utcnow()).total_seconds()))
+    if ttl > 0:
+        try:
+            pipe = get_redis().pipeline()
+            pipe.set(
+                _cache_key(token_hash),
+                json.dumps([principal.user_id, principal.role.value, sorted(principal.organisation_ids)]),
+                ex=ttl,
+            )
+            pipe.sadd(_user_key(principal.user_id), token_hash)
+            pipe.expire(_user_key(principal.user_id), PRINCIPAL_CACHE_S)
+            pipe.execute()
+        except RedisError:
+            pass  # the database answered; the cache is only a shortcut
+    return principal
+
+
+def _cached(token_hash: str) -> Principal | None:
+    try:
+        raw = get_redis().get(_cache_key(token_hash))
+    except RedisError:
+        return None
+    if raw is None:
+        return None
+    user_id, role, orgs = json.loads(raw)
+    return Principal(user_id, Role(role), frozenset(orgs))
+
+
+def _load(token_hash: str) -> tuple[Principal, datetime]:
     session = read_session()
     row = session.execute(
-        select(User.id, User.role, User.is_active)
+        select(User.id, User.role, User.is_active, AuthToken.expires_at)
         .join(AuthToken, AuthToken.user_id == User.id)
         .where(
-            AuthToken.token_hash == hash_token(raw),
+            AuthToken.token_hash == token_hash,
             AuthToken.revoked_at.is_(None),
             AuthToken.expires_at > utcnow(),
         )
@@ -75,15 +126,37 @@ def authenticate(authorization: str | None) -> Principal:
         select(OrganisationMember.organisation_id).where(OrganisationMember.user_id == row.id)
     ).all()
     session.rollback()  # end the read transaction; nothing was written
-    return Principal(row.id, Role(row.role), frozenset(orgs))
+    return Principal(row.id, Role(row.role), frozenset(orgs)), row.expires_at
 
 
 def revoke_token(authorization: str) -> None:
     """Revoke the token in the header (logout)."""
-    raw = authorization[len("Bearer ") :].strip()
+    token_hash = hash_token(authorization[len("Bearer ") :].strip())
     with unit_of_work() as session:
         session.execute(
             update(AuthToken)
-            .where(AuthToken.token_hash == hash_token(raw), AuthToken.revoked_at.is_(None))
+            .where(AuthToken.token_hash == token_hash, AuthToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
+    forget(token_hash)
+
+
+def forget(token_hash: str) -> None:
+    """Drop a token from the cache. With Redis down nothing is cached either, so nothing lingers."""
+    with contextlib.suppress(RedisError):
+        get_redis().delete(_cache_key(token_hash))
+
+
+def forget_user_on_commit(session: Session, user_id: int) -> None:
+    """After the caller's transaction commits, drop every cached token of `user_id` (role or membership changed)."""
+
+    def _forget(_session: Session) -> None:
+        try:
+            redis = get_redis()
+            hashes = redis.smembers(_user_key(user_id))
+            keys = [_cache_key(h.decode() if isinstance(h, bytes) else h) for h in hashes]
+            redis.delete(_user_key(user_id), *keys)
+        except RedisError:
+            pass
+
+    event.listen(session, "after_commit", _forget, once=True)
