@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from flask import Flask
@@ -48,6 +49,17 @@ BLUEPRINT_MODULES: list[str] = [
 ]
 
 
+def _serve_swagger_ui(app: Flask) -> None:
+    import flask_swagger_ui
+    from flask import send_from_directory
+
+    dist = os.path.join(os.path.dirname(flask_swagger_ui.__file__), "dist")
+
+    @app.route("/api/docs/swagger-ui/<path:filename>")
+    def swagger_ui_file(filename: str):
+        return send_from_directory(dist, filename, max_age=86400)
+
+
 def create_app(profile: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app for a settings profile (default: $CARBON_PROFILE or `default`)."""
     settings = load_settings(profile, overrides=overrides)
@@ -60,7 +72,8 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs/swagger",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Swagger UI's files come from the flask-swagger-ui package, so the UI works offline.
+        OPENAPI_SWAGGER_UI_URL="/api/docs/swagger-ui/",
         OPENAPI_REDOC_PATH="/docs/redoc",
         OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
         RATELIMIT_STORAGE_URI=settings["REDIS_URL"] or "memory://",
@@ -80,6 +93,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
     for blueprint in _blueprints():
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    _serve_swagger_ui(app)
 
     @app.teardown_appcontext
     def _remove_session(_exc: BaseException | None) -> None:

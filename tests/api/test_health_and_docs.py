@@ -30,7 +30,11 @@ def test_openapi_json_and_ui_pages(client):
     assert spec.status_code == 200
     assert spec.json["openapi"].startswith("3.")
     assert "bearerAuth" in spec.json["components"]["securitySchemes"]
-    assert client.get("/api/docs/swagger").status_code == 200
+    page = client.get("/api/docs/swagger")
+    assert page.status_code == 200
+    # The UI's scripts are served by the app itself (no CDN needed).
+    assert b"/api/docs/swagger-ui/swagger-ui-bundle.js" in page.data
+    assert client.get("/api/docs/swagger-ui/swagger-ui-bundle.js").status_code == 200
     assert client.get("/api/docs/redoc").status_code == 200
 
 
