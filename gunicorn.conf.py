@@ -14,3 +14,13 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 10000))
 max_requests_jitter = 500
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", None)
 errorlog = "-"
+
+
+def post_worker_init(worker):
+    """Embedded default (no Redis server): this worker runs the scheduled jobs itself."""
+    app = worker.wsgi
+    config = getattr(app, "config", {})
+    if config.get("INPROCESS_JOBS") and not config.get("REDIS_URL"):
+        from worker import inprocess
+
+        inprocess.start(app)

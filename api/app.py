@@ -65,6 +65,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
     settings = load_settings(profile, overrides=overrides)
     app = Flask(__name__, instance_relative_config=True, template_folder="templates")
     app.config.update(settings)
+    app.json.ensure_ascii = False  # Chinese names stay readable in responses
     app.config.update(
         API_TITLE=API_TITLE,
         API_VERSION="v1",

@@ -140,12 +140,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Refund window in days: a purchase's points stay pending (not spendable) this long; 0: none.",
         int,
     ),
+    Setting(
+        "INPROCESS_JOBS",
+        True,
+        "Run the scheduled jobs in the web process when REDIS_URL is empty "
+        "(embedded demo); with Redis, run `bin/worker` instead.",
+        _bool,
+    ),
     Setting("LOG_LEVEL", "INFO", "Log level of the service."),
 )
 
 _PROFILE_OVERRIDES: Mapping[str, Mapping[str, Any]] = {
     "default": {},
-    "testing": {"TESTING": True, "RATELIMIT_ENABLED": False},
+    "testing": {"TESTING": True, "INPROCESS_JOBS": False, "RATELIMIT_ENABLED": False},
     "production": {"WECHAT_SANDBOX_LOGIN": False},
 }
 

@@ -1,0 +1,1 @@
+"""Background jobs: RQ tasks, their schedule, and the in-process runner of the embedded default."""

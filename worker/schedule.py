@@ -1,0 +1,31 @@
+"""Which job runs how often. Both the RQ cron scheduler and the in-process runner read this list."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+QUEUE = "carbon"
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    task: str  # dotted path of the RQ task in worker.tasks
+    interval_s: int
+
+
+SCHEDULE: tuple[PeriodicJob, ...] = (
+    PeriodicJob("expire-orders", "worker.tasks.expire_orders", 60),
+    PeriodicJob("sync-orders", "worker.tasks.sync_orders", 120),
+    PeriodicJob("finish-refunds", "worker.tasks.finish_refunds", 300),
+    PeriodicJob("release-points", "worker.tasks.release_points", 3600),
+    PeriodicJob("expire-points", "worker.tasks.expire_points", 86400),
+)
+
+
+def resolve(task: str) -> Callable[[], Any]:
+    module, _, name = task.rpartition(".")
+    return getattr(importlib.import_module(module), name)
