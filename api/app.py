@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
 
-from api import context
+from api import context, observability
 from api.auth import BEARER_SCHEME
 from api.errors import ErrorSchema, register_error_handlers
 from api.limits import limiter
@@ -82,7 +81,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
         RATELIMIT_SWALLOW_ERRORS=True,  # Redis down must not stop purchases; limits degrade open.
         JSON_SORT_KEYS=False,
     )
-    logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    observability.init_app(app)
 
     database.configure(settings["DATABASE_URL"], settings["DATABASE_POOL_SIZE"])
     redis_store.configure(settings["REDIS_URL"])

@@ -147,13 +147,19 @@ SETTINGS: tuple[Setting, ...] = (
         "(embedded demo); with Redis, run `bin/worker` instead.",
         _bool,
     ),
+    Setting("LOG_JSON", False, "Write logs as JSON lines (one object per line, with the request id).", _bool),
+    Setting(
+        "METRICS_TOKEN",
+        "",
+        "Bearer token Prometheus sends to `/metrics`; empty: only local scrapes (127.0.0.1) are answered.",
+    ),
     Setting("LOG_LEVEL", "INFO", "Log level of the service."),
 )
 
 _PROFILE_OVERRIDES: Mapping[str, Mapping[str, Any]] = {
     "default": {},
     "testing": {"TESTING": True, "INPROCESS_JOBS": False, "RATELIMIT_ENABLED": False},
-    "production": {"WECHAT_SANDBOX_LOGIN": False},
+    "production": {"WECHAT_SANDBOX_LOGIN": False, "LOG_JSON": True, "INPROCESS_JOBS": False},
 }
 
 

@@ -11,13 +11,14 @@ import logging
 
 from flask import Response, abort, current_app, request
 from flask_smorest import Blueprint
-from payments.errors import PaymentError
 
 from api.auth import auth_required, current_principal
 from api.context import order_policy, payment_provider
 from api.errors import ErrorSchema
 from api.limits import limiter
+from api.observability import CALLBACK_FAILURES
 from api.orders.schemas import OrderSchema
+from payments.errors import PaymentError
 from services import orders, payment_flow, refunds, sandbox_payments
 from services.errors import DomainError
 
@@ -69,9 +70,11 @@ def payment_notify(provider_name):
         payment_flow.handle_payment_notification(notification, provider.name, order_policy())
     except (PaymentError, payment_flow.PaymentRejected) as exc:
         log.warning("payment callback refused: %s", exc)
+        CALLBACK_FAILURES.labels("payment", "refused").inc()
         return _ack(provider, False, str(exc))
     except DomainError as exc:
         log.warning("payment callback not processed: %s", exc)
+        CALLBACK_FAILURES.labels("payment", "not_processed").inc()
         return _ack(provider, False, exc.message, status=500)
     return _ack(provider, True)
 
@@ -87,9 +90,11 @@ def refund_notify(provider_name):
         refunds.handle_refund_notification(notification, order_policy())
     except PaymentError as exc:
         log.warning("refund callback refused: %s", exc)
+        CALLBACK_FAILURES.labels("refund", "refused").inc()
         return _ack(provider, False, str(exc))
     except DomainError as exc:
         log.warning("refund callback not processed: %s", exc)
+        CALLBACK_FAILURES.labels("refund", "not_processed").inc()
         return _ack(provider, False, exc.message, status=500)
     return _ack(provider, True)
 
