@@ -24,3 +24,11 @@ def post_worker_init(worker):
         from worker import inprocess
 
         inprocess.start(app)
+
+
+def child_exit(server, worker):
+    """Let Prometheus' multiprocess mode forget a dead worker's live gauges."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
