@@ -48,6 +48,13 @@ BLUEPRINT_MODULES: list[str] = [
 ]
 
 
+def _describe_pagination_header_as_json(api: Api) -> None:
+    """X-Pagination carries a JSON object in a header: OpenAPI says so with `content`, not `schema`."""
+    header = api.spec.components.headers.get("PAGINATION")
+    if header and "schema" in header:
+        header["content"] = {"application/json": {"schema": header.pop("schema")}}
+
+
 def _serve_swagger_ui(app: Flask) -> None:
     import flask_swagger_ui
     from flask import send_from_directory
@@ -93,6 +100,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
     for blueprint in _blueprints():
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    _describe_pagination_header_as_json(api)
     _serve_swagger_ui(app)
 
     @app.teardown_appcontext

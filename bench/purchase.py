@@ -1,0 +1,284 @@
+"""Purchase benchmark: `python -m bench.purchase`.
+
+Runs gunicorn + PostgreSQL + Redis with WeChat Pay APIv3 faked at the wire in a separate process
+(RSA-signed answers), logs in N simulated users, and measures in one run:
+  1. the reference: an endpoint that does one conditional UPDATE of one row per request;
+  2. order creation (reserve grams, record the order, prepay at WeChat Pay);
+  3. whole purchases: create, then a signed, encrypted payment callback, fulfilment included.
+Afterwards it checks the pool: no gram oversold, every paid order fulfilled, the audit clean.
+The last line is JSON: orders_per_s, purchases_per_s, p50_ms, p99_ms, reference_per_s, ratio, oversold_g.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from sqlalchemy import create_engine, func, select
+
+from bench.harness import DEFAULT_REDIS, emit, flush_redis, fresh_database, gunicorn, run_load
+
+APPID = "wxbench0000000001"
+MCHID = "1900000109"
+APIV3_KEY = "0123456789abcdefghijklmnopqrstuv"
+API_KEY = "vutsrqponmlkjihgfedcba9876543210"
+
+
+def _serve_fake(merchant, platform, port_pipe) -> None:
+    from tests.fakes.wechatpay_server import FakeWeChatPay
+
+    fake = FakeWeChatPay(
+        appid=APPID, mchid=MCHID, apiv3_key=APIV3_KEY, api_key=API_KEY, merchant=merchant, platform=platform
+    )
+    fake.start()
+    port_pipe.send(fake._server.server_address[1])
+    while True:
+        time.sleep(3600)
+
+
+def start_fake_wechatpay():
+    """WeChat Pay's fake in its own process (so its RSA work does not share our GIL); gives (process, fake)."""
+    from tests.fakes.wechatpay_server import FakeWeChatPay, MerchantKeys, PlatformKeys
+
+    merchant, platform = MerchantKeys.generate(MCHID), PlatformKeys.generate()
+    context = multiprocessing.get_context("fork")
+    parent, child = context.Pipe()
+    process = context.Process(target=_serve_fake, args=(merchant, platform, child), daemon=True)
+    process.start()
+    port = parent.recv()
+    # A local twin of the fake, used only for its settings and to sign callbacks as WeChat Pay would.
+    twin = FakeWeChatPay(
+        appid=APPID, mchid=MCHID, apiv3_key=APIV3_KEY, api_key=API_KEY, merchant=merchant, platform=platform
+    )
+    twin._server = SimpleNamespace(server_address=("127.0.0.1", port))
+    return process, twin
+
+
+def signed_callback(fake, out_trade_no: str, amount_fen: int, openid: str):
+    import datetime as dt
+
+    from tests.fakes.wechatpay_server import BEIJING, _rfc3339
+
+    resource = {
+        "mchid": MCHID,
+        "appid": APPID,
+        "out_trade_no": out_trade_no,
+        "transaction_id": "4200" + secrets.token_hex(12),
+        "trade_type": "JSAPI",
+        "trade_state": "SUCCESS",
+        "trade_state_desc": "支付成功",
+        "bank_type": "OTHERS",
+        "attach": "",
+        "success_time": _rfc3339(dt.datetime.now(BEIJING).replace(microsecond=0)),
+        "payer": {"openid": openid},
+        "amount": {
+            "total": amount_fen,
+            "payer_total": amount_fen,
+            "currency": "CNY",
+            "payer_currency": "CNY",
+        },
+    }
+    event = fake._event("TRANSACTION.SUCCESS", "transaction", "支付成功", resource, None)
+    return fake._signed_callback(event, timestamp=None, forge_signature=False, use_certificate=False)
+
+
+def stock(url: str, tonnes: int) -> None:
+    """One FFCER project with a few batches holding `tonnes` in all."""
+    from datetime import date
+
+    from sqlalchemy.orm import Session
+
+    from config import normalise_database_url
+    from models import GRAMS_PER_TONNE, Batch, CreditKind, Project, ProjectOwner
+
+    engine = create_engine(normalise_database_url(url))
+    with Session(engine) as session:
+        session.add(CreditKind(code="FFCER", name="FFCER", price_fen_per_t=10_000))
+        owner = ProjectOwner(name="林农陈某")
+        project = Project(code="BENCH", name="顺昌竹林碳汇", kind_code="FFCER", owner=owner)
+        session.add(project)
+        session.flush()
+        per_batch = tonnes // 4
+        for i in range(4):
+            start = 1 + i * per_batch
+            session.add(
+                Batch(
+                    project_id=project.id,
+                    vintage=2019 + i,
+                    serial_prefix="FFCER-B-",
+                    serial_start=start,
+                    serial_end=start + per_batch - 1,
+                    quantity_t=per_batch,
+                    issued_on=date(2023, 1, 1),
+                    issued_g=per_batch * GRAMS_PER_TONNE,
+                    available_g=per_batch * GRAMS_PER_TONNE,
+                )
+            )
+        session.commit()
+    engine.dispose()
+
+
+def pool_figures(url: str) -> dict[str, int]:
+    from config import normalise_database_url
+    from models import Batch, Order, OrderStatus
+
+    engine = create_engine(normalise_database_url(url))
+    with engine.connect() as conn:
+        issued, available, reserved, sold = conn.execute(
+            select(
+                func.sum(Batch.issued_g),
+                func.sum(Batch.available_g),
+                func.sum(Batch.reserved_g),
+                func.sum(Batch.sold_g),
+            )
+        ).one()
+        paid_not_fulfilled = conn.scalar(
+            select(func.count())
+            .select_from(Order)
+            .where(
+                Order.transaction_id.is_not(None),
+                Order.status.not_in([OrderStatus.FULFILLED.value, OrderStatus.REFUNDED.value]),
+            )
+        )
+        fulfilled_g = conn.scalar(
+            select(func.coalesce(func.sum(Order.grams), 0)).where(Order.status == OrderStatus.FULFILLED.value)
+        )
+    engine.dispose()
+    return {
+        "issued_g": int(issued),
+        "oversold_g": max(0, int(sold) + int(reserved) - int(issued))
+        + abs(int(available) + int(reserved) + int(sold) - int(issued)),
+        "sold_g": int(sold),
+        "fulfilled_g": int(fulfilled_g),
+        "paid_not_fulfilled": int(paid_not_fulfilled),
+    }
+
+
+def audit_violations(env: dict[str, str]) -> int:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "credits", "audit"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+    )
+    return 0 if done.returncode == 0 else max(1, done.stdout.count("\n"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=32, help="concurrent simulated users")
+    parser.add_argument("--duration", type=float, default=15, help="seconds per phase")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--tonnes", type=int, default=2_000, help="credits in the pool")
+    args = parser.parse_args()
+
+    url = fresh_database("carbon_bench_purchase")
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    flush_redis(redis_url)
+    stock(url, args.tonnes)
+    fake_process, fake = start_fake_wechatpay()
+    keys = Path(tempfile.mkdtemp(prefix="bench-wechatpay-"))
+    env = {
+        "CARBON_PROFILE": "default",
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_ENABLED": "false",
+        "BENCH_REFERENCE_ENDPOINT": "true",
+        "DATABASE_POOL_SIZE": "4",
+        "LOG_LEVEL": "WARNING",
+        "ONE_YUAN_MAX_UNITS": "1000",
+        **{k: str(v) for k, v in fake.settings(keys, "wechatpay_v3").items()},
+    }
+    try:
+        with gunicorn(env, args.workers, args.threads) as base:
+            users = []
+            for i in range(args.users):
+                answer = __import__("requests").post(
+                    f"{base}/api/v1/auth/login", json={"code": f"bench-{i}"}, timeout=10
+                )
+                answer.raise_for_status()
+                users.append({"Authorization": f"Bearer {answer.json()['token']}"})
+
+            def reference(_i, session):
+                answer = session.post(f"{base}/api/v1/_reference/touch", timeout=10)
+                answer.raise_for_status()
+
+            def create(i, session):
+                answer = session.post(
+                    f"{base}/api/v1/orders",
+                    json={"product": "one_yuan", "units": 1},
+                    headers=users[i],
+                    timeout=30,
+                )
+                if answer.status_code != 201 or answer.json()["request_payment"] is None:
+                    raise RuntimeError(f"{answer.status_code} {answer.text[:200]}")
+
+            def purchase(i, session):
+                answer = session.post(
+                    f"{base}/api/v1/orders",
+                    json={"product": "one_yuan", "units": 1},
+                    headers=users[i],
+                    timeout=30,
+                )
+                if answer.status_code != 201:
+                    raise RuntimeError(f"{answer.status_code} {answer.text[:200]}")
+                order = answer.json()["order"]
+                callback = signed_callback(fake, order["out_trade_no"], order["amount_fen"], f"bench-{i}")
+                ack = session.post(
+                    f"{base}/api/v1/payments/wechatpay_v3/notify",
+                    data=callback.body,
+                    headers={"Content-Type": "application/json", **callback.headers},
+                    timeout=30,
+                )
+                if ack.status_code not in (200, 204):
+                    raise RuntimeError(f"callback {ack.status_code} {ack.text[:200]}")
+
+            run_load(reference, args.users, 2)  # warm-up
+            ref = run_load(reference, args.users, args.duration)
+            orders = run_load(create, args.users, args.duration)
+            purchases = run_load(purchase, args.users, args.duration)
+        figures = pool_figures(url)
+        violations = audit_violations(env)
+    finally:
+        fake_process.kill()
+
+    for name, result in (("reference", ref), ("orders", orders), ("purchases", purchases)):
+        print(
+            f"{name:10s} {result.count:7d} in {result.seconds:5.1f} s = {result.per_s:8.1f}/s  "
+            f"p50 {result.p50_ms:6.1f} ms  p99 {result.percentile(99):7.1f} ms  errors {result.errors}"
+            + (f"  e.g. {result.error_samples[0]}" if result.error_samples else "")
+        )
+    print(f"pool: {figures}  audit violations: {violations}")
+    emit(
+        {
+            "users": args.users,
+            "workers": args.workers,
+            "reference_per_s": round(ref.per_s, 1),
+            "orders_per_s": round(orders.per_s, 1),
+            "purchases_per_s": round(purchases.per_s, 1),
+            "p50_ms": round(orders.p50_ms, 1),
+            "p99_ms": round(orders.percentile(99), 1),
+            "purchase_p50_ms": round(purchases.p50_ms, 1),
+            "purchase_p99_ms": round(purchases.percentile(99), 1),
+            "ratio": round(orders.per_s / ref.per_s, 3) if ref.per_s else 0.0,
+            "oversold_g": figures["oversold_g"],
+            "paid_not_fulfilled": figures["paid_not_fulfilled"],
+            "audit_violations": violations,
+            "errors": ref.errors + orders.errors + purchases.errors,
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
