@@ -12,6 +12,7 @@ from api import context
 from api.auth import BEARER_SCHEME
 from api.errors import ErrorSchema, register_error_handlers
 from api.limits import limiter
+from api.partner_auth import PARTNER_SCHEME
 from config import load_settings
 from models import database
 from services import redis_store
@@ -45,6 +46,12 @@ BLUEPRINT_MODULES: list[str] = [
     "api.payments.routes",
     "api.certificates.routes",
     "api.points.routes",
+    "api.rewards.routes",
+    "api.rewards_admin.routes",
+    "api.tiers.routes",
+    "api.partners_admin.routes",
+    "api.consents.routes",
+    "api.partner_api.routes",
 ]
 
 
@@ -77,6 +84,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
 
     api = CarbonApi(app)
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
+    api.spec.components.security_scheme("partnerSignature", PARTNER_SCHEME)
     for blueprint in _blueprints():
         api.register_blueprint(blueprint)
     register_error_handlers(app)
