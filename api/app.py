@@ -7,16 +7,26 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 
 from api import context, observability
 from api.auth import BEARER_SCHEME
 from api.errors import ErrorSchema, register_error_handlers
 from api.limits import limiter
+from api.partner_auth import PARTNER_SCHEME
 from config import load_settings
 from models import database
 from services import redis_store
 
 API_TITLE = "Carbon inclusion (碳普惠) API"
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` path ids that fit a 64-bit column; anything larger is simply not found."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 class CarbonApi(Api):
@@ -45,7 +55,22 @@ BLUEPRINT_MODULES: list[str] = [
     "api.payments.routes",
     "api.certificates.routes",
     "api.points.routes",
+    "api.rewards.routes",
+    "api.rewards_admin.routes",
+    "api.tiers.routes",
+    "api.partners_admin.routes",
+    "api.consents.routes",
+    "api.partner_api.routes",
 ]
+
+
+def _int64_range(self: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Integers are 64-bit in the database; say so in the OpenAPI description."""
+    import marshmallow as ma
+
+    if not isinstance(field, ma.fields.Integer):
+        return {}
+    return {"minimum": ret.get("minimum", -(2**63)), "maximum": ret.get("maximum", 2**63 - 1)}
 
 
 def _describe_pagination_header_as_json(api: Api) -> None:
@@ -95,8 +120,11 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
     limiter.init_app(app)
     context.init_app(app)
 
+    app.url_map.converters["int"] = BoundedIntConverter
     api = CarbonApi(app)
+    api.ma_plugin.converter.add_attribute_function(_int64_range)
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
+    api.spec.components.security_scheme("partnerSignature", PARTNER_SCHEME)
     for blueprint in _blueprints():
         api.register_blueprint(blueprint)
     register_error_handlers(app)

@@ -1,17 +1,19 @@
-"""Per-app objects the views hand to services: the payment provider and the order policy."""
+"""Per-app objects the views hand to services: the payment provider, the order and tier policies."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app
+
 from payments.gateway import build_provider
 from payments.interface import PaymentProvider
-
 from services.order_policy import OrderPolicy
+from services.tiers import TierPolicy
 
 
 def init_app(app: Flask) -> None:
     app.extensions["carbon.order_policy"] = OrderPolicy.from_settings(app.config)
     app.extensions["carbon.payment_provider"] = build_provider(app.config)
+    app.extensions["carbon.tier_policy"] = TierPolicy.from_settings(app.config)
 
 
 def order_policy() -> OrderPolicy:
@@ -20,3 +22,7 @@ def order_policy() -> OrderPolicy:
 
 def payment_provider() -> PaymentProvider:
     return current_app.extensions["carbon.payment_provider"]
+
+
+def tier_policy() -> TierPolicy:
+    return current_app.extensions["carbon.tier_policy"]

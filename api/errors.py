@@ -12,7 +12,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, jsonify
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from services import errors as domain
@@ -101,6 +101,11 @@ def handle_database_unavailable(error: OperationalError):
     )
 
 
+def handle_out_of_range(error: Exception):
+    log.info("value out of range: %s", error)
+    return error_response(422, "out_of_range", "A number in the request is too large or out of range.")
+
+
 def handle_unexpected(error: Exception):
     log.exception("unhandled error")
     return error_response(500, "internal_error", "An unexpected error occurred; it has been logged.")
@@ -110,4 +115,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(domain.DomainError, handle_domain_error)
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(DataError, handle_out_of_range)
+    app.register_error_handler(OverflowError, handle_out_of_range)
     app.register_error_handler(Exception, handle_unexpected)

@@ -1,4 +1,4 @@
-"""Flask CLI command groups (`flask admin ...`, `flask credits ...`, `flask points ...`, `flask demo ...`)."""
+"""Flask CLI command groups (`flask admin ...`, `flask credits ...`, `flask points ...`, `flask rewards ...`, `flask demo ...`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ COMMAND_MODULES: list[str] = [
     "commands.demo",
     "commands.orders",
     "commands.points",
+    "commands.rewards",
 ]
 
 

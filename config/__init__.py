@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 
@@ -153,8 +154,26 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Bearer token Prometheus sends to `/metrics`; empty: only local scrapes (127.0.0.1) are answered.",
     ),
+    Setting(
+        "TIER_LIGHT_GREEN_POINTS", 100, "Lifetime earned carbon points for the 浅绿 (light green) tier.", int
+    ),
+    Setting(
+        "TIER_MID_GREEN_POINTS", 1_000, "Lifetime earned carbon points for the 中绿 (mid green) tier.", int
+    ),
+    Setting(
+        "TIER_DEEP_GREEN_POINTS", 5_000, "Lifetime earned carbon points for the 深绿 (deep green) tier.", int
+    ),
+    Setting(
+        "PARTNER_TIMESTAMP_WINDOW_S",
+        300,
+        "Signed partner requests whose `X-Timestamp` is further from now are refused.",
+        int,
+    ),
+    Setting("PARTNER_CONSENT_MAX_DAYS", 365, "Longest consent a user may give a bank partner, in days.", int),
     Setting("LOG_LEVEL", "INFO", "Log level of the service."),
 )
+
+TIER_SETTINGS = ("TIER_LIGHT_GREEN_POINTS", "TIER_MID_GREEN_POINTS", "TIER_DEEP_GREEN_POINTS")
 
 _PROFILE_OVERRIDES: Mapping[str, Mapping[str, Any]] = {
     "default": {},
@@ -187,6 +206,7 @@ def load_settings(
     values["CARBON_PROFILE"] = profile
     values.update(overrides or {})
     values["DATABASE_URL"] = normalise_database_url(values["DATABASE_URL"])
+    check_tiers(values)
     if profile == "production":
         check_production(values)
     return values
@@ -202,6 +222,15 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def check_tiers(values: Mapping[str, Any]) -> None:
+    """Tier thresholds must rise strictly from a non-negative first one."""
+    thresholds = [values[name] for name in TIER_SETTINGS]
+    if thresholds[0] < 0 or any(low >= high for low, high in pairwise(thresholds)):
+        raise ConfigurationError(
+            f"{', '.join(TIER_SETTINGS)} must rise strictly from 0 or more; got {thresholds}"
+        )
 
 
 def check_production(values: Mapping[str, Any]) -> None:

@@ -15,6 +15,7 @@ from models.orders import (
     Refund,
     RefundStatus,
 )
+from models.partners import AccessOutcome, Consent, ConsentScope, Partner, PartnerAccess, PartnerNonce
 from models.points import PointsBalance, PointsEntry, PointsKind, PointsSource, PointsStatus, PointsUse
 from models.pool import (
     GRAMS_PER_TONNE,
@@ -29,9 +30,11 @@ from models.pool import (
     Reservation,
     ReservationStatus,
 )
+from models.rewards import CouponCode, CouponState, Redemption, RedemptionState, RewardItem, RewardKind
 
 __all__ = [
     "GRAMS_PER_TONNE",
+    "AccessOutcome",
     "Allocation",
     "AllocationState",
     "AuditEntry",
@@ -41,6 +44,10 @@ __all__ = [
     "Certificate",
     "CertificateStatus",
     "Channel",
+    "Consent",
+    "ConsentScope",
+    "CouponCode",
+    "CouponState",
     "CreditKind",
     "FreeRange",
     "IdempotencyKey",
@@ -52,6 +59,9 @@ __all__ = [
     "OrganisationKind",
     "OrganisationMember",
     "OwnerKind",
+    "Partner",
+    "PartnerAccess",
+    "PartnerNonce",
     "PaymentEvent",
     "PointsBalance",
     "PointsEntry",
@@ -61,10 +71,14 @@ __all__ = [
     "PointsUse",
     "Project",
     "ProjectOwner",
+    "Redemption",
+    "RedemptionState",
     "Refund",
     "RefundStatus",
     "Reservation",
     "ReservationStatus",
+    "RewardItem",
+    "RewardKind",
     "Role",
     "User",
     "utcnow",

@@ -37,6 +37,20 @@ class InvalidState(Conflict):
     code = "invalid_state"
 
 
+class OutOfStock(Conflict):
+    code = "out_of_stock"
+
+
+class NotRedeemable(Conflict):
+    """The reward is inactive or outside its validity window."""
+
+    code = "not_redeemable"
+
+
+class RedemptionLimitReached(Conflict):
+    code = "redemption_limit_reached"
+
+
 class ValidationFailed(DomainError):
     """Input that parsed but breaks a rule; `errors` names the fields or rows."""
 

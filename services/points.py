@@ -24,6 +24,8 @@ Policies:
   written-off points stay visible in the ledger (spent from the lot, minus the recovered adjust).
   Points that expired before the refund are not taken back: the user had no use of them.
   `lifetime_earned` drops by the whole award.
+- **Refund of a spend** (a cancelled redemption): `refund_spend` gives the spent points back as a
+  new available lot, a positive `adjust` entry of the spend's own source (so once per spend).
 - **Admin adjustments** add a lot (available at once, expiring like earned points) or take points
   from available lots; taking more than the balance is refused. Each is audit-logged.
 """
@@ -176,6 +178,49 @@ def spend(
             required=points,
         )
     return _debit(session, balance_row, PointsKind.SPEND, points, kind_source, key, reason)
+
+
+def refund_spend(
+    session: Session,
+    user_id: int,
+    source_type: PointsSource | str,
+    source_id: str | int,
+    reason: str,
+    expires_at: datetime | None = None,
+) -> PointsEntry | None:
+    """Give back what a spend took (a cancelled redemption) as a new available lot, in the caller's unit of work.
+
+    The refund is a positive `adjust` entry of the spend's own source, so there is at most one per
+    spend: refunding again returns the first entry. None when the source has no spend.
+    `lifetime_earned` is unchanged: a refund is not an earning.
+    """
+    kind_source, key = _source(source_type, source_id)
+    _check_reason(reason)
+    balance_row = _locked_balance(session, user_id)
+    spent = _find(session, user_id, kind_source, key, PointsKind.SPEND)
+    if spent is None:
+        return None
+    existing = _find(session, user_id, kind_source, key, PointsKind.ADJUST)
+    if existing is not None:
+        return existing
+    now = utcnow()
+    entry = PointsEntry(
+        user_id=user_id,
+        kind=PointsKind.ADJUST,
+        points=-spent.points,
+        reason=reason,
+        source_type=kind_source,
+        source_id=key,
+        status=PointsStatus.AVAILABLE,
+        available_at=now,
+        expires_at=_aware(expires_at),
+        remaining=-spent.points,
+        created_at=now,
+    )
+    session.add(entry)
+    balance_row.balance += entry.points
+    session.flush()
+    return entry
 
 
 def reverse(

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from payments.errors import GatewayError, PaymentError
-from payments.interface import PaymentProvider, RefundNotification, RefundRequest, RefundResult
-from payments.interface import RefundStatus as ProviderRefundStatus
 from sqlalchemy import select
 
 from models import Order, OrderLine, OrderStatus, Refund, RefundStatus, Reservation, ReservationStatus, utcnow
 from models.database import read_session, unit_of_work
+from payments.errors import GatewayError, PaymentError
+from payments.interface import PaymentProvider, RefundNotification, RefundRequest, RefundResult
+from payments.interface import RefundStatus as ProviderRefundStatus
 from services import audit, certificates, order_states, orders, reservations
 from services.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from services.order_policy import OrderPolicy

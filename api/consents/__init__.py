@@ -1,0 +1,1 @@
+"""Users' consents to bank partners and the log of partners' reads."""

@@ -1,0 +1,1 @@
+"""The API bank partners call with signed requests."""

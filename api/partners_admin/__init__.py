@@ -1,0 +1,1 @@
+"""Admin: bank partners and their signing secrets."""

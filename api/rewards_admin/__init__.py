@@ -1,0 +1,1 @@
+"""Admin: reward items, coupon codes and the fulfilment of redemptions."""

@@ -1,0 +1,121 @@
+"""Schemas of the admin side of rewards: items, coupon codes, redemptions."""
+
+import marshmallow as ma
+from marshmallow import validate
+
+from api.fields import UtcDateTime
+from api.rewards.schemas import RedemptionSchema, RewardItemSchema
+from models import RedemptionState, RewardKind
+from services.rewards_admin import MAX_CODES_PER_CALL
+
+MAX_COST_POINTS = 100_000_000
+MAX_STOCK = 100_000_000
+CODE = validate.Regexp(r"^[A-Za-z0-9_-]{4,64}$", error="4 to 64 letters, digits, '-' or '_'.")
+
+
+def _url(value: str) -> None:
+    if value and not value.startswith(("https://", "http://", "/")):
+        raise ma.ValidationError("Must be an http(s) address or a path starting with /.")
+
+
+class RewardItemUpdateSchema(ma.Schema):
+    kind = ma.fields.Enum(RewardKind, by_value=True)
+    name = ma.fields.String(validate=validate.Length(min=1, max=200))
+    description = ma.fields.String(validate=validate.Length(max=5_000))
+    image_url = ma.fields.String(validate=[validate.Length(max=512), _url])
+    cost_points = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_COST_POINTS))
+    stock = ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=0, max=MAX_STOCK),
+        metadata={"description": "Units left now; null: unlimited"},
+    )
+    per_user_limit = ma.fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "Null: no limit"},
+    )
+    valid_from = UtcDateTime(allow_none=True)
+    valid_until = UtcDateTime(allow_none=True)
+    active = ma.fields.Boolean()
+    uses_codes = ma.fields.Boolean(metadata={"description": "Hand each redemption one of the item's codes"})
+
+    @ma.validates_schema
+    def _window(self, data, **kwargs):
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start is not None and end is not None and end <= start:
+            raise ma.ValidationError("Must be after valid_from.", "valid_until")
+
+
+class RewardItemCreateSchema(RewardItemUpdateSchema):
+    kind = ma.fields.Enum(RewardKind, by_value=True, required=True)
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    cost_points = ma.fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_COST_POINTS)
+    )
+
+
+class AdminRewardItemSchema(RewardItemSchema):
+    active = ma.fields.Boolean()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class AdminRewardQuerySchema(ma.Schema):
+    kind = ma.fields.Enum(RewardKind, by_value=True)
+    active = ma.fields.Boolean()
+
+
+class CodesLoadSchema(ma.Schema):
+    codes = ma.fields.List(
+        ma.fields.String(validate=CODE),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_CODES_PER_CALL),
+        metadata={"description": "Codes from the merchant, each unique in the whole catalogue"},
+    )
+
+
+class CodesGenerateSchema(ma.Schema):
+    count = ma.fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_CODES_PER_CALL)
+    )
+    prefix = ma.fields.String(
+        load_default="", validate=validate.Regexp(r"^[A-Z0-9-]{0,16}$", error="Up to 16 of A-Z, 0-9 or '-'.")
+    )
+    length = ma.fields.Integer(
+        load_default=12,
+        strict=True,
+        validate=validate.Range(min=8, max=32),
+        metadata={"description": "Random characters after the prefix"},
+    )
+
+
+class CodeLoadSchema(ma.Schema):
+    item_id = ma.fields.Integer(required=True)
+    added = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "The codes added"})
+    available = ma.fields.Integer(
+        required=True, metadata={"description": "Codes of the item not yet handed out"}
+    )
+    assigned = ma.fields.Integer(required=True, metadata={"description": "Codes of the item handed out"})
+
+
+class AdminRedemptionSchema(RedemptionSchema):
+    user_id = ma.fields.Integer(required=True)
+    idempotency_key = ma.fields.String()
+    updated_at = ma.fields.DateTime()
+
+
+class AdminRedemptionQuerySchema(ma.Schema):
+    state = ma.fields.Enum(RedemptionState, by_value=True)
+    item_id = ma.fields.Integer(validate=validate.Range(min=1))
+    user_id = ma.fields.Integer(validate=validate.Range(min=1))
+    kind = ma.fields.Enum(RewardKind, by_value=True)
+    since = UtcDateTime(metadata={"description": "Created at or after"})
+    until = UtcDateTime(metadata={"description": "Created before"})
+
+
+class TransitionSchema(ma.Schema):
+    note = ma.fields.String(
+        load_default="", validate=validate.Length(max=200), metadata={"description": "Kept in the audit log"}
+    )

@@ -1,0 +1,1 @@
+"""Green tiers (浅绿 / 中绿 / 深绿) by lifetime earned points."""

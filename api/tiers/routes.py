@@ -1,0 +1,20 @@
+"""Green tiers: my tier by lifetime earned carbon points."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from api.auth import auth_required, current_principal
+from api.context import tier_policy
+from api.tiers.schemas import TierStatusSchema
+from services import tiers
+
+blp = Blueprint("tiers", __name__, url_prefix="/api/v1", description="Green tiers (浅绿 / 中绿 / 深绿)")
+
+
+@blp.route("/me/tier", methods=["GET"])
+@auth_required()
+@blp.response(200, TierStatusSchema)
+def my_tier():
+    """My green tier, lifetime earned points, and the points to the next tier."""
+    return tiers.my_tier(current_principal().user_id, tier_policy())

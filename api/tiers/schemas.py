@@ -1,0 +1,18 @@
+"""Schemas of green tiers."""
+
+import marshmallow as ma
+
+
+class TierSchema(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "light_green, mid_green or deep_green"})
+    name = ma.fields.String(required=True, metadata={"description": "浅绿, 中绿 or 深绿"})
+    min_points = ma.fields.Integer(required=True, metadata={"description": "Lifetime points that reach it"})
+
+
+class TierStatusSchema(ma.Schema):
+    tier = ma.fields.Nested(TierSchema, allow_none=True, metadata={"description": "Null: no tier yet"})
+    lifetime_earned = ma.fields.Integer(required=True)
+    next_tier = ma.fields.Nested(
+        TierSchema, allow_none=True, metadata={"description": "Null at the top tier"}
+    )
+    points_to_next = ma.fields.Integer(allow_none=True)
