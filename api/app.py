@@ -45,6 +45,9 @@ BLUEPRINT_MODULES: list[str] = [
     "api.payments.routes",
     "api.certificates.routes",
     "api.points.routes",
+    "api.actions.routes",
+    "api.action_flags.routes",
+    "api.rankings.routes",
 ]
 
 

@@ -1,6 +1,16 @@
 """SQLAlchemy models; importing this package registers every table on `Base.metadata`."""
 
 from models.accounts import AuthToken, Organisation, OrganisationKind, OrganisationMember, Role, User
+from models.actions import (
+    DAILY_KINDS,
+    TRIP_KINDS,
+    Action,
+    ActionFlag,
+    ActionKind,
+    ActionStatus,
+    ActionUpload,
+    FlagDecision,
+)
 from models.audit import AuditEntry
 from models.base import Base, utcnow
 from models.certificates import Certificate, CertificateStatus
@@ -31,7 +41,14 @@ from models.pool import (
 )
 
 __all__ = [
+    "DAILY_KINDS",
     "GRAMS_PER_TONNE",
+    "TRIP_KINDS",
+    "Action",
+    "ActionFlag",
+    "ActionKind",
+    "ActionStatus",
+    "ActionUpload",
     "Allocation",
     "AllocationState",
     "AuditEntry",
@@ -42,6 +59,7 @@ __all__ = [
     "CertificateStatus",
     "Channel",
     "CreditKind",
+    "FlagDecision",
     "FreeRange",
     "IdempotencyKey",
     "Order",
