@@ -61,6 +61,9 @@ BLUEPRINT_MODULES: list[str] = [
     "api.partners_admin.routes",
     "api.consents.routes",
     "api.partner_api.routes",
+    "api.actions.routes",
+    "api.action_flags.routes",
+    "api.rankings.routes",
 ]
 
 

@@ -170,6 +170,51 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("PARTNER_CONSENT_MAX_DAYS", 365, "Longest consent a user may give a bank partner, in days.", int),
+    Setting(
+        "POINTS_PER_KG_REDUCTION",
+        10,
+        "Carbon points per kilogram of CO2e a low-carbon action avoided (rounded down per action).",
+        int,
+    ),
+    Setting(
+        "STEPS_DAILY_CAP", 20_000, "WeRun steps credited at most per day; steps above it earn nothing.", int
+    ),
+    Setting(
+        "STEPS_FLAG_ABOVE",
+        60_000,
+        "A day with more WeRun steps than this is held for review, not credited.",
+        int,
+    ),
+    Setting(
+        "STEPS_FLAT_RUN_DAYS",
+        5,
+        "This many consecutive days with the same (non-zero) step count are held for review.",
+        int,
+    ),
+    Setting(
+        "ACTION_DAILY_CAP_G",
+        "bus=1500,metro=2500",
+        "Grams of CO2e credited at most per day for each kind of trip (`kind=grams`, comma-separated).",
+    ),
+    Setting("TRIP_FLAG_KM", 60, "A single bus or metro trip longer than this (km) is held for review.", int),
+    Setting(
+        "ACTION_MAX_AGE_DAYS",
+        30,
+        "Actions are accepted for today and this many days before (Beijing dates); older WeRun days are ignored.",
+        int,
+    ),
+    Setting(
+        "WERUN_MAX_AGE_S",
+        600,
+        "A WeRun payload whose watermark is older than this (seconds) is refused as stale.",
+        int,
+    ),
+    Setting(
+        "RANKINGS_TTL_S",
+        3600,
+        "Seconds a ranking kept in Redis lives before it is rebuilt from the database; 0: until Redis loses it.",
+        int,
+    ),
     Setting("LOG_LEVEL", "INFO", "Log level of the service."),
 )
 

@@ -1,6 +1,16 @@
 """SQLAlchemy models; importing this package registers every table on `Base.metadata`."""
 
 from models.accounts import AuthToken, Organisation, OrganisationKind, OrganisationMember, Role, User
+from models.actions import (
+    DAILY_KINDS,
+    TRIP_KINDS,
+    Action,
+    ActionFlag,
+    ActionKind,
+    ActionStatus,
+    ActionUpload,
+    FlagDecision,
+)
 from models.audit import AuditEntry
 from models.base import Base, utcnow
 from models.certificates import Certificate, CertificateStatus
@@ -33,8 +43,15 @@ from models.pool import (
 from models.rewards import CouponCode, CouponState, Redemption, RedemptionState, RewardItem, RewardKind
 
 __all__ = [
+    "DAILY_KINDS",
     "GRAMS_PER_TONNE",
+    "TRIP_KINDS",
     "AccessOutcome",
+    "Action",
+    "ActionFlag",
+    "ActionKind",
+    "ActionStatus",
+    "ActionUpload",
     "Allocation",
     "AllocationState",
     "AuditEntry",
@@ -49,6 +66,7 @@ __all__ = [
     "CouponCode",
     "CouponState",
     "CreditKind",
+    "FlagDecision",
     "FreeRange",
     "IdempotencyKey",
     "Order",

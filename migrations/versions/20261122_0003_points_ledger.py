@@ -1,7 +1,7 @@
 """points ledger: entries, lot uses and balances
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-22 04:10:09.075706
 """
 

@@ -1,0 +1,1 @@
+"""Admin review of flagged low-carbon actions."""

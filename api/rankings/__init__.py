@@ -1,0 +1,1 @@
+"""Rankings of reductions and offsets."""
