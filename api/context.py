@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Flask, current_app
+
 from payments.gateway import build_provider
 from payments.interface import PaymentProvider
-
 from services.order_policy import OrderPolicy
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from payments.interface import PaymentProvider
-
 from models import Order
+from payments.interface import PaymentProvider
 from services import orders, payment_flow
 from services.errors import UpstreamError
 from services.order_policy import OrderPolicy

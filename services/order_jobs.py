@@ -10,11 +10,11 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from payments.errors import GatewayError, PaymentError
 from sqlalchemy import select
 
 from models import Order, OrderStatus, Refund, utcnow
 from models.database import read_session
+from payments.errors import GatewayError, PaymentError
 from services import orders, payment_flow, refunds
 from services.errors import DomainError
 from services.order_policy import OrderPolicy

@@ -10,6 +10,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Order, OrderStatus, PaymentEvent, Refund, User, utcnow
+from models.database import read_session, unit_of_work
 from payments.errors import GatewayError, PaymentError
 from payments.interface import (
     PaymentNotification,
@@ -19,11 +24,6 @@ from payments.interface import (
     TradeQuery,
     TradeState,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from models import Order, OrderStatus, PaymentEvent, Refund, User, utcnow
-from models.database import read_session, unit_of_work
 from services import certificates, order_states, orders, reservations
 from services.errors import (
     InsufficientCredits,

@@ -11,13 +11,13 @@ import logging
 
 from flask import Response, abort, current_app, request
 from flask_smorest import Blueprint
-from payments.errors import PaymentError
 
 from api.auth import auth_required, current_principal
 from api.context import order_policy, payment_provider
 from api.errors import ErrorSchema
 from api.limits import limiter
 from api.orders.schemas import OrderSchema
+from payments.errors import PaymentError
 from services import orders, payment_flow, refunds, sandbox_payments
 from services.errors import DomainError
 

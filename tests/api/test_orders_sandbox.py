@@ -186,13 +186,10 @@ def test_late_payment_without_grams_is_refunded(app, client, buyer):
     from api.context import order_policy, payment_provider
     from services.payment_flow import handle_payment_notification
 
-    notification = payment_provider().complete(number, 10_000)
+    payment_provider().complete(number, 10_000)
     client.get(f"/api/v1/orders/{number}", headers=buyer)  # expires it
     rival = place(client, buyer, units=100).json["order"]["out_trade_no"]
     client.post(f"/api/v1/sandbox/orders/{rival}/pay", headers=buyer)
-    from api.context import order_policy, payment_provider
-    from services.payment_flow import handle_payment_notification
-
     outcome = handle_payment_notification(
         payment_provider().complete(number, 10_000), "sandbox", order_policy()
     )
