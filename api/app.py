@@ -45,6 +45,10 @@ BLUEPRINT_MODULES: list[str] = [
     "api.payments.routes",
     "api.certificates.routes",
     "api.points.routes",
+    "api.admin_retirement.routes",
+    "api.admin_payouts.routes",
+    "api.admin_dashboard.routes",
+    "api.transparency.routes",
 ]
 
 

@@ -140,6 +140,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Refund window in days: a purchase's points stay pending (not spendable) this long; 0: none.",
         int,
     ),
+    Setting(
+        "TRANSPARENCY_CACHE_S",
+        60,
+        "Seconds the public transparency report is kept in Redis before it is computed again; 0: never kept.",
+        int,
+    ),
     Setting("LOG_LEVEL", "INFO", "Log level of the service."),
 )
 

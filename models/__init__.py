@@ -13,6 +13,7 @@ from models.orders import (
     OrderStatus,
     PaymentEvent,
     Refund,
+    RefundLine,
     RefundStatus,
 )
 from models.points import PointsBalance, PointsEntry, PointsKind, PointsSource, PointsStatus, PointsUse
@@ -29,6 +30,7 @@ from models.pool import (
     Reservation,
     ReservationStatus,
 )
+from models.retirement import RetiredTonne, Retirement, RetirementStatus
 
 __all__ = [
     "GRAMS_PER_TONNE",
@@ -62,9 +64,13 @@ __all__ = [
     "Project",
     "ProjectOwner",
     "Refund",
+    "RefundLine",
     "RefundStatus",
     "Reservation",
     "ReservationStatus",
+    "RetiredTonne",
+    "Retirement",
+    "RetirementStatus",
     "Role",
     "User",
     "utcnow",
