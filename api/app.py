@@ -64,6 +64,10 @@ BLUEPRINT_MODULES: list[str] = [
     "api.actions.routes",
     "api.action_flags.routes",
     "api.rankings.routes",
+    "api.admin_retirement.routes",
+    "api.admin_payouts.routes",
+    "api.admin_dashboard.routes",
+    "api.transparency.routes",
 ]
 
 

@@ -215,6 +215,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a ranking kept in Redis lives before it is rebuilt from the database; 0: until Redis loses it.",
         int,
     ),
+    Setting(
+        "TRANSPARENCY_CACHE_S",
+        60,
+        "Seconds the public transparency report is kept in Redis before it is computed again; 0: never kept.",
+        int,
+    ),
     Setting("LOG_LEVEL", "INFO", "Log level of the service."),
 )
 

@@ -23,6 +23,7 @@ from models.orders import (
     OrderStatus,
     PaymentEvent,
     Refund,
+    RefundLine,
     RefundStatus,
 )
 from models.partners import AccessOutcome, Consent, ConsentScope, Partner, PartnerAccess, PartnerNonce
@@ -40,6 +41,7 @@ from models.pool import (
     Reservation,
     ReservationStatus,
 )
+from models.retirement import RetiredTonne, Retirement, RetirementStatus
 from models.rewards import CouponCode, CouponState, Redemption, RedemptionState, RewardItem, RewardKind
 
 __all__ = [
@@ -92,9 +94,13 @@ __all__ = [
     "Redemption",
     "RedemptionState",
     "Refund",
+    "RefundLine",
     "RefundStatus",
     "Reservation",
     "ReservationStatus",
+    "RetiredTonne",
+    "Retirement",
+    "RetirementStatus",
     "RewardItem",
     "RewardKind",
     "Role",

@@ -167,3 +167,24 @@ class IdempotencyKey(TimestampMixin, Base):
     key: Mapped[str] = mapped_column(String(128))
     request_hash: Mapped[str] = mapped_column(String(64))
     resource_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class RefundLine(Base):
+    """The part of a succeeded refund that falls on one order line: grams returned and fen repaid.
+
+    For every succeeded refund its lines add up to its grams and its fen, and for every order line
+    the refund lines add up to its `refunded_g`; so what a line earned in a period is exact.
+    """
+
+    __tablename__ = "refund_lines"
+    __table_args__ = (
+        UniqueConstraint("refund_id", "order_line_id"),
+        CheckConstraint("grams >= 0", name="grams_non_negative"),
+        CheckConstraint("amount_fen >= 0", name="amount_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    refund_id: Mapped[int] = mapped_column(ForeignKey("refunds.id", ondelete="CASCADE"))
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id", ondelete="CASCADE"), index=True)
+    grams: Mapped[int]
+    amount_fen: Mapped[int]

@@ -1,6 +1,7 @@
-"""Beijing calendar days and weeks: actions, caps and rankings count days as users in China see them.
+"""Beijing time (UTC+8): the calendar in which users' days and the operator's weeks and months are counted.
 
-China keeps UTC+8 all year (no daylight saving), so a fixed offset is exact.
+China has kept UTC+8 without daylight saving since 1991, so a fixed offset is exact. Moments are
+stored in UTC; these helpers turn Beijing calendar days into the UTC moments they start at.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ def beijing_date(moment: datetime) -> date:
 
 
 def today() -> date:
+    """Today's date in Beijing."""
     return beijing_date(utcnow())
 
 
@@ -37,3 +39,13 @@ def week_id(day: date) -> str:
 def day_start_utc(day: date) -> datetime:
     """The moment (in UTC) a Beijing day begins."""
     return datetime.combine(day, time(0), BEIJING).astimezone(UTC)
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(day: date, months: int) -> date:
+    """The first day of the month `months` after the month of `day` (negative: before)."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)

@@ -8,7 +8,8 @@ live state of those serials (retirement, refunds), without login.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from models import Allocation, AllocationState, Batch, Certificate, CertificateS
 from models.database import read_session
 from services.errors import NotFound
 from services.reservations import serial_slices
+from services.retired_tonnes import RegistryRetirement, registry_retirements
 from services.tokens import Principal
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: codes are typed by people too
@@ -130,6 +132,8 @@ class Verification:
     holder: str
     retired_serials: frozenset[str]
     replaced_by: str | None
+    # The registry's record of each retired serial of the certificate.
+    retirements: Mapping[str, RegistryRetirement] = field(default_factory=dict)
 
 
 def verify(code: str) -> Verification:
@@ -145,18 +149,25 @@ def verify(code: str) -> Verification:
     replaced_by = None
     if certificate.replaced_by_id:
         replaced_by = session.get(Certificate, certificate.replaced_by_id).verification_code
+    retirements = registry_retirements_of(session, certificate)
     return Verification(
-        certificate, mask_name(certificate.holder_name), retired_serials(session, certificate), replaced_by
+        certificate, mask_name(certificate.holder_name), frozenset(retirements), replaced_by, retirements
     )
 
 
 def retired_serials(session: Session, certificate: Certificate) -> frozenset[str]:
-    """Serials of this certificate already retired at the registry.
+    """Serials of this certificate already retired at the registry (in a confirmed retirement).
 
-    Registry retirement is recorded per batch tonne by the retirement workflow; until a tonne is
-    in a confirmed retirement it is reported as pending.
+    A serial that is not yet in a confirmed retirement is reported as pending.
     """
-    return frozenset()
+    return frozenset(registry_retirements_of(session, certificate))
+
+
+def registry_retirements_of(session: Session, certificate: Certificate) -> dict[str, RegistryRetirement]:
+    """The registry's record (reference, URL, date) of each retired serial of this certificate."""
+    return registry_retirements(
+        session, ((claim["batch_id"], claim["serial"]) for claim in certificate.claims or [])
+    )
 
 
 def list_for_user(principal: Principal, page: int, page_size: int) -> tuple[list[Certificate], int]:

@@ -208,7 +208,8 @@ def _serial_overlaps(session: Session) -> Iterator[Violation]:
 
 def run_audit(pool_only: bool = False) -> Iterator[Violation]:
     """Audit in a read-only transaction of its own."""
-    import services.order_audit  # noqa: F401  (registers the order checks)
+    # Importing these modules registers their checks of orders, refund lines and retirements.
+    from services import order_audit, payout_audit, retirement_audit  # noqa: F401
 
     session = read_session()
     try:

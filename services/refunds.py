@@ -10,16 +10,18 @@ brings the news first.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from models import Order, OrderLine, OrderStatus, Refund, RefundStatus, Reservation, ReservationStatus, utcnow
 from models.database import read_session, unit_of_work
 from payments.errors import GatewayError, PaymentError
 from payments.interface import PaymentProvider, RefundNotification, RefundRequest, RefundResult
 from payments.interface import RefundStatus as ProviderRefundStatus
-from services import audit, certificates, order_states, orders, reservations
+from services import audit, certificates, order_states, orders, refund_lines, reservations, retired_tonnes
 from services.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from services.order_policy import OrderPolicy
 from services.points_hooks import reverse_for_order
@@ -51,6 +53,11 @@ def request_refund(
             raise ValidationFailed(
                 "One-yuan orders are refunded in whole units.",
                 errors={"grams": [f"must be a multiple of {policy.unit_g}"]},
+            )
+        if _retired_g(session, order, grams) > 0:
+            raise InvalidState(
+                "These credits are being retired at the registry or already are; they cannot be refunded.",
+                errors={"grams": ["lie in tonnes retired (or being retired) at the registry"]},
             )
         amount = (
             order.amount_fen - order.refunded_fen
@@ -104,15 +111,11 @@ def _check_refundable(principal: Principal, order: Order, policy: OrderPolicy) -
             raise PermissionDenied(
                 f"Refunds can be asked within {policy.refund_window_days} days of payment."
             )
-    if _retired_g(order) > 0:
-        raise InvalidState(
-            "Part of these credits is already retired at the registry; they cannot be refunded."
-        )
 
 
-def _retired_g(order: Order) -> int:
-    """Grams of the order already retired at the registry (none until retirement is recorded)."""
-    return 0
+def _retired_g(session: Session, order: Order, grams: int) -> int:
+    """Grams that refunding `grams` of the order would take from tonnes in a registry retirement."""
+    return retired_tonnes.locked_grams_of_refund(session, order.reservation_id, grams)
 
 
 def apply_refund(refund_id: int, provider: PaymentProvider, policy: OrderPolicy) -> Refund:
@@ -179,12 +182,15 @@ def complete_refund(out_refund_no: str, refund_id: str, policy: OrderPolicy) -> 
         refund.refund_id = refund_id
         refund.completed_at = utcnow()
         reservation = session.get(Reservation, order.reservation_id) if order.reservation_id else None
+        grams_by_line: dict[int, int] = defaultdict(int)
         if refund.grams and reservation is not None and reservation.status == ReservationStatus.CONFIRMED:
             for batch_id, start, end in reservations.return_sold_in(session, reservation.id, refund.grams):
                 line = session.scalar(
                     select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.batch_id == batch_id)
                 )
                 line.refunded_g += end - start
+                grams_by_line[line.id] += end - start
+        refund_lines.record_in(session, refund, grams_by_line)
         order.refunded_fen += refund.amount_fen
         order.refunded_g += refund.grams if not refund.automatic else 0
         full = order.refunded_fen == order.amount_fen

@@ -253,18 +253,12 @@ def return_sold_in(session: Session, reservation_id: int, grams: int) -> list[tu
             errors={"grams": [f"at most {reservation.grams - reservation.returned_g}"]},
         )
     returned: list[tuple[int, int, int]] = []
-    need = grams
-    for allocation in sorted(reservation.allocations, key=lambda a: (a.batch_id, a.start_g), reverse=True):
-        if not need:
-            break
-        take = min(need, allocation.grams)
-        start = allocation.end_g - take
-        returned.append((allocation.batch_id, start, allocation.end_g))
-        if take == allocation.grams:
+    for allocation, start, end in plan_return(reservation.allocations, grams):
+        returned.append((allocation.batch_id, start, end))
+        if start == allocation.start_g:
             session.delete(allocation)
         else:
             allocation.end_g = start
-        need -= take
     totals: dict[int, int] = defaultdict(int)
     for batch_id, start, end in returned:
         totals[batch_id] += end - start
@@ -279,6 +273,19 @@ def return_sold_in(session: Session, reservation_id: int, grams: int) -> list[tu
     reservation.returned_g += grams
     session.flush()
     return returned
+
+
+def plan_return(allocations: Iterable[Allocation], grams: int) -> list[tuple[Allocation, int, int]]:
+    """The sold grams a return of `grams` gives back, newest slices first: (allocation, start_g, end_g)."""
+    plan: list[tuple[Allocation, int, int]] = []
+    need = grams
+    for allocation in sorted(allocations, key=lambda a: (a.batch_id, a.start_g), reverse=True):
+        if not need:
+            break
+        take = min(need, allocation.grams)
+        plan.append((allocation, allocation.end_g - take, allocation.end_g))
+        need -= take
+    return plan
 
 
 def _free(session: Session, allocations: list[Allocation]) -> None:

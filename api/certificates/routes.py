@@ -26,10 +26,22 @@ def verification_body(result: certificates.Verification) -> dict:
         "issued_at": certificate.issued_at,
         "voided_at": certificate.voided_at,
         "replaced_by": result.replaced_by,
-        "claims": [
-            {**claim, "retirement": "retired" if claim["serial"] in result.retired_serials else "pending"}
-            for claim in certificate.claims
-        ],
+        "claims": [_verified_claim(claim, result) for claim in certificate.claims],
+    }
+
+
+def _verified_claim(claim: dict, result: certificates.Verification) -> dict:
+    record = result.retirements.get(claim["serial"]) if claim["serial"] in result.retired_serials else None
+    return {
+        **claim,
+        "retirement": "retired" if record else "pending",
+        "registry_retirement": None
+        if record is None
+        else {
+            "registry_ref": record.registry_ref,
+            "registry_url": record.registry_url,
+            "retired_on": record.retired_on,
+        },
     }
 
 

@@ -29,8 +29,21 @@ class CertificateSchema(ma.Schema):
     claims = ma.fields.List(ma.fields.Nested(ClaimSchema))
 
 
+class RegistryRetirementSchema(ma.Schema):
+    registry_ref = ma.fields.String(metadata={"description": "The registry's reference of the retirement"})
+    registry_url = ma.fields.String(
+        metadata={"description": "Where the registry publishes it (may be empty)"}
+    )
+    retired_on = ma.fields.Date(metadata={"description": "Date of the retirement at the registry"})
+
+
 class VerifiedClaimSchema(ClaimSchema):
     retirement = ma.fields.String(metadata={"description": "`retired` at the registry, or `pending`"})
+    registry_retirement = ma.fields.Nested(
+        RegistryRetirementSchema,
+        allow_none=True,
+        metadata={"description": "The registry's record of the retirement; null while pending"},
+    )
 
 
 class VerificationSchema(ma.Schema):

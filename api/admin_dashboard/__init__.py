@@ -1,0 +1,1 @@
+"""Admin: the dashboard of sales, retirements, users, orders, points and money."""

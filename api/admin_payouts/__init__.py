@@ -1,0 +1,1 @@
+"""Admin: what each project owner earned in a period."""

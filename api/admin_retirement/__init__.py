@@ -1,0 +1,1 @@
+"""Admin: registry retirement of sold tonnes."""

@@ -1,0 +1,1 @@
+"""Public transparency report of issued, sold and retired credits."""
