@@ -45,6 +45,8 @@ BLUEPRINT_MODULES: list[str] = [
     "api.payments.routes",
     "api.certificates.routes",
     "api.points.routes",
+    "api.admin_reports.routes",
+    "api.reconciliation.routes",
 ]
 
 

@@ -11,6 +11,7 @@ COMMAND_MODULES: list[str] = [
     "commands.demo",
     "commands.orders",
     "commands.points",
+    "commands.reconcile",
 ]
 
 

@@ -29,6 +29,14 @@ from models.pool import (
     Reservation,
     ReservationStatus,
 )
+from models.reconciliation import (
+    DiscrepancyKind,
+    ReconciliationDiscrepancy,
+    ReconciliationRun,
+    Resolution,
+    RunSource,
+    RunStatus,
+)
 
 __all__ = [
     "GRAMS_PER_TONNE",
@@ -42,6 +50,7 @@ __all__ = [
     "CertificateStatus",
     "Channel",
     "CreditKind",
+    "DiscrepancyKind",
     "FreeRange",
     "IdempotencyKey",
     "Order",
@@ -61,11 +70,16 @@ __all__ = [
     "PointsUse",
     "Project",
     "ProjectOwner",
+    "ReconciliationDiscrepancy",
+    "ReconciliationRun",
     "Refund",
     "RefundStatus",
     "Reservation",
     "ReservationStatus",
+    "Resolution",
     "Role",
+    "RunSource",
+    "RunStatus",
     "User",
     "utcnow",
 ]
