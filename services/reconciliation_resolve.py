@@ -75,7 +75,9 @@ def resolve_discrepancy(
         raise ValidationFailed("Unknown action.", errors={"action": [f"one of {', '.join(ACTIONS)}"]})
     note = note.strip()
     found = get_discrepancy(discrepancy_id)
-    read_session().rollback()
+    session = read_session()
+    session.expunge(found)  # keep what was read; no transaction stays open during the action
+    session.rollback()
     if found.resolution is not None:
         raise Conflict(f"Discrepancy {discrepancy_id} is already resolved ({found.resolution.value}).")
     if action == "explain":

@@ -8,7 +8,8 @@ trades and refunds in memory and implements, as WeChat Pay does:
   own "platform" keys: the public-key-mode key when the client sends `Wechatpay-Serial:
   PUB_KEY_ID_...`, else the platform certificate's key; serves `/v3/certificates` (AES-256-GCM
   encrypted with the APIv3 key), JSAPI prepay, query, close, refund, refund query, the trade bill
-  and its download (gzip, SHA1 of the original).
+  (type ALL: the day's payments and accepted refunds, then the summary) and its download (gzip,
+  SHA1 of the original).
 - APIv2: XML with an MD5 or HMAC-SHA256 `sign` on requests and answers; unified order, order query,
   close, refund, refund query and the bill download.
 
