@@ -68,6 +68,8 @@ BLUEPRINT_MODULES: list[str] = [
     "api.admin_payouts.routes",
     "api.admin_dashboard.routes",
     "api.transparency.routes",
+    "api.admin_reports.routes",
+    "api.reconciliation.routes",
 ]
 
 

@@ -12,6 +12,7 @@ COMMAND_MODULES: list[str] = [
     "commands.orders",
     "commands.points",
     "commands.rewards",
+    "commands.reconcile",
 ]
 
 

@@ -41,6 +41,14 @@ from models.pool import (
     Reservation,
     ReservationStatus,
 )
+from models.reconciliation import (
+    DiscrepancyKind,
+    ReconciliationDiscrepancy,
+    ReconciliationRun,
+    Resolution,
+    RunSource,
+    RunStatus,
+)
 from models.retirement import RetiredTonne, Retirement, RetirementStatus
 from models.rewards import CouponCode, CouponState, Redemption, RedemptionState, RewardItem, RewardKind
 
@@ -68,6 +76,7 @@ __all__ = [
     "CouponCode",
     "CouponState",
     "CreditKind",
+    "DiscrepancyKind",
     "FlagDecision",
     "FreeRange",
     "IdempotencyKey",
@@ -91,6 +100,8 @@ __all__ = [
     "PointsUse",
     "Project",
     "ProjectOwner",
+    "ReconciliationDiscrepancy",
+    "ReconciliationRun",
     "Redemption",
     "RedemptionState",
     "Refund",
@@ -98,12 +109,15 @@ __all__ = [
     "RefundStatus",
     "Reservation",
     "ReservationStatus",
+    "Resolution",
     "RetiredTonne",
     "Retirement",
     "RetirementStatus",
     "RewardItem",
     "RewardKind",
     "Role",
+    "RunSource",
+    "RunStatus",
     "User",
     "utcnow",
 ]

@@ -49,3 +49,8 @@ def add_months(day: date, months: int) -> date:
     """The first day of the month `months` after the month of `day` (negative: before)."""
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """[start, end) of a Beijing calendar day, in UTC."""
+    return day_start_utc(day), day_start_utc(day + timedelta(days=1))

@@ -8,7 +8,8 @@ trades and refunds in memory and implements, as WeChat Pay does:
   own "platform" keys: the public-key-mode key when the client sends `Wechatpay-Serial:
   PUB_KEY_ID_...`, else the platform certificate's key; serves `/v3/certificates` (AES-256-GCM
   encrypted with the APIv3 key), JSAPI prepay, query, close, refund, refund query, the trade bill
-  and its download (gzip, SHA1 of the original).
+  (type ALL: the day's payments and accepted refunds, then the summary) and its download (gzip,
+  SHA1 of the original).
 - APIv2: XML with an MD5 or HMAC-SHA256 `sign` on requests and answers; unified order, order query,
   close, refund, refund query and the bill download.
 
@@ -894,13 +895,15 @@ class FakeWeChatPay:
         return self._v3_refund_json(self.refunds[no])
 
     def bill_csv(self, day: dt.date) -> bytes:
-        """The trade bill of a day (Beijing time), in WeChat Pay's CSV shape."""
+        """The trade bill (type ALL) of a day (Beijing time), in WeChat Pay's CSV shape: a row per
+        payment that succeeded that day, a REFUND row per refund accepted that day (its status as
+        of now: the bill is a snapshot), then the summary."""
         header = (
             "交易时间,公众账号ID,商户号,特约商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,"
             "付款银行,货币种类,应结订单金额,代金券金额,微信退款单号,商户退款单号,退款金额,充值券退款金额,"
             "退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
         )
-        rows, total_fen, fee_fen = [], 0, 0
+        rows, total_fen, fee_fen, refund_fen = [], 0, 0, 0
         for trade in self.trades.values():
             if trade.success_time is None or trade.success_time.astimezone(BEIJING).date() != day:
                 continue
@@ -913,16 +916,40 @@ class FakeWeChatPay:
                 trade.attach, _yuan(fee), "0.60%", _yuan(trade.total), "0.00", "",
             ]  # fmt: skip
             rows.append(",".join("`" + v for v in values))
+        for refund in self.refunds.values():
+            if refund.create_time.astimezone(BEIJING).date() != day:
+                continue
+            trade = self.trades[refund.out_trade_no]
+            fee = (refund.refund * 6 + 500) // 1000  # the fee on the refunded part comes back
+            refund_fen, fee_fen = refund_fen + refund.refund, fee_fen - fee
+            values = [
+                refund.create_time.strftime("%Y-%m-%d %H:%M:%S"), trade.appid, trade.mchid, "0", "",
+                trade.transaction_id, trade.out_trade_no, trade.payer_openid, "JSAPI", "REFUND", "OTHERS",
+                "CNY", "0.00", "0.00", refund.refund_id, refund.out_refund_no, _yuan(refund.refund), "0.00",
+                "ORIGINAL", refund.status, trade.description, trade.attach, "-" + _yuan(fee), "0.60%",
+                "0.00", _yuan(refund.refund), "",
+            ]  # fmt: skip
+            rows.append(",".join("`" + v for v in values))
         summary = (
             "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
         )
-        totals = [str(len(rows)), _yuan(total_fen), "0.00", "0.00", _yuan(fee_fen), _yuan(total_fen), "0.00"]
+        fee_text = ("-" if fee_fen < 0 else "") + _yuan(abs(fee_fen))
+        totals = [
+            str(len(rows)), _yuan(total_fen), _yuan(refund_fen), "0.00", fee_text, _yuan(total_fen),
+            _yuan(refund_fen),
+        ]  # fmt: skip
         lines = [header, *rows, summary, ",".join("`" + v for v in totals)]
         return ("\r\n".join(lines) + "\r\n").encode()
 
+    def _has_bill(self, day: dt.date) -> bool:
+        """WeChat Pay has no bill for a day without any payment or refund."""
+        return any(
+            t.success_time and t.success_time.astimezone(BEIJING).date() == day for t in self.trades.values()
+        ) or any(r.create_time.astimezone(BEIJING).date() == day for r in self.refunds.values())
+
     def _v3_tradebill(self, query: dict[str, str], **_: Any) -> dict[str, Any]:
         day = dt.date.fromisoformat(query.get("bill_date", ""))
-        if not any(t.success_time and t.success_time.date() == day for t in self.trades.values()):
+        if not self._has_bill(day):
             raise _ApiError(400, "NO_STATEMENT_EXIST", "当前日期账单不存在")
         original = self.bill_csv(day)
         served = original.replace(b"`SUCCESS", b"`REFUND") if self.tamper_bills else original
@@ -1096,6 +1123,6 @@ class FakeWeChatPay:
 
     def _v2_downloadbill(self, data: dict[str, str]) -> bytes | dict[str, Any]:
         day = dt.datetime.strptime(data.get("bill_date", ""), "%Y%m%d").date()
-        if not any(t.success_time and t.success_time.date() == day for t in self.trades.values()):
+        if not self._has_bill(day):
             raise _ApiError(200, "20002", "No Bill Exist")
         return self.bill_csv(day)

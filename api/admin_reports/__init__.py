@@ -1,0 +1,1 @@
+"""Admin sales reports and their exports."""

@@ -1,0 +1,1 @@
+"""Admin reconciliation against WeChat Pay trade bills."""
