@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 _client: redis.Redis | None = None
 
@@ -11,8 +13,14 @@ def configure(url: str) -> redis.Redis:
     """Connect to `url`, or create an in-process fakeredis server when `url` is empty."""
     global _client
     if url:
+        # One quick retry: when Redis is down, callers fall back (or answer 503) at once instead of
+        # waiting through redis-py's default backoff on every call.
         _client = redis.Redis.from_url(
-            url, socket_timeout=2, socket_connect_timeout=2, health_check_interval=30
+            url,
+            socket_timeout=1,
+            socket_connect_timeout=1,
+            health_check_interval=30,
+            retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
         )
     else:
         import fakeredis
