@@ -23,11 +23,14 @@ class CarbonApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
 
-def _blueprints() -> list[Any]:
+def _blueprints(settings: dict[str, Any]) -> list[Any]:
     from api.health.routes import blp as health
 
     blueprints = [health]
-    for module in BLUEPRINT_MODULES:
+    modules = list(BLUEPRINT_MODULES)
+    if settings["BENCH_REFERENCE_ENDPOINT"]:
+        modules.append(BENCH_REFERENCE_MODULE)
+    for module in modules:
         blueprints.append(__import__(module, fromlist=["blp"]).blp)
     return blueprints
 
@@ -45,7 +48,11 @@ BLUEPRINT_MODULES: list[str] = [
     "api.payments.routes",
     "api.certificates.routes",
     "api.points.routes",
+    "api.footprints.routes",
+    "api.factors.routes",
 ]
+# Served only with the setting BENCH_REFERENCE_ENDPOINT (benchmarks; refused in production).
+BENCH_REFERENCE_MODULE = "api.bench_reference.routes"
 
 
 def create_app(profile: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
@@ -77,7 +84,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
 
     api = CarbonApi(app)
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
-    for blueprint in _blueprints():
+    for blueprint in _blueprints(settings):
         api.register_blueprint(blueprint)
     register_error_handlers(app)
 

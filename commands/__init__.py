@@ -1,4 +1,4 @@
-"""Flask CLI command groups (`flask admin ...`, `flask credits ...`, `flask points ...`, `flask demo ...`)."""
+"""Flask CLI command groups (`flask admin ...`, `flask credits ...`, `flask points ...`, `flask demo ...`, `flask factors ...`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ COMMAND_MODULES: list[str] = [
     "commands.credits",
     "commands.credits_import",
     "commands.demo",
+    "commands.factors",
     "commands.orders",
     "commands.points",
 ]

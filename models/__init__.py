@@ -3,7 +3,9 @@
 from models.accounts import AuthToken, Organisation, OrganisationKind, OrganisationMember, Role, User
 from models.audit import AuditEntry
 from models.base import Base, utcnow
+from models.bench import BenchCounter
 from models.certificates import Certificate, CertificateStatus
+from models.footprint import Factor, FactorSet, Footprint, PeriodType
 from models.orders import (
     Channel,
     IdempotencyKey,
@@ -38,10 +40,14 @@ __all__ = [
     "AuthToken",
     "Base",
     "Batch",
+    "BenchCounter",
     "Certificate",
     "CertificateStatus",
     "Channel",
     "CreditKind",
+    "Factor",
+    "FactorSet",
+    "Footprint",
     "FreeRange",
     "IdempotencyKey",
     "Order",
@@ -53,6 +59,7 @@ __all__ = [
     "OrganisationMember",
     "OwnerKind",
     "PaymentEvent",
+    "PeriodType",
     "PointsBalance",
     "PointsEntry",
     "PointsKind",

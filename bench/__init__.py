@@ -1,0 +1,1 @@
+"""Benchmarks against the real stack: gunicorn + PostgreSQL + Redis."""
