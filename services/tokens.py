@@ -59,23 +59,22 @@ def authenticate(authorization: str | None) -> Principal:
         raise Unauthenticated("Send `Authorization: Bearer <token>`; log in to get a token.")
     raw = authorization[len("Bearer ") :].strip()
     session = read_session()
-    row = session.execute(
-        select(User.id, User.role, User.is_active)
+    # One round trip: the user's row once per organisation they belong to (or once with NULL).
+    rows = session.execute(
+        select(User.id, User.role, User.is_active, OrganisationMember.organisation_id)
         .join(AuthToken, AuthToken.user_id == User.id)
+        .outerjoin(OrganisationMember, OrganisationMember.user_id == User.id)
         .where(
             AuthToken.token_hash == hash_token(raw),
             AuthToken.revoked_at.is_(None),
             AuthToken.expires_at > utcnow(),
         )
-    ).first()
-    if row is None or not row.is_active:
-        session.rollback()
-        raise Unauthenticated("The token is unknown, expired or revoked; log in again.")
-    orgs = session.scalars(
-        select(OrganisationMember.organisation_id).where(OrganisationMember.user_id == row.id)
     ).all()
     session.rollback()  # end the read transaction; nothing was written
-    return Principal(row.id, Role(row.role), frozenset(orgs))
+    if not rows or not rows[0].is_active:
+        raise Unauthenticated("The token is unknown, expired or revoked; log in again.")
+    orgs = frozenset(row.organisation_id for row in rows if row.organisation_id is not None)
+    return Principal(rows[0].id, Role(rows[0].role), orgs)
 
 
 def revoke_token(authorization: str) -> None:

@@ -25,7 +25,7 @@ blp = Blueprint("footprints", __name__, url_prefix="/api/v1", description="Perso
 
 @blp.route("/footprints/calculate", methods=["POST"])
 @auth_required()
-@blp.arguments(FootprintInputSchema)
+@blp.arguments(FootprintInputSchema())
 @blp.response(201, FootprintSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="No factor set is published yet")
 @blp.alt_response(
