@@ -398,11 +398,12 @@ _tables: dict[tuple[int, Any], FactorTable] = {}
 _tables_lock = threading.Lock()
 
 
+_CURRENT_SET = select(FactorSet.id, FactorSet.version, FactorSet.published_at).where(FactorSet.is_current)
+
+
 def current_table_in(session: Session) -> FactorTable:
     """The current version's table for the calculator; built once per version and process."""
-    row = session.execute(
-        select(FactorSet.id, FactorSet.version, FactorSet.published_at).where(FactorSet.is_current)
-    ).first()
+    row = session.execute(_CURRENT_SET).first()
     if row is None:
         raise InvalidState("No emission factor set is published yet; an admin must load one.")
     return _cached(session, row.id, row.version, row.published_at)

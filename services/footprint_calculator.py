@@ -180,6 +180,7 @@ class Footprint:
     items: tuple[Item, ...]
     comparison: Mapping[str, Any] | None
     offset: Mapping[str, int]
+    place: Mapping[str, str] | None = None
 
     @property
     def total_g(self) -> int:
@@ -203,6 +204,7 @@ class Footprint:
             ],
             "comparison": dict(self.comparison) if self.comparison else None,
             "offset": dict(self.offset),
+            "place": dict(self.place) if self.place else None,
         }
 
 
@@ -328,7 +330,7 @@ def calculate(
     with localcontext() as ctx:
         ctx.prec = 50
         calc = _Calculation(table, period_type)
-        grid = _grid_factor(calc, inputs, default_place)
+        grid, place = _grid_factor(calc, inputs, default_place)
         _home(calc, inputs.get("home") or {}, grid)
         _transport(calc, inputs.get("transport") or {}, grid)
         _diet(calc, inputs.get("diet") or {})
@@ -342,6 +344,7 @@ def calculate(
             items=items,
             comparison=_comparison(table, total, calc.months),
             offset=suggested_offset(total, unit_g, unit_price_fen),
+            place=place,
         )
 
 
@@ -353,21 +356,24 @@ def suggested_offset(total_g: int, unit_g: int, unit_price_fen: int) -> dict[str
 
 def _grid_factor(
     calc: _Calculation, inputs: Mapping[str, Any], default_place: Iterable[str]
-) -> FactorValue | None:
+) -> tuple[FactorValue | None, dict[str, str] | None]:
+    """The grid factor of the user's province, and where it came from (None: not known, national)."""
     table = calc.table
     province: Province | None = None
+    origin = "form"
     if inputs.get("province"):
         province = table.province(str(inputs["province"]))
         if province is None:
             calc.errors.add(("province",), "unknown province")
-            return None
+            return None, None
     elif inputs.get("city"):
         city = table.city(str(inputs["city"]))
         if city is None:
             calc.errors.add(("city",), "unknown city")
-            return None
+            return None, None
         province = table.provinces.get(city.province)
     else:
+        origin = "profile"
         for name in default_place:
             if not name:
                 continue
@@ -375,9 +381,11 @@ def _grid_factor(
             province = table.provinces.get(city.province) if city else table.province(name)
             if province is not None:
                 break
-    if province is not None and GRID_KEY.format(region=province.grid_region) in table.factors:
-        return table.factors[GRID_KEY.format(region=province.grid_region)]
-    return table.factors.get(NATIONAL_GRID_KEY)
+    key = GRID_KEY.format(region=province.grid_region) if province is not None else None
+    if province is not None and key in table.factors:
+        place = {"province": province.id, "grid_region": province.grid_region, "from": origin}
+        return table.factors[key], place
+    return table.factors.get(NATIONAL_GRID_KEY), None
 
 
 def _home(calc: _Calculation, home: Mapping[str, Any], grid: FactorValue | None) -> None:

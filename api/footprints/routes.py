@@ -84,7 +84,7 @@ def get(footprint_id):
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 def offset(footprint_id):
     """Offset one of my footprints in one tap: a one-yuan order of its total rounded up to whole units."""
-    key = (request.headers.get("Idempotency-Key") or None) and request.headers["Idempotency-Key"][:128]
+    key = (request.headers.get("Idempotency-Key") or "")[:128] or None
     return footprints.offset_footprint(
         current_principal(), footprint_id, order_policy(), payment_provider(), key
     )

@@ -132,6 +132,12 @@ class FootprintSchema(ma.Schema):
     )
     comparison = ma.fields.Function(lambda f: f.breakdown.get("comparison"))
     offset = ma.fields.Function(lambda f: f.breakdown["offset"])
+    place = ma.fields.Function(
+        lambda f: f.breakdown.get("place"),
+        metadata={
+            "description": "Province whose grid factor was used and whether from the form or the profile; null: national"
+        },
+    )
     inputs = ma.fields.Dict()
     created_at = ma.fields.DateTime()
 

@@ -49,6 +49,7 @@ def test_calculate_returns_and_keeps_the_breakdown(client, user, library):
     assert body["total_g"] == MONTH_TOTAL == 307_934
     assert body["period_type"] == "month" and body["period_start"] == "2026-10-01"
     assert body["factor_set_version"] == library.version
+    assert body["place"] == {"province": "fujian", "grid_region": "east", "from": "form"}
     home, transport, diet = body["categories"]
     assert [i["grams"] for i in home["items"]] == [126_500, 25_946]
     assert home["items"][0]["factor_key"] == "electricity.grid.east"
@@ -145,6 +146,7 @@ def test_profile_city_picks_the_grid_when_the_form_names_no_place(client, user):
     # Chengdu → Sichuan → Southwest grid: 100 × 0.2472 kg = 24,720 g
     assert body["categories"][0]["items"][0]["factor_key"] == "electricity.grid.southwest"
     assert body["total_g"] == 24_720
+    assert body["place"] == {"province": "sichuan", "grid_region": "southwest", "from": "profile"}
 
 
 def test_without_a_published_factor_set_the_calculator_says_so(client):
