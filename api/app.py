@@ -33,11 +33,14 @@ class CarbonApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
 
-def _blueprints() -> list[Any]:
+def _blueprints(settings: dict[str, Any]) -> list[Any]:
     from api.health.routes import blp as health
 
     blueprints = [health]
-    for module in BLUEPRINT_MODULES:
+    modules = list(BLUEPRINT_MODULES)
+    if settings["BENCH_REFERENCE_ENDPOINT"]:
+        modules.append(BENCH_REFERENCE_MODULE)
+    for module in modules:
         blueprints.append(__import__(module, fromlist=["blp"]).blp)
     return blueprints
 
@@ -70,7 +73,11 @@ BLUEPRINT_MODULES: list[str] = [
     "api.transparency.routes",
     "api.admin_reports.routes",
     "api.reconciliation.routes",
+    "api.footprints.routes",
+    "api.factors.routes",
 ]
+# Served only with the setting BENCH_REFERENCE_ENDPOINT (benchmarks; refused in production).
+BENCH_REFERENCE_MODULE = "api.bench_reference.routes"
 
 
 def _int64_range(self: Any, field: Any, ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
@@ -134,7 +141,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
     api.ma_plugin.converter.add_attribute_function(_int64_range)
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
     api.spec.components.security_scheme("partnerSignature", PARTNER_SCHEME)
-    for blueprint in _blueprints():
+    for blueprint in _blueprints(settings):
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     _describe_pagination_header_as_json(api)

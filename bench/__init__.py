@@ -1,1 +1,1 @@
-"""Benchmarks against the real stack (gunicorn + PostgreSQL + Redis); each ends with one JSON line."""
+"""Benchmarks against the real stack: gunicorn + PostgreSQL + Redis."""

@@ -1,21 +1,20 @@
-"""Shared pieces of the benchmarks: a fresh PostgreSQL database, gunicorn on it, a bounded load loop.
+"""Shared pieces of the benchmarks: a fresh PostgreSQL database, gunicorn, sandbox logins, a load loop.
 
-Benchmarks run against the real stack (gunicorn + PostgreSQL + Redis) on this machine only
-(127.0.0.1), and each stops by itself after its configured duration.
+Every benchmark runs against the real stack (gunicorn + PostgreSQL + Redis) on this machine only,
+with bounded request loops, and reports speeds as a ratio to a reference endpoint measured in the
+same run.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +22,11 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
+from config import normalise_database_url
+
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PG = "postgresql://root@127.0.0.1:5432/test"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
+DEFAULT_MAINTENANCE_URL = "postgresql://root@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 def free_port() -> int:
@@ -34,146 +35,200 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def fresh_database(name: str) -> str:
-    """Drop and create database `name` next to BENCH_DATABASE_URL's, migrate it; gives its URL."""
-    from config import normalise_database_url
+def fresh_database(maintenance_url: str, name: str) -> str:
+    """Drop and create database `name` on the server of `maintenance_url`; gives its URL."""
+    admin = create_engine(normalise_database_url(maintenance_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    return maintenance_url.rsplit("/", 1)[0] + "/" + name
 
-    base = os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG)
-    admin = create_engine(normalise_database_url(base), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = base.rsplit("/", 1)[0] + "/" + name
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "-x", f"url={normalise_database_url(url)}", "upgrade", "head"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
+
+def drop_database(maintenance_url: str, name: str) -> None:
+    admin = create_engine(normalise_database_url(maintenance_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+def service_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """The service's environment: default profile, the given servers, rate limits off, quiet logs."""
+    env = dict(os.environ)
+    env.update(
+        CARBON_PROFILE="default",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        RATELIMIT_ENABLED="false",
+        LOG_LEVEL="WARNING",
+        FLASK_APP="wsgi",
     )
-    return url
+    env.pop("GUNICORN_ACCESSLOG", None)
+    env.update(extra)
+    return env
 
 
-def flush_redis(url: str) -> None:
-    import redis
+def run_checked(args: list[str], env: dict[str, str]) -> str:
+    """Run a command of the project (alembic, flask) in its root; its output, or exit with it."""
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
 
-    redis.Redis.from_url(url).flushdb()
+
+def migrate(env: dict[str, str]) -> None:
+    run_checked([sys.executable, "-m", "alembic", "upgrade", "head"], env)
+
+
+def flask(env: dict[str, str], *args: str) -> str:
+    return run_checked([sys.executable, "-m", "flask", *args], env)
 
 
 @contextmanager
-def gunicorn(env: Mapping[str, str], workers: int, threads: int = 1) -> Iterator[str]:
-    """Serve `wsgi:app` with `env` on a free loopback port; gives the base URL."""
-    port = free_port()
+def gunicorn(
+    env: dict[str, str], workers: int = 4, threads: int = 1, port: int | None = None
+) -> Iterator[str]:
+    """Run `gunicorn wsgi:app -c gunicorn.conf.py` on a free loopback port; yields its base URL."""
+    port = port or free_port()
+    args = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "wsgi:app",
+        "-c",
+        "gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    ]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "wsgi:app",
-            "-c",
-            "gunicorn.conf.py",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(base + "/health/ready", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError("gunicorn exited:\n" + (process.stderr.read() if process.stderr else ""))
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("gunicorn did not become ready in 30 s")
+        _wait_ready(process, base)
         yield base
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=20)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
+
+
+def _wait_ready(process: subprocess.Popen, base: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(
+                f"gunicorn exited with {process.returncode}:\n{process.stderr.read() if process.stderr else ''}"
+            )
+        try:
+            if requests.get(base + "/health/ready", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    sys.exit("gunicorn did not become ready in time")
+
+
+def sandbox_logins(base: str, count: int, prefix: str) -> list[str]:
+    """Log `count` mini-program users in with sandbox codes; gives their bearer tokens."""
+    tokens = []
+    with requests.Session() as session:
+        for index in range(count):
+            response = session.post(
+                f"{base}/api/v1/auth/login", json={"code": f"{prefix}-{index}"}, timeout=10
+            )
+            response.raise_for_status()
+            tokens.append(response.json()["token"])
+    return tokens
 
 
 @dataclass
 class LoadResult:
-    count: int = 0
-    errors: int = 0
+    """Requests completed in a window, their latencies (seconds) and the failures."""
+
     seconds: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
-    error_samples: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
 
     @property
-    def per_s(self) -> float:
-        return self.count / self.seconds if self.seconds else 0.0
+    def ok(self) -> int:
+        return len(self.latencies)
 
-    def percentile(self, p: float) -> float:
-        if not self.latencies_ms:
+    @property
+    def per_second(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, fraction: float) -> float:
+        if not self.latencies:
             return 0.0
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
 
-    @property
-    def p50_ms(self) -> float:
-        return statistics.median(self.latencies_ms) if self.latencies_ms else 0.0
+    def add(self, other: LoadResult) -> None:
+        self.seconds += other.seconds
+        self.latencies += other.latencies
+        for key, count in other.errors.items():
+            self.errors[key] = self.errors.get(key, 0) + count
 
 
-def run_load(
-    step: Callable[[int, requests.Session], None], threads: int, duration_s: float, max_steps: int = 10**9
-) -> LoadResult:
-    """Call `step(thread_index, session)` from `threads` threads until `duration_s` passes; a step that
-    raises counts as an error. Bounded in time and in count."""
+# One request of a load: given the thread's session and index, sends it; True when it succeeded.
+Request = Callable[[requests.Session, int], "requests.Response"]
+
+
+def drive(send: Request, concurrency: int, duration_s: float, expected_status: int = 200) -> LoadResult:
+    """Run `send` in `concurrency` threads, each with its own session, for `duration_s` seconds."""
     result = LoadResult()
     lock = threading.Lock()
-    stop_at = time.monotonic() + duration_s
-    start_barrier = threading.Barrier(threads + 1)
+    start_barrier = threading.Barrier(concurrency + 1)
+    stop_at: list[float] = []
 
     def worker(index: int) -> None:
-        session = requests.Session()
-        start_barrier.wait()
-        while time.monotonic() < stop_at:
-            started = time.perf_counter()
-            try:
-                step(index, session)
-            except Exception as exc:
-                with lock:
-                    result.errors += 1
-                    if len(result.error_samples) < 5:
-                        result.error_samples.append(repr(exc)[:300])
-                continue
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                if result.count >= max_steps:
-                    return
-                result.count += 1
-                result.latencies_ms.append(elapsed)
+        latencies: list[float] = []
+        errors: dict[str, int] = {}
+        with requests.Session() as session:
+            start_barrier.wait()
+            while time.monotonic() < stop_at[0]:
+                began = time.perf_counter()
+                try:
+                    response = send(session, index)
+                    status = response.status_code
+                except requests.RequestException as exc:
+                    status = type(exc).__name__
+                elapsed = time.perf_counter() - began
+                if status == expected_status:
+                    latencies.append(elapsed)
+                else:
+                    errors[str(status)] = errors.get(str(status), 0) + 1
+        with lock:
+            result.latencies.extend(latencies)
+            for key, count in errors.items():
+                result.errors[key] = result.errors.get(key, 0) + count
 
-    pool = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(threads)]
-    for thread in pool:
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
+    for thread in threads:
         thread.start()
-    start_barrier.wait()
     began = time.monotonic()
-    for thread in pool:
+    stop_at.append(began + duration_s)
+    start_barrier.wait()
+    for thread in threads:
         thread.join(timeout=duration_s + 60)
     result.seconds = time.monotonic() - began
     return result
 
 
-def emit(figures: Mapping[str, object]) -> None:
-    """The benchmark's last line: one JSON object of figures."""
+def emit(figures: dict[str, object]) -> None:
+    """A benchmark's last line: one JSON object of figures."""
+    import json
+
     print(json.dumps(figures, ensure_ascii=False, sort_keys=True))

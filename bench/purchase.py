@@ -22,7 +22,17 @@ from types import SimpleNamespace
 
 from sqlalchemy import create_engine, func, select
 
-from bench.harness import DEFAULT_REDIS, emit, flush_redis, fresh_database, gunicorn, run_load
+from bench.harness import (
+    DEFAULT_MAINTENANCE_URL,
+    DEFAULT_REDIS_URL,
+    drive,
+    emit,
+    fresh_database,
+    gunicorn,
+    migrate,
+    sandbox_logins,
+    service_env,
+)
 
 APPID = "wxbench0000000001"
 MCHID = "1900000109"
@@ -165,8 +175,8 @@ def audit_violations(env: dict[str, str]) -> int:
     import sys
 
     done = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "credits", "audit"],
-        env={**os.environ, **env},
+        [sys.executable, "-m", "flask", "credits", "audit"],
+        env=env,
         capture_output=True,
         text=True,
         cwd=Path(__file__).parents[1],
@@ -176,78 +186,62 @@ def audit_violations(env: dict[str, str]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=32, help="concurrent simulated users")
+    parser.add_argument("--users", type=int, default=16, help="concurrent simulated users")
     parser.add_argument("--duration", type=float, default=15, help="seconds per phase")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--tonnes", type=int, default=2_000, help="credits in the pool")
     args = parser.parse_args()
 
-    url = fresh_database("carbon_bench_purchase")
-    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
-    flush_redis(redis_url)
-    stock(url, args.tonnes)
+    maintenance = os.environ.get("BENCH_DATABASE_URL", DEFAULT_MAINTENANCE_URL)
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    url = fresh_database(maintenance, "carbon_bench_purchase")
     fake_process, fake = start_fake_wechatpay()
     keys = Path(tempfile.mkdtemp(prefix="bench-wechatpay-"))
-    env = {
-        "CARBON_PROFILE": "default",
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_url,
-        "RATELIMIT_ENABLED": "false",
-        "BENCH_REFERENCE_ENDPOINT": "true",
-        "DATABASE_POOL_SIZE": "4",
-        "LOG_LEVEL": "WARNING",
-        "ONE_YUAN_MAX_UNITS": "1000",
+    env = service_env(
+        url,
+        redis_url,
+        BENCH_REFERENCE_ENDPOINT="true",
+        DATABASE_POOL_SIZE="4",
         **{k: str(v) for k, v in fake.settings(keys, "wechatpay_v3").items()},
-    }
+    )
+    migrate(env)
+    stock(url, args.tonnes)
     try:
-        with gunicorn(env, args.workers, args.threads) as base:
-            users = []
-            for i in range(args.users):
-                answer = __import__("requests").post(
-                    f"{base}/api/v1/auth/login", json={"code": f"bench-{i}"}, timeout=10
-                )
-                answer.raise_for_status()
-                users.append({"Authorization": f"Bearer {answer.json()['token']}"})
+        with gunicorn(env, args.workers) as base:
+            tokens = sandbox_logins(base, args.users, "bench")
+            headers = [{"Authorization": f"Bearer {token}"} for token in tokens]
 
-            def reference(_i, session):
-                answer = session.post(f"{base}/api/v1/_reference/touch", timeout=10)
-                answer.raise_for_status()
+            def reference(session, _index):
+                return session.post(f"{base}/api/v1/_reference/touch", timeout=10)
 
-            def create(i, session):
-                answer = session.post(
+            def create(session, index):
+                return session.post(
                     f"{base}/api/v1/orders",
                     json={"product": "one_yuan", "units": 1},
-                    headers=users[i],
+                    headers=headers[index],
                     timeout=30,
                 )
-                if answer.status_code != 201 or answer.json()["request_payment"] is None:
-                    raise RuntimeError(f"{answer.status_code} {answer.text[:200]}")
 
-            def purchase(i, session):
-                answer = session.post(
-                    f"{base}/api/v1/orders",
-                    json={"product": "one_yuan", "units": 1},
-                    headers=users[i],
-                    timeout=30,
-                )
-                if answer.status_code != 201:
-                    raise RuntimeError(f"{answer.status_code} {answer.text[:200]}")
-                order = answer.json()["order"]
-                callback = signed_callback(fake, order["out_trade_no"], order["amount_fen"], f"bench-{i}")
-                ack = session.post(
+            def purchase(session, index):
+                placed = create(session, index)
+                if placed.status_code != 201:
+                    return placed
+                order = placed.json()["order"]
+                callback = signed_callback(fake, order["out_trade_no"], order["amount_fen"], f"bench-{index}")
+                return session.post(
                     f"{base}/api/v1/payments/wechatpay_v3/notify",
                     data=callback.body,
                     headers={"Content-Type": "application/json", **callback.headers},
                     timeout=30,
                 )
-                if ack.status_code not in (200, 204):
-                    raise RuntimeError(f"callback {ack.status_code} {ack.text[:200]}")
 
-            run_load(reference, args.users, 2)  # warm-up
-            ref = run_load(reference, args.users, args.duration)
-            orders = run_load(create, args.users, args.duration)
-            purchases = run_load(purchase, args.users, args.duration)
+            drive(reference, args.users, 2)  # warm-up
+            ref = drive(reference, args.users, args.duration)
+            orders = drive(create, args.users, args.duration, expected_status=201)
+            purchases = drive(purchase, args.users, args.duration)
         figures = pool_figures(url)
         violations = audit_violations(env)
     finally:
@@ -255,27 +249,27 @@ def main() -> None:
 
     for name, result in (("reference", ref), ("orders", orders), ("purchases", purchases)):
         print(
-            f"{name:10s} {result.count:7d} in {result.seconds:5.1f} s = {result.per_s:8.1f}/s  "
-            f"p50 {result.p50_ms:6.1f} ms  p99 {result.percentile(99):7.1f} ms  errors {result.errors}"
-            + (f"  e.g. {result.error_samples[0]}" if result.error_samples else "")
+            f"{name:10s} {result.ok:7d} in {result.seconds:5.1f} s = {result.per_second:8.1f}/s  "
+            f"p50 {result.percentile_ms(0.5):6.1f} ms  p99 {result.percentile_ms(0.99):7.1f} ms  "
+            f"errors {result.errors}"
         )
     print(f"pool: {figures}  audit violations: {violations}")
     emit(
         {
             "users": args.users,
             "workers": args.workers,
-            "reference_per_s": round(ref.per_s, 1),
-            "orders_per_s": round(orders.per_s, 1),
-            "purchases_per_s": round(purchases.per_s, 1),
-            "p50_ms": round(orders.p50_ms, 1),
-            "p99_ms": round(orders.percentile(99), 1),
-            "purchase_p50_ms": round(purchases.p50_ms, 1),
-            "purchase_p99_ms": round(purchases.percentile(99), 1),
-            "ratio": round(orders.per_s / ref.per_s, 3) if ref.per_s else 0.0,
+            "reference_per_s": round(ref.per_second, 1),
+            "orders_per_s": round(orders.per_second, 1),
+            "purchases_per_s": round(purchases.per_second, 1),
+            "p50_ms": round(orders.percentile_ms(0.5), 1),
+            "p99_ms": round(orders.percentile_ms(0.99), 1),
+            "purchase_p50_ms": round(purchases.percentile_ms(0.5), 1),
+            "purchase_p99_ms": round(purchases.percentile_ms(0.99), 1),
+            "ratio": round(orders.per_second / ref.per_second, 3) if ref.per_second else 0.0,
             "oversold_g": figures["oversold_g"],
             "paid_not_fulfilled": figures["paid_not_fulfilled"],
             "audit_violations": violations,
-            "errors": ref.errors + orders.errors + purchases.errors,
+            "errors": sum(ref.errors.values()) + sum(orders.errors.values()) + sum(purchases.errors.values()),
         }
     )
 

@@ -1,4 +1,4 @@
-"""Flask CLI command groups (`flask admin ...`, `flask credits ...`, `flask points ...`, `flask rewards ...`, `flask demo ...`)."""
+"""Flask CLI command groups: `flask admin`, `credits`, `demo`, `orders`, `points`, `rewards`, `factors`, `reconcile`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ COMMAND_MODULES: list[str] = [
     "commands.credits",
     "commands.credits_import",
     "commands.demo",
+    "commands.factors",
     "commands.orders",
     "commands.points",
     "commands.rewards",

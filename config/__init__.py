@@ -221,6 +221,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds the public transparency report is kept in Redis before it is computed again; 0: never kept.",
         int,
     ),
+    Setting(
+        "BENCH_REFERENCE_ENDPOINT",
+        False,
+        "Serve `POST /api/v1/_reference/touch` (one UPDATE of one row) for benchmarks; refused in production.",
+        _bool,
+    ),
     Setting("LOG_LEVEL", "INFO", "Log level of the service."),
 )
 
@@ -314,5 +320,7 @@ def check_production(values: Mapping[str, Any]) -> None:
             missing.append("WECHATPAY_SIGN_TYPE must be MD5 or HMAC-SHA256")
     if values["WECHAT_SANDBOX_LOGIN"]:
         missing.append("WECHAT_SANDBOX_LOGIN is not allowed in production")
+    if values["BENCH_REFERENCE_ENDPOINT"]:
+        missing.append("BENCH_REFERENCE_ENDPOINT is not allowed in production")
     if missing:
         raise ConfigurationError("production settings refused:\n  - " + "\n  - ".join(missing))

@@ -13,7 +13,9 @@ from models.actions import (
 )
 from models.audit import AuditEntry
 from models.base import Base, utcnow
+from models.bench import BenchCounter
 from models.certificates import Certificate, CertificateStatus
+from models.footprint import Factor, FactorSet, Footprint, PeriodType
 from models.orders import (
     Channel,
     IdempotencyKey,
@@ -68,6 +70,7 @@ __all__ = [
     "AuthToken",
     "Base",
     "Batch",
+    "BenchCounter",
     "Certificate",
     "CertificateStatus",
     "Channel",
@@ -77,7 +80,10 @@ __all__ = [
     "CouponState",
     "CreditKind",
     "DiscrepancyKind",
+    "Factor",
+    "FactorSet",
     "FlagDecision",
+    "Footprint",
     "FreeRange",
     "IdempotencyKey",
     "Order",
@@ -92,6 +98,7 @@ __all__ = [
     "PartnerAccess",
     "PartnerNonce",
     "PaymentEvent",
+    "PeriodType",
     "PointsBalance",
     "PointsEntry",
     "PointsKind",

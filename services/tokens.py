@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
 from models import AuthToken, OrganisationMember, Role, User, utcnow
-from models.database import read_session, unit_of_work
+from models.database import single_read, unit_of_work
 from services.errors import PermissionDenied, Unauthenticated
 from services.redis_store import get_redis
 
@@ -108,25 +108,28 @@ def _cached(token_hash: str) -> Principal | None:
     return Principal(user_id, Role(role), frozenset(orgs))
 
 
+# Built once: constructing the statement costs more CPU than running it.
+_PRINCIPAL_QUERY = (
+    select(User.id, User.role, User.is_active, AuthToken.expires_at, OrganisationMember.organisation_id)
+    .join(AuthToken, AuthToken.user_id == User.id)
+    .outerjoin(OrganisationMember, OrganisationMember.user_id == User.id)
+    .where(
+        AuthToken.token_hash == bindparam("token_hash"),
+        AuthToken.revoked_at.is_(None),
+        AuthToken.expires_at > bindparam("now", type_=AuthToken.__table__.c.expires_at.type),
+    )
+)
+
+
 def _load(token_hash: str) -> tuple[Principal, datetime]:
-    session = read_session()
-    row = session.execute(
-        select(User.id, User.role, User.is_active, AuthToken.expires_at)
-        .join(AuthToken, AuthToken.user_id == User.id)
-        .where(
-            AuthToken.token_hash == token_hash,
-            AuthToken.revoked_at.is_(None),
-            AuthToken.expires_at > utcnow(),
-        )
-    ).first()
-    if row is None or not row.is_active:
-        session.rollback()
+    # One statement outside a transaction: the user's row once per organisation they belong to,
+    # or once with NULL.
+    with single_read() as connection:
+        rows = connection.execute(_PRINCIPAL_QUERY, {"token_hash": token_hash, "now": utcnow()}).all()
+    if not rows or not rows[0].is_active:
         raise Unauthenticated("The token is unknown, expired or revoked; log in again.")
-    orgs = session.scalars(
-        select(OrganisationMember.organisation_id).where(OrganisationMember.user_id == row.id)
-    ).all()
-    session.rollback()  # end the read transaction; nothing was written
-    return Principal(row.id, Role(row.role), frozenset(orgs)), row.expires_at
+    orgs = frozenset(row.organisation_id for row in rows if row.organisation_id is not None)
+    return Principal(rows[0].id, Role(rows[0].role), orgs), rows[0].expires_at
 
 
 def revoke_token(authorization: str) -> None:

@@ -1,0 +1,1 @@
+"""The benchmark's reference endpoint (only when BENCH_REFERENCE_ENDPOINT is on)."""

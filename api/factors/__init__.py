@@ -1,0 +1,1 @@
+"""Emission factor sets: the public current set and the admin versions."""

@@ -1,0 +1,1 @@
+"""Personal footprints: calculate, history, trend and one-tap offset."""

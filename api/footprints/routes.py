@@ -1,0 +1,90 @@
+"""Personal footprints: calculate and keep, history, trend, and offset one in one tap."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from api.auth import auth_required, current_principal
+from api.context import order_policy, payment_provider
+from api.errors import ErrorSchema
+from api.footprints.schemas import (
+    FootprintInputSchema,
+    FootprintSchema,
+    TrendPointSchema,
+    TrendQuerySchema,
+)
+from api.limits import limiter
+from api.orders.routes import IDEMPOTENCY_HEADER, _order_limit, _per_caller
+from api.orders.schemas import PlacedOrderSchema
+from models import PeriodType
+from services import footprints
+
+blp = Blueprint("footprints", __name__, url_prefix="/api/v1", description="Personal carbon footprint")
+
+
+@blp.route("/footprints/calculate", methods=["POST"])
+@auth_required()
+@blp.arguments(FootprintInputSchema())
+@blp.response(201, FootprintSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="No factor set is published yet")
+@blp.alt_response(
+    422, schema=ErrorSchema, description="Invalid inputs: negative, implausible, unknown city, fuel or unit"
+)
+def calculate(data):
+    """Calculate my footprint for a month or a year and keep it in my history."""
+    return footprints.calculate_footprint(
+        current_principal(),
+        data,
+        current_app.config["ONE_YUAN_UNIT_G"],
+        current_app.config["ONE_YUAN_UNIT_PRICE_FEN"],
+    )
+
+
+@blp.route("/me/footprints", methods=["GET"])
+@auth_required()
+@blp.response(200, FootprintSchema(many=True))
+@blp.paginate()
+def list_mine(pagination_parameters):
+    """List my footprints, newest first."""
+    rows, total = footprints.list_footprints(
+        current_principal().user_id, pagination_parameters.page, pagination_parameters.page_size
+    )
+    pagination_parameters.item_count = total
+    return rows
+
+
+@blp.route("/me/footprints/trend", methods=["GET"])
+@auth_required()
+@blp.arguments(TrendQuerySchema, location="query")
+@blp.response(200, TrendPointSchema(many=True))
+def my_trend(query):
+    """My totals per month or year, oldest first (the latest calculation of each period)."""
+    return footprints.trend(current_principal().user_id, PeriodType(query["period_type"]), query["limit"])
+
+
+@blp.route("/me/footprints/<int:footprint_id>", methods=["GET"])
+@auth_required()
+@blp.response(200, FootprintSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such footprint of mine")
+def get(footprint_id):
+    """Read one of my footprints with its breakdown and the factor version it used."""
+    return footprints.get_footprint(current_principal().user_id, footprint_id)
+
+
+@blp.route("/me/footprints/<int:footprint_id>/offset", methods=["POST"])
+@limiter.limit(_order_limit, key_func=_per_caller)
+@auth_required()
+@blp.response(201, PlacedOrderSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such footprint of mine")
+@blp.alt_response(409, schema=ErrorSchema, description="Not enough credits available")
+@blp.alt_response(
+    422, schema=ErrorSchema, description="Nothing to offset, too many units, or a reused Idempotency-Key"
+)
+@blp.doc(parameters=[IDEMPOTENCY_HEADER])
+def offset(footprint_id):
+    """Offset one of my footprints in one tap: a one-yuan order of its total rounded up to whole units."""
+    key = (request.headers.get("Idempotency-Key") or "")[:128] or None
+    return footprints.offset_footprint(
+        current_principal(), footprint_id, order_policy(), payment_provider(), key
+    )
