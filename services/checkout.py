@@ -1,15 +1,32 @@
-"""Placing an order: reserve and record it, then open its payment."""
+"""Placing an order: price it, open its WeChat payment, then reserve and record it in one transaction.
+
+The payment is opened first, while no row is locked: WeChat Pay answers in its own time, and the
+order's transaction stays short. A prepay whose order could not be recorded (the pool sold out
+meanwhile) is never shown to the buyer and is closed; if WeChat Pay cannot be reached the order is
+recorded anyway and its payment opened later.
+"""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
-from models import Order
-from payments.interface import PaymentProvider
+from models import Order, utcnow
+from payments.errors import GatewayError, PaymentError
+from payments.interface import PaymentProvider, PrepayRequest, PrepayResult
 from services import orders, payment_flow
-from services.errors import InvalidState, UpstreamError
+from services.errors import (
+    InsufficientCredits,
+    InvalidState,
+    PaymentRequired,
+    UpstreamError,
+    ValidationFailed,
+)
 from services.order_policy import OrderPolicy
 from services.tokens import Principal
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -26,13 +43,76 @@ def place_order(
     provider: PaymentProvider,
     idempotency_key: str | None = None,
 ) -> PlacedOrder:
-    """Create the order (idempotently) and open its payment; a payment that cannot open yet keeps the order."""
-    order_id = orders.create_order(principal, request, policy, provider.name, idempotency_key)
+    """Place an order and open its payment; the same Idempotency-Key and body give the same order."""
+    request_hash = orders.fingerprint(request)
+    if idempotency_key:
+        existing = orders.replayed_order_id(principal.user_id, idempotency_key, request_hash)
+        if existing is not None:
+            return _again(existing, provider, policy)
+    if not principal.openid:
+        raise ValidationFailed(
+            "This account has no WeChat openid to pay with.", errors={"user": ["no openid"]}
+        )
+    priced = orders.quote(request, policy)
+    now = utcnow()
+    out_trade_no = orders.new_out_trade_no(now)
+    expires_at = now + timedelta(seconds=policy.reservation_ttl_s)
+    prepay, payment_error = _prepay(principal, priced, request, out_trade_no, expires_at, provider, policy)
+    try:
+        order = orders.record_order(
+            principal,
+            request,
+            priced,
+            provider.name,
+            out_trade_no=out_trade_no,
+            expires_at=expires_at,
+            prepay_id=prepay.prepay_id if prepay else None,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+        )
+    except orders.ReplayedOrder as replay:
+        _close_quietly(provider, out_trade_no, prepay)
+        return _again(replay.order_id, provider, policy)
+    except InsufficientCredits:
+        _close_quietly(provider, out_trade_no, prepay)
+        raise
+    return PlacedOrder(order, prepay.request_payment if prepay else None, payment_error)
+
+
+def _prepay(
+    principal, priced, request, out_trade_no, expires_at, provider, policy
+) -> tuple[PrepayResult | None, str | None]:
+    prepay_request = PrepayRequest(
+        out_trade_no=out_trade_no,
+        description=payment_flow.description(priced.grams, request.units),
+        amount_fen=priced.amount_fen,
+        payer_openid=principal.openid,
+        time_expire=expires_at,
+        notify_url=payment_flow.notify_url(policy, provider),
+    )
+    try:
+        return provider.prepay(prepay_request), None
+    except GatewayError:
+        return None, "WeChat Pay could not be reached; the order is kept, open its payment again."
+    except PaymentError as exc:
+        raise PaymentRequired(f"WeChat Pay refused the payment: {exc}") from exc
+
+
+def _close_quietly(provider: PaymentProvider, out_trade_no: str, prepay: PrepayResult | None) -> None:
+    if prepay is None:
+        return
+    try:
+        provider.close(out_trade_no)
+    except (GatewayError, PaymentError) as exc:  # never paid, never shown: it expires at WeChat by itself
+        log.info("closing unused prepay %s failed: %s", out_trade_no, exc)
+
+
+def _again(order_id: int, provider: PaymentProvider, policy: OrderPolicy) -> PlacedOrder:
+    """The answer to a replayed request: the order as it is, with its payment reopened while it is open."""
     try:
         prepay = payment_flow.open_payment(order_id, provider, policy)
     except UpstreamError as exc:
         return PlacedOrder(orders.load_order(order_id), None, exc.message)
     except InvalidState:
-        # A replayed Idempotency-Key for an order that is no longer open: answer with the order as it is.
         return PlacedOrder(orders.load_order(order_id), None, "The order is no longer open for payment.")
     return PlacedOrder(orders.load_order(order_id), prepay.request_payment)

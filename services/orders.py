@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -63,35 +63,71 @@ def new_out_trade_no(now: datetime | None = None) -> str:
     return f"CO{(now or utcnow()):%Y%m%d}{secrets.token_hex(6).upper()}"
 
 
-def create_order(
+@dataclass(frozen=True)
+class Quote:
+    """What an order request costs and where its grams may come from."""
+
+    grams: int
+    amount_fen: int
+    price_fen_per_t: int
+    selector: Selector
+
+
+class ReplayedOrder(Exception):
+    """The Idempotency-Key was used already (perhaps by a request racing this one): this is its order."""
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__(order_id)
+        self.order_id = order_id
+
+
+def fingerprint(request: OrderRequest) -> str:
+    return hashlib.sha256(json.dumps(asdict(request), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def quote(request: OrderRequest, policy: OrderPolicy) -> Quote:
+    return Quote(*_price(request, policy))
+
+
+def replayed_order_id(user_id: int, idempotency_key: str, request_hash: str) -> int | None:
+    """The order an earlier request with this key created, or None; 422 if that request had another body."""
+    session = read_session()
+    try:
+        return _replay(session, user_id, idempotency_key, request_hash)
+    finally:
+        session.rollback()
+
+
+def record_order(
     principal: Principal,
     request: OrderRequest,
-    policy: OrderPolicy,
+    priced: Quote,
     provider_name: str,
+    *,
+    out_trade_no: str,
+    expires_at: datetime,
+    prepay_id: str | None = None,
     idempotency_key: str | None = None,
-) -> int:
-    """Reserve the grams and record the order; returns its id. Same key and body: the same order."""
-    grams, amount_fen, price_fen_per_t, selector = _price(request, policy)
-    request_hash = hashlib.sha256(
-        json.dumps(asdict(request), sort_keys=True, default=str).encode()
-    ).hexdigest()
+    request_hash: str = "",
+) -> Order:
+    """Reserve the grams and record the order in one transaction; the order comes back with its lines
+    and events loaded. A prepay id already obtained makes it `awaiting_payment` at once."""
     try:
         with unit_of_work() as session:
             if idempotency_key:
                 existing = _replay(session, principal.user_id, idempotency_key, request_hash)
                 if existing is not None:
-                    return existing
+                    raise ReplayedOrder(existing)
             now = utcnow()
-            expires_at = now + timedelta(seconds=policy.reservation_ttl_s)
-            reservation = reservations.reserve_in(session, grams, selector, expires_at)
+            reservation = reservations.reserve_in(session, priced.grams, priced.selector, expires_at)
             order = Order(
-                out_trade_no=new_out_trade_no(now),
+                out_trade_no=out_trade_no,
                 user_id=principal.user_id,
                 channel=request.channel
                 or (Channel.ONE_YUAN if request.product == "one_yuan" else Channel.CREDITS),
                 status=OrderStatus.CREATED,
-                grams=grams,
-                amount_fen=amount_fen,
+                grams=priced.grams,
+                amount_fen=priced.amount_fen,
                 units=request.units,
                 project_id=request.project_id,
                 owner_id=request.owner_id,
@@ -102,11 +138,21 @@ def create_order(
                 source_type=request.source_type,
                 source_id=request.source_id,
                 created_at=now,
+                # Set explicitly, so that answering with the new order reads nothing back.
+                prepay_id=None,
+                transaction_id=None,
+                paid_at=None,
+                fulfilled_at=None,
+                lines=[],
+                events=[],
             )
             session.add(order)
             session.flush()
             order_states.record_created(session, order)
-            add_lines(session, order, reservation, price_fen_per_t)
+            if prepay_id is not None:
+                order.prepay_id = prepay_id
+                order_states.transition(session, order, OrderStatus.AWAITING_PAYMENT, "payment opened")
+            add_lines(session, order, reservation, priced.price_fen_per_t)
             if idempotency_key:
                 session.add(
                     IdempotencyKey(
@@ -117,16 +163,42 @@ def create_order(
                         resource_id=str(order.id),
                     )
                 )
-            return order.id
+            return order
     except IntegrityError:
         # Two requests with one key raced; the other one won and its order is the answer.
         if not idempotency_key:
             raise
-        with unit_of_work() as session:
-            existing = _replay(session, principal.user_id, idempotency_key, request_hash)
+        existing = replayed_order_id(principal.user_id, idempotency_key, request_hash)
         if existing is None:
             raise
+        raise ReplayedOrder(existing) from None
+
+
+def create_order(
+    principal: Principal,
+    request: OrderRequest,
+    policy: OrderPolicy,
+    provider_name: str,
+    idempotency_key: str | None = None,
+) -> int:
+    """Reserve the grams and record an order whose payment is opened later; returns its id."""
+    request_hash = fingerprint(request)
+    if idempotency_key and (existing := replayed_order_id(principal.user_id, idempotency_key, request_hash)):
         return existing
+    now = utcnow()
+    try:
+        return record_order(
+            principal,
+            request,
+            quote(request, policy),
+            provider_name,
+            out_trade_no=new_out_trade_no(now),
+            expires_at=now + timedelta(seconds=policy.reservation_ttl_s),
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+        ).id
+    except ReplayedOrder as replay:
+        return replay.order_id
 
 
 def _replay(session: Session, user_id: int, key: str, request_hash: str) -> int | None:
@@ -201,7 +273,9 @@ def replace_lines(session: Session, order: Order, reservation: Reservation, pric
     for line in list(order.lines):
         session.delete(line)
     session.flush()
+    session.expire(order, ["lines"])
     add_lines(session, order, reservation, price_fen_per_t)
+    session.flush()
     session.expire(order, ["lines"])
 
 
@@ -214,8 +288,9 @@ def add_lines(session: Session, order: Order, reservation: Reservation, price_fe
         session.execute(select(Batch.id, Batch.project_id).where(Batch.id.in_(list(grams_by_batch)))).all()
     )
     amounts = split_amount(order.amount_fen, [grams for _, grams in sorted(grams_by_batch.items())])
+    lines_loaded = "lines" not in inspect(order).unloaded
     for (batch_id, grams), amount in zip(sorted(grams_by_batch.items()), amounts, strict=True):
-        session.add(
+        (order.lines.append if lines_loaded else session.add)(
             OrderLine(
                 order_id=order.id,
                 project_id=projects[batch_id],

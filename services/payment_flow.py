@@ -90,7 +90,7 @@ def open_payment(order_id: int, provider: PaymentProvider, policy: OrderPolicy) 
         )
     request = PrepayRequest(
         out_trade_no=row.out_trade_no,
-        description=_description(row.grams, row.units),
+        description=description(row.grams, row.units),
         amount_fen=row.amount_fen,
         payer_openid=row.openid,
         time_expire=row.expires_at,
@@ -109,7 +109,7 @@ def open_payment(order_id: int, provider: PaymentProvider, policy: OrderPolicy) 
     return result
 
 
-def _description(grams: int, units: int | None) -> str:
+def description(grams: int, units: int | None) -> str:
     kg = grams / 1000
     return f"碳汇 {kg:g} kg CO2e" if units is None else f"一元碳汇 {units} 份 ({kg:g} kg CO2e)"
 

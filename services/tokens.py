@@ -26,6 +26,7 @@ class Principal:
     user_id: int
     role: Role
     organisation_ids: frozenset[int] = field(default_factory=frozenset)
+    openid: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -64,7 +65,7 @@ PRINCIPAL_CACHE_S = 30
 
 
 def _cache_key(token_hash: str) -> str:
-    return f"auth:principal:{token_hash}"
+    return f"auth:principal:v2:{token_hash}"
 
 
 def _user_key(user_id: int) -> str:
@@ -86,7 +87,14 @@ def authenticate(authorization: str | None) -> Principal:
             pipe = get_redis().pipeline()
             pipe.set(
                 _cache_key(token_hash),
-                json.dumps([principal.user_id, principal.role.value, sorted(principal.organisation_ids)]),
+                json.dumps(
+                    [
+                        principal.user_id,
+                        principal.role.value,
+                        sorted(principal.organisation_ids),
+                        principal.openid,
+                    ]
+                ),
                 ex=ttl,
             )
             pipe.sadd(_user_key(principal.user_id), token_hash)
@@ -104,13 +112,20 @@ def _cached(token_hash: str) -> Principal | None:
         return None
     if raw is None:
         return None
-    user_id, role, orgs = json.loads(raw)
-    return Principal(user_id, Role(role), frozenset(orgs))
+    user_id, role, orgs, openid = json.loads(raw)
+    return Principal(user_id, Role(role), frozenset(orgs), openid)
 
 
 # Built once: constructing the statement costs more CPU than running it.
 _PRINCIPAL_QUERY = (
-    select(User.id, User.role, User.is_active, AuthToken.expires_at, OrganisationMember.organisation_id)
+    select(
+        User.id,
+        User.role,
+        User.is_active,
+        User.openid,
+        AuthToken.expires_at,
+        OrganisationMember.organisation_id,
+    )
     .join(AuthToken, AuthToken.user_id == User.id)
     .outerjoin(OrganisationMember, OrganisationMember.user_id == User.id)
     .where(
@@ -129,7 +144,7 @@ def _load(token_hash: str) -> tuple[Principal, datetime]:
     if not rows or not rows[0].is_active:
         raise Unauthenticated("The token is unknown, expired or revoked; log in again.")
     orgs = frozenset(row.organisation_id for row in rows if row.organisation_id is not None)
-    return Principal(rows[0].id, Role(rows[0].role), orgs), rows[0].expires_at
+    return Principal(rows[0].id, Role(rows[0].role), orgs, rows[0].openid), rows[0].expires_at
 
 
 def revoke_token(authorization: str) -> None:
