@@ -311,3 +311,20 @@ def test_audit_log_filters_and_pages(client, admin_id, sold_tonne):
 def test_the_console_stays_out_of_the_openapi_description(client):
     paths = client.get("/api/openapi.json").json["paths"]
     assert paths and not [path for path in paths if path.startswith("/console")]
+
+
+@pytest.mark.postgres
+def test_resolve_and_confirm_on_postgresql(pg_client):
+    admin_id = console_login(pg_client, "pg-console-admin")
+    buyer = bearer(login_user(pg_client, "pg-console-buyer")[0])
+    scene = reconciled_run(pg_client, buyer, admin_id)
+    response = post_form(
+        pg_client,
+        f"/console/reconciliation/{scene['run_id']}",
+        f"/console/discrepancies/{scene['missed']}/resolve",
+        {"action": "fulfil"},
+    )
+    assert "resolved: fulfilled" in response.get_data(as_text=True)
+    assert discrepancy(scene["missed"]).resolution == Resolution.FULFILLED
+    html = pg_client.get("/console/?period=month").get_data(as_text=True)
+    assert html.count("<rect ") == 12 and '<b id="net-yuan">2.00</b>' in html
