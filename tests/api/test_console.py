@@ -235,7 +235,7 @@ def test_resolve_without_the_csrf_token_is_refused(client, admin_id, buyer):
     assert discrepancy(scene["unknown"]).resolution is None
 
 
-def test_a_stranger_cannot_resolve_even_with_a_token(client, buyer):
+def test_a_form_posted_without_a_signed_in_admin_goes_to_login(client, buyer):
     console_login(client, "someone")
     scene = reconciled_run(client, buyer, None)
     token = csrf_token(client.get("/console/"))
