@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 from api import context, observability
 from api.auth import BEARER_SCHEME
+from api.console import blueprint as console
 from api.errors import ErrorSchema, register_error_handlers
 from api.limits import limiter
 from api.partner_auth import PARTNER_SCHEME
@@ -146,6 +147,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
     register_error_handlers(app)
     _describe_pagination_header_as_json(api)
     _serve_swagger_ui(app)
+    console.init_app(app)  # server-rendered pages, outside the OpenAPI description
 
     @app.teardown_appcontext
     def _remove_session(_exc: BaseException | None) -> None:

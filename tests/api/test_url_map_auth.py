@@ -10,7 +10,7 @@ from tests.support.accounts import bearer, login_user
 # Endpoints anyone may call: probes, docs, the public catalogue and verification, login, WeChat's callbacks.
 PUBLIC = re.compile(
     r"^(static|health\.|api-docs\.|swagger_ui_file$|catalogue\.|rewards\.(list_rewards|get_reward)$|certificates\.verify(_page)?$|"
-    r"accounts\.(login|admin_login)$|metrics$|payments\.(payment_notify|refund_notify)$|factors\.current$|transparency\.)"
+    r"accounts\.(login|admin_login)$|metrics$|payments\.(payment_notify|refund_notify)$|factors\.current$|transparency\.|console\.(static|login|logout)$)"
 )
 
 
@@ -50,6 +50,11 @@ def test_guarded_endpoints_refuse_anonymous_and_admin_ones_refuse_users(app, cli
         if kind is None:
             continue
         anonymous = client.open(path, method=method, json={})
+        if kind == "console":  # pages: GETs go to the login form, forms without a CSRF token are refused
+            assert anonymous.status_code in ((302,) if method == "GET" else (302, 400)), (endpoint, method)
+            assert method != "GET" or anonymous.location.startswith("/console/login"), endpoint
+            checked += 1
+            continue
         assert anonymous.status_code == 401, (endpoint, method, path, anonymous.status_code)
         if kind in ("admin", "partner"):  # a user's token opens neither
             expected = 403 if kind == "admin" else 401

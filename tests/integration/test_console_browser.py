@@ -1,0 +1,105 @@
+"""The admin console in a real headless Chromium: log in, read the dashboard, resolve a discrepancy by clicking.
+
+The app runs in a real HTTP server (werkzeug, in a thread on 127.0.0.1) on the SQLite test database;
+`bin/test` installs Debian's `chromium` and `chromium-driver` when they are missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from services.accounts import create_admin
+from tests.support.accounts import ADMIN_PASSWORD, bearer, login_user
+from tests.support.console import reconciled_run
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (CHROMIUM and CHROMEDRIVER),
+        reason="needs Chromium and its driver (Debian: apt-get install chromium chromium-driver; bin/test does it)",
+    ),
+]
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1000",
+)
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path, monkeypatch):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # never let Selenium fetch a browser or a driver
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def test_an_admin_logs_in_reads_the_dashboard_and_resolves_a_discrepancy(client, live_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    buyer = bearer(login_user(client, "browser-buyer")[0])
+    scene = reconciled_run(client, buyer, None)
+    create_admin("browser-admin", ADMIN_PASSWORD)
+    wait = WebDriverWait(browser, 15)
+
+    browser.get(f"{live_server}/console/")
+    wait.until(seen.presence_of_element_located((By.ID, "username")))
+    assert "/console/login" in browser.current_url
+    browser.find_element(By.ID, "username").send_keys("browser-admin")
+    browser.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
+    browser.find_element(By.ID, "login").click()
+
+    chart = wait.until(seen.presence_of_element_located((By.ID, "sales-chart")))
+    assert browser.current_url == f"{live_server}/console/"
+    assert len(chart.find_elements(By.TAG_NAME, "rect")) == 30
+    assert browser.find_element(By.ID, "users").text == "1"  # the buyer
+
+    browser.get(f"{live_server}/console/reconciliation/{scene['run_id']}")
+    card = wait.until(seen.presence_of_element_located((By.ID, f"discrepancy-{scene['unknown']}")))
+    assert "NOT-OURS-0001" in card.text and "resolved" not in card.get_attribute("class").split()
+    explain = card.find_element(By.CSS_SELECTOR, "form input[name=note][required]")
+    explain.send_keys("a payment of another shop on the same merchant account")
+    card.find_element(By.CSS_SELECTOR, "button.explain").click()
+
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "resolved: explained"))
+    card = browser.find_element(By.ID, f"discrepancy-{scene['unknown']}")
+    assert "resolved" in card.get_attribute("class").split()
+    assert "Resolved: explained" in card.text and "another shop" in card.text
+    assert not card.find_elements(By.CSS_SELECTOR, "button.explain")  # no form left to resolve it twice
