@@ -1,16 +1,16 @@
 """On PostgreSQL: concurrent spends from one balance never overdraw it; a duplicate award counts once."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from models import PointsEntry, PointsKind, utcnow
-from models.database import db_session, unit_of_work
+from models.database import unit_of_work
 from services import points
 from services.errors import InsufficientPoints
 from tests.points_support import check_ledger, entries_sum, make_user
+from tests.support.concurrency import run_together
 
 pytestmark = pytest.mark.postgres
 
@@ -22,29 +22,6 @@ LOTS = (400, 300, 200, 100)
 @pytest.fixture
 def app_overrides():
     return {"DATABASE_POOL_SIZE": 25}
-
-
-def _run_together(target, count: int) -> list[object]:
-    """Run `target(index)` in `count` threads released at once; return each outcome or exception."""
-    barrier = threading.Barrier(count)
-    outcomes: list[object] = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[index] = target(index)
-        except Exception as exc:
-            outcomes[index] = exc
-        finally:
-            db_session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 def test_concurrent_spends_never_overdraw_the_balance(pg_app):
@@ -68,7 +45,7 @@ def test_concurrent_spends_never_overdraw_the_balance(pg_app):
             points.spend(session, user, COST, "redemption", f"gift-{index}", "a gift")
         return "spent"
 
-    outcomes = _run_together(spender, THREADS)
+    outcomes = run_together(spender, THREADS)
     unexpected = [o for o in outcomes if o != "spent" and not isinstance(o, InsufficientPoints)]
     assert unexpected == []
     successes = outcomes.count("spent")
@@ -86,7 +63,7 @@ def test_concurrent_duplicate_awards_count_once(pg_app):
         with unit_of_work() as session:
             return points.award(session, user, 100, "order", "order-1", "purchase").id
 
-    outcomes = _run_together(awarder, 20)
+    outcomes = run_together(awarder, 20)
     assert all(isinstance(o, int) for o in outcomes), outcomes
     assert len(set(outcomes)) == 1
     assert points.balance(user) == points.PointsSummary(100, 0, 100)

@@ -1,17 +1,17 @@
 """On PostgreSQL: concurrent redemptions never go beyond the stock, the codes, the limit or the balance."""
 
-import threading
 
 import pytest
 from sqlalchemy import func, select
 
 from api.errors import status_for
 from models import CouponCode, PointsBalance, Redemption, RewardItem
-from models.database import db_session, read_session
+from models.database import read_session
 from services import points, rewards, rewards_admin
 from services.errors import DomainError, InsufficientPoints, OutOfStock, RedemptionLimitReached
 from services.rewards import RedeemRequest
 from tests.points_support import check_ledger
+from tests.support.concurrency import run_together
 from tests.support.rewards import create_item, give_points, make_member
 
 pytestmark = pytest.mark.postgres
@@ -20,29 +20,6 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def app_overrides():
     return {"DATABASE_POOL_SIZE": 25}
-
-
-def _run_together(target, count: int) -> list[object]:
-    """Run `target(index)` in `count` threads released at once; return each outcome or exception."""
-    barrier = threading.Barrier(count)
-    outcomes: list[object] = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[index] = target(index)
-        except Exception as exc:
-            outcomes[index] = exc
-        finally:
-            db_session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 def _fresh():
@@ -61,7 +38,7 @@ def test_a_hundred_users_race_for_the_last_units(pg_app):
     def racer(index: int) -> int:
         return rewards.redeem(users[index], RedeemRequest(item), f"race-{index}").id
 
-    outcomes = _run_together(racer, len(users))
+    outcomes = run_together(racer, len(users))
     won = [o for o in outcomes if isinstance(o, int)]
     lost = [o for o in outcomes if not isinstance(o, int)]
     assert len(won) == stock
@@ -86,7 +63,7 @@ def test_concurrent_redemptions_hand_out_each_code_once(pg_app):
     for user in users:
         give_points(user, 10)
 
-    outcomes = _run_together(
+    outcomes = run_together(
         lambda i: rewards.redeem(users[i], RedeemRequest(item), f"ride-{i}").id, len(users)
     )
     won = [o for o in outcomes if isinstance(o, int)]
@@ -108,7 +85,7 @@ def test_one_user_tapping_many_times_never_overdraws(pg_app):
     user = make_member("tapper")
     give_points(user, 350)
 
-    outcomes = _run_together(lambda i: rewards.redeem(user, RedeemRequest(item), f"tap-{i}").id, 20)
+    outcomes = run_together(lambda i: rewards.redeem(user, RedeemRequest(item), f"tap-{i}").id, 20)
     assert sum(isinstance(o, int) for o in outcomes) == 3
     assert all(isinstance(o, InsufficientPoints) for o in outcomes if not isinstance(o, int))
     assert points.balance(user).balance == 50
@@ -121,7 +98,7 @@ def test_the_per_user_limit_holds_under_concurrency(pg_app):
     user = make_member("greedy")
     give_points(user, 1_000)
 
-    outcomes = _run_together(lambda i: rewards.redeem(user, RedeemRequest(item), f"greedy-{i}").id, 12)
+    outcomes = run_together(lambda i: rewards.redeem(user, RedeemRequest(item), f"greedy-{i}").id, 12)
     assert sum(isinstance(o, int) for o in outcomes) == 2
     assert all(isinstance(o, RedemptionLimitReached) for o in outcomes if not isinstance(o, int))
     assert points.balance(user).balance == 980
@@ -133,7 +110,7 @@ def test_one_key_sent_many_times_at_once_redeems_once(pg_app):
     user = make_member("retrier")
     give_points(user, 1_000)
 
-    outcomes = _run_together(lambda _i: rewards.redeem(user, RedeemRequest(item, "door 3"), "one-key").id, 10)
+    outcomes = run_together(lambda _i: rewards.redeem(user, RedeemRequest(item, "door 3"), "one-key").id, 10)
     assert not [o for o in outcomes if isinstance(o, DomainError | Exception)], outcomes
     assert len(set(outcomes)) == 1
     assert points.balance(user).balance == 900

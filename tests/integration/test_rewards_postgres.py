@@ -1,43 +1,21 @@
 """On PostgreSQL: cancelling and revoking under row locks, and a partner's signed read end to end."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from models import PointsEntry, PointsKind, RedemptionState, RewardItem, utcnow
-from models.database import db_session, read_session
+from models.database import read_session
 from services import points, rewards, rewards_admin
 from services.errors import InvalidState
 from services.rewards import RedeemRequest
 from tests.points_support import check_ledger
 from tests.support.accounts import bearer, login_admin
+from tests.support.concurrency import run_together
 from tests.support.rewards import create_item, give_points, headers_for, make_member, signed_headers
 
 pytestmark = pytest.mark.postgres
-
-
-def _run_together(target, count: int) -> list[object]:
-    barrier = threading.Barrier(count)
-    outcomes: list[object] = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[index] = target(index)
-        except Exception as exc:
-            outcomes[index] = exc
-        finally:
-            db_session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 def test_concurrent_cancels_refund_once(pg_app):
@@ -51,7 +29,7 @@ def test_concurrent_cancels_refund_once(pg_app):
             None, redemption, RedemptionState.CANCELLED, refund_expiry_days=30
         ).state
 
-    outcomes = _run_together(cancel, 8)
+    outcomes = run_together(cancel, 8)
     assert outcomes.count(RedemptionState.CANCELLED) == 1
     assert all(isinstance(o, InvalidState) for o in outcomes if o != RedemptionState.CANCELLED)
     assert points.balance(user).balance == 300
