@@ -190,6 +190,13 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15, help="seconds per phase")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--tonnes", type=int, default=2_000, help="credits in the pool")
+    parser.add_argument(
+        "--provider",
+        choices=["wechatpay_v3", "sandbox"],
+        default="wechatpay_v3",
+        help="wechatpay_v3: prepay over the wire to the faked WeChat Pay and signed callbacks (default); "
+        "sandbox: no WeChat round trip, to see the service's own share",
+    )
     args = parser.parse_args()
 
     maintenance = os.environ.get("BENCH_DATABASE_URL", DEFAULT_MAINTENANCE_URL)
@@ -207,6 +214,8 @@ def main() -> None:
         DATABASE_POOL_SIZE="4",
         **{k: str(v) for k, v in fake.settings(keys, "wechatpay_v3").items()},
     )
+    if args.provider == "sandbox":
+        env["PAYMENT_PROVIDER"] = "sandbox"
     migrate(env)
     stock(url, args.tonnes)
     try:
@@ -230,6 +239,12 @@ def main() -> None:
                 if placed.status_code != 201:
                     return placed
                 order = placed.json()["order"]
+                if args.provider == "sandbox":
+                    return session.post(
+                        f"{base}/api/v1/sandbox/orders/{order['out_trade_no']}/pay",
+                        headers=headers[index],
+                        timeout=30,
+                    )
                 callback = signed_callback(fake, order["out_trade_no"], order["amount_fen"], f"bench-{index}")
                 return session.post(
                     f"{base}/api/v1/payments/wechatpay_v3/notify",
@@ -256,6 +271,7 @@ def main() -> None:
     print(f"pool: {figures}  audit violations: {violations}")
     emit(
         {
+            "provider": args.provider,
             "users": args.users,
             "workers": args.workers,
             "reference_per_s": round(ref.per_second, 1),
