@@ -33,7 +33,7 @@ from models import (
 )
 from models.database import read_session, unit_of_work
 from services import order_states, reservations
-from services.errors import IdempotencyMismatch, NotFound, ValidationFailed
+from services.errors import IdempotencyMismatch, InsufficientCredits, NotFound, ValidationFailed
 from services.order_policy import OrderPolicy
 from services.reservations import Selector
 from services.tokens import Principal
@@ -112,66 +112,105 @@ def record_order(
 ) -> Order:
     """Reserve the grams and record the order in one transaction; the order comes back with its lines
     and events loaded. A prepay id already obtained makes it `awaiting_payment` at once."""
-    try:
-        with unit_of_work() as session:
-            if idempotency_key:
-                existing = _replay(session, principal.user_id, idempotency_key, request_hash)
-                if existing is not None:
-                    raise ReplayedOrder(existing)
-            now = utcnow()
-            reservation = reservations.reserve_in(session, priced.grams, priced.selector, expires_at)
-            order = Order(
-                out_trade_no=out_trade_no,
-                user_id=principal.user_id,
-                channel=request.channel
-                or (Channel.ONE_YUAN if request.product == "one_yuan" else Channel.CREDITS),
-                status=OrderStatus.CREATED,
-                grams=priced.grams,
-                amount_fen=priced.amount_fen,
-                units=request.units,
-                project_id=request.project_id,
-                owner_id=request.owner_id,
-                holder_name=request.holder_name,
-                reservation_id=reservation.id,
-                provider=provider_name,
-                expires_at=expires_at,
-                source_type=request.source_type,
-                source_id=request.source_id,
-                created_at=now,
-                # Set explicitly, so that answering with the new order reads nothing back.
-                prepay_id=None,
-                transaction_id=None,
-                paid_at=None,
-                fulfilled_at=None,
-                lines=[],
-                events=[],
+    for _attempt in range(reservations.MAX_PLAN_ATTEMPTS):
+        try:
+            return _record_once(
+                principal,
+                request,
+                priced,
+                provider_name,
+                out_trade_no,
+                expires_at,
+                prepay_id,
+                idempotency_key,
+                request_hash,
             )
-            session.add(order)
-            session.flush()
-            order_states.record_created(session, order)
-            if prepay_id is not None:
-                order.prepay_id = prepay_id
-                order_states.transition(session, order, OrderStatus.AWAITING_PAYMENT, "payment opened")
-            add_lines(session, order, reservation, priced.price_fen_per_t)
-            if idempotency_key:
-                session.add(
-                    IdempotencyKey(
-                        user_id=principal.user_id,
-                        scope=IDEMPOTENCY_SCOPE,
-                        key=idempotency_key,
-                        request_hash=request_hash,
-                        resource_id=str(order.id),
-                    )
+        except reservations.PlanStale:
+            continue  # a batch sold its grams meanwhile: plan again in a new transaction
+        except IntegrityError:
+            # Two requests with one key raced; the other one won and its order is the answer.
+            if not idempotency_key:
+                raise
+            existing = replayed_order_id(principal.user_id, idempotency_key, request_hash)
+            if existing is None:
+                raise
+            raise ReplayedOrder(existing) from None
+    raise InsufficientCredits(
+        "The pool is too busy to reserve these grams now; try again.", grams=priced.grams
+    )
+
+
+def _record_once(
+    principal: Principal,
+    request: OrderRequest,
+    priced: Quote,
+    provider_name: str,
+    out_trade_no: str,
+    expires_at: datetime,
+    prepay_id: str | None,
+    idempotency_key: str | None,
+    request_hash: str,
+) -> Order:
+    with unit_of_work() as session:
+        if idempotency_key:
+            existing = _replay(session, principal.user_id, idempotency_key, request_hash)
+            if existing is not None:
+                raise ReplayedOrder(existing)
+        now = utcnow()
+        planned = reservations.plan(session, priced.grams, priced.selector)
+        reservation = reservations.new_reservation(session, priced.grams, expires_at)
+        order = Order(
+            out_trade_no=out_trade_no,
+            user_id=principal.user_id,
+            channel=request.channel
+            or (Channel.ONE_YUAN if request.product == "one_yuan" else Channel.CREDITS),
+            status=OrderStatus.CREATED,
+            grams=priced.grams,
+            amount_fen=priced.amount_fen,
+            units=request.units,
+            project_id=request.project_id,
+            owner_id=request.owner_id,
+            holder_name=request.holder_name,
+            reservation_id=reservation.id,
+            provider=provider_name,
+            expires_at=expires_at,
+            source_type=request.source_type,
+            source_id=request.source_id,
+            created_at=now,
+            # Set explicitly, so that answering with the new order reads nothing back.
+            prepay_id=None,
+            transaction_id=None,
+            paid_at=None,
+            fulfilled_at=None,
+            lines=[],
+            events=[],
+        )
+        session.add(order)
+        session.flush()
+        order_states.record_created(session, order)
+        if prepay_id is not None:
+            order.prepay_id = prepay_id
+            order_states.transition(session, order, OrderStatus.AWAITING_PAYMENT, "payment opened")
+        _add_lines(
+            session,
+            order,
+            {take.batch_id: take.grams for take in planned},
+            {take.batch_id: take.project_id for take in planned},
+            priced.price_fen_per_t,
+        )
+        if idempotency_key:
+            session.add(
+                IdempotencyKey(
+                    user_id=principal.user_id,
+                    scope=IDEMPOTENCY_SCOPE,
+                    key=idempotency_key,
+                    request_hash=request_hash,
+                    resource_id=str(order.id),
                 )
-            return order
-    except IntegrityError:
-        # Two requests with one key raced; the other one won and its order is the answer.
-        if not idempotency_key:
-            raise
-        existing = replayed_order_id(principal.user_id, idempotency_key, request_hash)
-        if existing is None:
-            raise
-        raise ReplayedOrder(existing) from None
+            )
+        # Last: the batch rows are the hot spot, so their locks are held only from here to the commit.
+        reservations.take_in(session, reservation, planned)
+        return order
 
 
 def create_order(
@@ -287,9 +326,20 @@ def add_lines(session: Session, order: Order, reservation: Reservation, price_fe
     projects = dict(
         session.execute(select(Batch.id, Batch.project_id).where(Batch.id.in_(list(grams_by_batch)))).all()
     )
-    amounts = split_amount(order.amount_fen, [grams for _, grams in sorted(grams_by_batch.items())])
+    _add_lines(session, order, grams_by_batch, projects, price_fen_per_t)
+
+
+def _add_lines(
+    session: Session,
+    order: Order,
+    grams_by_batch: dict[int, int],
+    projects: dict[int, int],
+    price_fen_per_t: int,
+) -> None:
+    ordered = sorted(grams_by_batch.items())
+    amounts = split_amount(order.amount_fen, [grams for _, grams in ordered])
     lines_loaded = "lines" not in inspect(order).unloaded
-    for (batch_id, grams), amount in zip(sorted(grams_by_batch.items()), amounts, strict=True):
+    for (batch_id, grams), amount in zip(ordered, amounts, strict=True):
         (order.lines.append if lines_loaded else session.add)(
             OrderLine(
                 order_id=order.id,

@@ -62,20 +62,26 @@ class SerialSlice:
         return self.to_g - self.from_g + 1
 
 
-class _PlanStale(Exception):
-    """A batch no longer had the planned grams; plan again."""
+@dataclass(frozen=True)
+class PlannedTake:
+    batch_id: int
+    grams: int
+    project_id: int
+
+
+class PlanStale(Exception):
+    """A batch no longer had the planned grams; plan again (in a new transaction or savepoint)."""
 
 
 def reserve_in(session: Session, grams: int, selector: Selector, expires_at: datetime) -> Reservation:
     """Reserve `grams` from the pool inside the caller's transaction, or raise InsufficientCredits."""
-    if grams <= 0:
-        raise ValidationFailed("Grams to reserve must be positive.", errors={"grams": ["must be positive"]})
     for _attempt in range(MAX_PLAN_ATTEMPTS):
-        plan = _plan(session, grams, selector)
+        planned = plan(session, grams, selector)
         savepoint = session.begin_nested()
         try:
-            reservation = _take(session, grams, plan, expires_at)
-        except _PlanStale:
+            reservation = new_reservation(session, grams, expires_at)
+            take_in(session, reservation, planned)
+        except PlanStale:
             savepoint.rollback()
             continue
         savepoint.commit()
@@ -83,9 +89,12 @@ def reserve_in(session: Session, grams: int, selector: Selector, expires_at: dat
     raise InsufficientCredits("The pool is too busy to reserve these grams now; try again.", grams=grams)
 
 
-def _plan(session: Session, grams: int, selector: Selector) -> list[tuple[int, int]]:
+def plan(session: Session, grams: int, selector: Selector) -> list[PlannedTake]:
+    """Which batches to draw from (oldest vintage first), read without locking; in batch-id order."""
+    if grams <= 0:
+        raise ValidationFailed("Grams to reserve must be positive.", errors={"grams": ["must be positive"]})
     query = (
-        select(Batch.id, Batch.available_g)
+        select(Batch.id, Batch.available_g, Batch.project_id)
         .join(Project, Project.id == Batch.project_id)
         .where(Batch.available_g > 0)
         .order_by(Batch.vintage, Batch.id)
@@ -98,14 +107,14 @@ def _plan(session: Session, grams: int, selector: Selector) -> list[tuple[int, i
         query = query.where(Project.kind_code == selector.kind_code)
     if selector.kind_codes is not None:
         query = query.where(Project.kind_code.in_(selector.kind_codes))
-    plan: list[tuple[int, int]] = []
+    planned: list[PlannedTake] = []
     remaining = grams
-    for batch_id, available in session.execute(query):
+    for batch_id, available, project_id in session.execute(query):
         take = min(available, remaining)
-        plan.append((batch_id, take))
+        planned.append(PlannedTake(batch_id, take, project_id))
         remaining -= take
         if remaining == 0:
-            return sorted(plan)
+            return sorted(planned, key=lambda p: p.batch_id)
     raise InsufficientCredits(
         "Not enough credits are available for this selection.",
         requested_g=grams,
@@ -113,25 +122,36 @@ def _plan(session: Session, grams: int, selector: Selector) -> list[tuple[int, i
     )
 
 
-def _take(session: Session, grams: int, plan: list[tuple[int, int]], expires_at: datetime) -> Reservation:
-    for batch_id, take in plan:
-        taken = session.execute(
-            update(Batch)
-            .where(Batch.id == batch_id, Batch.available_g >= take)
-            .values(available_g=Batch.available_g - take, reserved_g=Batch.reserved_g + take)
-        ).rowcount
-        if taken != 1:
-            raise _PlanStale
+def new_reservation(session: Session, grams: int, expires_at: datetime) -> Reservation:
+    """The reservation row, inserted before any batch is locked."""
     # The collection starts loaded (empty), so callers can read the new slices without a query.
     reservation = Reservation(
         grams=grams, expires_at=expires_at, status=ReservationStatus.RESERVED, allocations=[]
     )
     session.add(reservation)
-    for batch_id, take in plan:
-        for start, end in _carve(session, batch_id, take):
-            reservation.allocations.append(Allocation(batch_id=batch_id, start_g=start, end_g=end))
     session.flush()
     return reservation
+
+
+def take_in(session: Session, reservation: Reservation, planned: list[PlannedTake]) -> None:
+    """Take the planned grams (conditional UPDATEs in batch-id order) and carve their slices.
+
+    The batch rows stay locked until the caller commits, so callers insert everything else first
+    and call this last. Raises PlanStale when a batch no longer has its planned grams.
+    """
+    session.flush()  # whatever the caller added goes in before the locks are taken
+    for take in planned:
+        taken = session.execute(
+            update(Batch)
+            .where(Batch.id == take.batch_id, Batch.available_g >= take.grams)
+            .values(available_g=Batch.available_g - take.grams, reserved_g=Batch.reserved_g + take.grams)
+        ).rowcount
+        if taken != 1:
+            raise PlanStale
+    for take in planned:
+        for start, end in _carve(session, take.batch_id, take.grams):
+            reservation.allocations.append(Allocation(batch_id=take.batch_id, start_g=start, end_g=end))
+    session.flush()
 
 
 def _carve(session: Session, batch_id: int, grams: int) -> list[tuple[int, int]]:

@@ -1,6 +1,5 @@
 """On PostgreSQL: concurrent redemptions never go beyond the stock, the codes, the limit or the balance."""
 
-
 import pytest
 from sqlalchemy import func, select
 
