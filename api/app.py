@@ -70,6 +70,8 @@ BLUEPRINT_MODULES: list[str] = [
     "api.transparency.routes",
     "api.admin_reports.routes",
     "api.reconciliation.routes",
+    "api.events.routes",
+    "api.institutional.routes",
 ]
 
 

@@ -14,6 +14,17 @@ from models.actions import (
 from models.audit import AuditEntry
 from models.base import Base, utcnow
 from models.certificates import Certificate, CertificateStatus
+from models.events import (
+    ClaimKind,
+    Event,
+    EventSource,
+    EventStage,
+    EventTravelGroup,
+    InstitutionalClaim,
+    Phase,
+    SourceKind,
+    TravelMode,
+)
 from models.orders import (
     Channel,
     IdempotencyKey,
@@ -71,15 +82,21 @@ __all__ = [
     "Certificate",
     "CertificateStatus",
     "Channel",
+    "ClaimKind",
     "Consent",
     "ConsentScope",
     "CouponCode",
     "CouponState",
     "CreditKind",
     "DiscrepancyKind",
+    "Event",
+    "EventSource",
+    "EventStage",
+    "EventTravelGroup",
     "FlagDecision",
     "FreeRange",
     "IdempotencyKey",
+    "InstitutionalClaim",
     "Order",
     "OrderEvent",
     "OrderLine",
@@ -92,6 +109,7 @@ __all__ = [
     "PartnerAccess",
     "PartnerNonce",
     "PaymentEvent",
+    "Phase",
     "PointsBalance",
     "PointsEntry",
     "PointsKind",
@@ -118,6 +136,8 @@ __all__ = [
     "Role",
     "RunSource",
     "RunStatus",
+    "SourceKind",
+    "TravelMode",
     "User",
     "utcnow",
 ]

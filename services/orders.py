@@ -69,8 +69,12 @@ def create_order(
     policy: OrderPolicy,
     provider_name: str,
     idempotency_key: str | None = None,
+    ttl_s: int | None = None,
 ) -> int:
-    """Reserve the grams and record the order; returns its id. Same key and body: the same order."""
+    """Reserve the grams and record the order; returns its id. Same key and body: the same order.
+
+    `ttl_s` overrides how long the grams stay reserved (a bank transfer takes days, not minutes).
+    """
     grams, amount_fen, price_fen_per_t, selector = _price(request, policy)
     request_hash = hashlib.sha256(
         json.dumps(asdict(request), sort_keys=True, default=str).encode()
@@ -82,7 +86,7 @@ def create_order(
                 if existing is not None:
                     return existing
             now = utcnow()
-            expires_at = now + timedelta(seconds=policy.reservation_ttl_s)
+            expires_at = now + timedelta(seconds=ttl_s or policy.reservation_ttl_s)
             reservation = reservations.reserve_in(session, grams, selector, expires_at)
             order = Order(
                 out_trade_no=new_out_trade_no(now),
