@@ -94,7 +94,7 @@ def gunicorn(env: Mapping[str, str], workers: int, threads: int = 1) -> Iterator
             try:
                 if requests.get(base + "/health/ready", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             if process.poll() is not None:
                 raise RuntimeError("gunicorn exited:\n" + (process.stderr.read() if process.stderr else ""))

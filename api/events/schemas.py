@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
-from api.fields import UtcDateTime
+from api.fields import DecimalText, UtcDateTime
 from api.orders.schemas import OrderSchema, RequestPaymentSchema
 
 PHASES = ["estimate", "actual"]
@@ -58,7 +58,13 @@ class SourceCreateSchema(ma.Schema):
     phase = ma.fields.String(required=True, validate=validate.OneOf(PHASES))
     kind = ma.fields.String(required=True, validate=validate.OneOf(SOURCE_KINDS))
     description = ma.fields.String(load_default="", validate=validate.Length(max=200))
-    activity = ma.fields.Decimal(required=True, places=4, validate=POSITIVE_DECIMAL, as_string=True)
+    activity = ma.fields.Decimal(
+        required=True,
+        places=4,
+        validate=POSITIVE_DECIMAL,
+        # Stated as plain numbers: OpenAPI wants numeric bounds, the validator works in Decimal.
+        metadata={"description": "Activity data in the factor's unit", "minimum": 0, "maximum": 10**15},
+    )
     factor_key = ma.fields.String(
         load_default="custom",
         validate=validate.Length(min=1, max=64),
@@ -67,7 +73,9 @@ class SourceCreateSchema(ma.Schema):
         },
     )
     factor_kg_per_unit = ma.fields.Decimal(
-        places=8, validate=validate.Range(min=0, max=10**9), as_string=True
+        places=8,
+        validate=validate.Range(min=0, max=10**9),
+        metadata={"description": "kg CO2e per activity unit (custom factor)", "minimum": 0, "maximum": 10**9},
     )
     activity_unit = ma.fields.String(validate=validate.Length(min=1, max=32))
     factor_source = ma.fields.String(
@@ -81,10 +89,10 @@ class SourceSchema(ma.Schema):
     phase = ma.fields.Function(lambda s: s.phase.value)
     kind = ma.fields.Function(lambda s: s.kind.value)
     description = ma.fields.String()
-    activity = ma.fields.Decimal(as_string=True)
+    activity = DecimalText()
     activity_unit = ma.fields.String()
     factor_key = ma.fields.String()
-    factor_kg_per_unit = ma.fields.Decimal(as_string=True)
+    factor_kg_per_unit = DecimalText()
     factor_source = ma.fields.String()
     grams = ma.fields.Integer()
     from_attendee_list = ma.fields.Boolean()
@@ -96,8 +104,8 @@ class TravelGroupSchema(ma.Schema):
     mode = ma.fields.Function(lambda g: g.mode.value)
     return_trip = ma.fields.Boolean()
     attendees = ma.fields.Integer()
-    distance_km = ma.fields.Decimal(as_string=True)
-    passenger_km = ma.fields.Decimal(as_string=True)
+    distance_km = DecimalText()
+    passenger_km = DecimalText()
 
 
 class EventSchema(ma.Schema):
@@ -197,7 +205,7 @@ class EventPurchaseSchema(ma.Schema):
 class EventFactorSchema(ma.Schema):
     key = ma.fields.String()
     source_kind = ma.fields.String()
-    kg_per_unit = ma.fields.Decimal(as_string=True)
+    kg_per_unit = DecimalText()
     activity_unit = ma.fields.String()
     source = ma.fields.String()
 
@@ -205,10 +213,10 @@ class EventFactorSchema(ma.Schema):
 class DisclosureSourceSchema(ma.Schema):
     kind = ma.fields.String()
     description = ma.fields.String()
-    activity = ma.fields.Decimal(as_string=True)
+    activity = DecimalText()
     activity_unit = ma.fields.String()
     factor_key = ma.fields.String()
-    factor_kg_per_unit = ma.fields.Decimal(as_string=True)
+    factor_kg_per_unit = DecimalText()
     factor_source = ma.fields.String()
     grams = ma.fields.Integer()
 
@@ -216,7 +224,7 @@ class DisclosureSourceSchema(ma.Schema):
 class TravelByModeSchema(ma.Schema):
     mode = ma.fields.String()
     attendees = ma.fields.Integer()
-    passenger_km = ma.fields.Decimal(as_string=True)
+    passenger_km = DecimalText()
 
 
 class PhaseDisclosureSchema(ma.Schema):

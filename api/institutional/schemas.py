@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -16,9 +18,12 @@ class ClaimCreateSchema(ma.Schema):
     tonnes_required = ma.fields.Decimal(
         required=True,
         places=3,
-        as_string=True,
-        validate=validate.Range(min=0.001, max=100_000),
-        metadata={"description": "Tonnes CO2e required (by the judgment, the duty or the annual inventory)"},
+        validate=validate.Range(min=Decimal("0.001"), max=100_000),
+        metadata={
+            "description": "Tonnes CO2e required (by the judgment, the duty or the annual inventory)",
+            "minimum": 0.001,
+            "maximum": 100_000,
+        },
     )
     project_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=2**63 - 1))
     payment = ma.fields.String(load_default="wechat", validate=validate.OneOf(PAYMENT_METHODS))
