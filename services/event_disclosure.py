@@ -119,7 +119,7 @@ def public_disclosure(event_id: int) -> dict[str, Any]:
 def member_disclosure(principal: Any, event_id: int) -> dict[str, Any]:
     """The same document for the organisation's members, published or not (for the certificate)."""
     with unit_of_work() as session:
-        event = events._member_event(session, principal, event_id)
+        event = events.member_event(session, principal, event_id)
         events.refresh_stage_in(session, event)
         view = events.view_in(session, event)
         body = disclosure_of(view, credits_in(session, view.offset_order.id if view.offset_order else None))

@@ -18,7 +18,7 @@ from services.tokens import Principal
 
 def _accounted(principal: Principal, event_id: int) -> tuple[Event, int]:
     session = read_session()
-    event = events._member_event(session, principal, event_id)
+    event = events.member_event(session, principal, event_id)
     if event.stage is not EventStage.ACCOUNTED:
         raise InvalidState(
             f"Only an accounted event can be offset; this one is {event.stage.value}.",

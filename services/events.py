@@ -78,7 +78,8 @@ def _event(session: Session, event_id: int) -> Event:
     return event
 
 
-def _member_event(session: Session, principal: Principal, event_id: int, lock: bool = False) -> Event:
+def member_event(session: Session, principal: Principal, event_id: int, lock: bool = False) -> Event:
+    """The event, if the caller is a member of its organisation (or an admin); locked when asked."""
     if lock:
         event = session.scalar(select(Event).where(Event.id == event_id).with_for_update())
         if event is None:
@@ -138,7 +139,7 @@ def view_in(session: Session, event: Event) -> EventView:
 def get_event(principal: Principal, event_id: int) -> EventView:
     """An event with its sources, travel groups and totals (members of its organisation only)."""
     with unit_of_work() as session:
-        event = _member_event(session, principal, event_id)
+        event = member_event(session, principal, event_id)
         refresh_stage_in(session, event)
         view = view_in(session, event)
         session.expunge_all()
@@ -193,11 +194,18 @@ def create_event(principal: Principal, organisation_id: int, values: Mapping[str
 def update_event(principal: Principal, event_id: int, changes: Mapping[str, Any]) -> EventView:
     """Change the plan (plan stage only), the published flag or the actual attendance."""
     with unit_of_work() as session:
-        event = _member_event(session, principal, event_id, lock=True)
+        event = member_event(session, principal, event_id, lock=True)
         plan_changes = {key: changes[key] for key in PLAN_FIELDS if key in changes}
         if plan_changes and event.stage is not EventStage.PLAN:
             raise InvalidState("The plan can only change in the plan stage.", stage=event.stage.value)
         _check_plan({"start_date": event.start_date, "end_date": event.end_date, **plan_changes})
+        if plan_changes.get("venue_city", event.venue_city) != event.venue_city and session.scalar(
+            select(EventTravelGroup.id).where(EventTravelGroup.event_id == event.id).limit(1)
+        ):
+            raise InvalidState(
+                "Attendee travel was measured to the current venue; it cannot change after a list is uploaded.",
+                errors={"venue_city": ["attendee lists were uploaded for the current venue"]},
+            )
         for key, value in plan_changes.items():
             setattr(event, key, value)
         if "published" in changes:
@@ -252,7 +260,7 @@ def add_source(principal: Principal, event_id: int, values: Mapping[str, Any]) -
     key, kg_per_unit, unit, source = _factor_for(values)
     activity = Decimal(values["activity"])
     with unit_of_work() as session:
-        event = _member_event(session, principal, event_id, lock=True)
+        event = member_event(session, principal, event_id, lock=True)
         _require_editable(session, event, phase)
         row = EventSource(
             event_id=event.id,
@@ -274,7 +282,7 @@ def add_source(principal: Principal, event_id: int, values: Mapping[str, Any]) -
 
 def delete_source(principal: Principal, event_id: int, source_id: int) -> None:
     with unit_of_work() as session:
-        event = _member_event(session, principal, event_id, lock=True)
+        event = member_event(session, principal, event_id, lock=True)
         row = session.get(EventSource, source_id)
         if row is None or row.event_id != event.id:
             raise NotFound(f"Source {source_id} does not exist.")
@@ -357,7 +365,7 @@ def upload_travel(principal: Principal, event_id: int, phase: Phase, body: bytes
     """Replace a phase's attendee travel from a CSV file: all rows or none."""
     counts = parse_attendees(body)
     with unit_of_work() as session:
-        event = _member_event(session, principal, event_id, lock=True)
+        event = member_event(session, principal, event_id, lock=True)
         _require_editable(session, event, phase)
         venue = event_factors.find_city(event.venue_city)
         groups = []
@@ -421,7 +429,7 @@ def upload_travel(principal: Principal, event_id: int, phase: Phase, body: bytes
 def account(principal: Principal, event_id: int) -> EventView:
     """Close the plan: the actual emissions are accounted (plan → accounted)."""
     with unit_of_work() as session:
-        event = _member_event(session, principal, event_id, lock=True)
+        event = member_event(session, principal, event_id, lock=True)
         if event.stage is not EventStage.PLAN:
             raise InvalidState(f"The event is {event.stage.value}, not in plan.", stage=event.stage.value)
         if totals_in(session, event.id)[Phase.ACTUAL.value] <= 0:
@@ -437,7 +445,7 @@ def account(principal: Principal, event_id: int) -> EventView:
 def declare(principal: Principal, event_id: int) -> EventView:
     """Declare the event carbon neutral once its offset order is fulfilled (offset → declared)."""
     with unit_of_work() as session:
-        event = _member_event(session, principal, event_id, lock=True)
+        event = member_event(session, principal, event_id, lock=True)
         refresh_stage_in(session, event)
         if event.stage is not EventStage.OFFSET:
             raise InvalidState(

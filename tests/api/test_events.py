@@ -104,6 +104,9 @@ def test_an_event_with_five_sources_adds_up_to_the_gram(client, org):
     assert upload(client, org, event_id, ATTENDEES).json["grams"] == TRAVEL_G
     assert client.get(url, headers=org["headers"]).json["totals"]["actual"] == ACTUAL_G
 
+    moved = client.patch(url, json={"venue_city": "厦门"}, headers=org["headers"])
+    assert moved.status_code == 409 and "venue_city" in moved.json["errors"]
+
     accounted = client.post(f"{url}/account", headers=org["headers"])
     assert accounted.status_code == 200 and accounted.json["event"]["stage"] == "accounted"
     frozen = client.post(
