@@ -154,3 +154,12 @@ def public_claim(claim_id: int) -> dict[str, Any]:
             "order_status": order.status.value,
             "credits": credits_in(session, order.id),
         }
+
+
+def member_claim(principal: Principal, organisation_id: int, claim_id: int) -> dict[str, Any]:
+    """A claim's public record, for a member of the organisation that made it."""
+    principal.require_member(organisation_id)
+    claim = read_session().get(InstitutionalClaim, claim_id)
+    if claim is None or claim.organisation_id != organisation_id:
+        raise NotFound(f"No institutional claim has id {claim_id}.")
+    return public_claim(claim_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_principal
@@ -15,6 +15,7 @@ from api.institutional.schemas import (
     PublicClaimSchema,
 )
 from services import institutional
+from services.claim_certificate_pdf import render_claim_pdf
 from services.credit_purchase import PurchaseTerms
 
 blp = Blueprint(
@@ -68,3 +69,23 @@ def list_claims(organisation_id, pagination_parameters):
 def public(claim_id):
     """The public record of a claim: the defendant masked, the credits with their serials."""
     return institutional.public_claim(claim_id)
+
+
+@blp.route(
+    "/organisations/<int:organisation_id>/institutional-claims/<int:claim_id>/certificate.pdf",
+    methods=["GET"],
+)
+@auth_required()
+@blp.response(200, content_type="application/pdf", description="The claim's certificate")
+@blp.alt_response(403, schema=ErrorSchema, description="Not a member of the organisation")
+@blp.alt_response(404, schema=ErrorSchema, description="No such claim")
+def certificate(organisation_id, claim_id):
+    """The claim's certificate: what it is for, the tonnes and the credits' serials."""
+    claim = institutional.member_claim(current_principal(), organisation_id, claim_id)
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    body = render_claim_pdf(claim, f"{base}/api/v1/public/institutional-claims/{claim_id}")
+    return Response(
+        body,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="claim-{claim_id}-certificate.pdf"'},
+    )

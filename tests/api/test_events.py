@@ -181,6 +181,7 @@ def test_only_members_of_the_organisation_see_or_change_an_event(client, org):
     assert client.get(url).status_code == 401
     # Not published: the public sees nothing.
     assert client.get(f"/api/v1/public/events/{event['id']}").status_code == 404
+    assert client.get(f"/events/{event['id']}/disclosure").status_code == 404
 
 
 def test_an_unknown_venue_city_is_named(client, org):

@@ -50,6 +50,13 @@ def test_ecological_justice_claim_masks_the_defendant_in_public(client, court):
     assert body["credits"]["grams"] == 1_500_000
     assert {s["retirement"] for s in body["credits"]["serials"]} == {"pending"}
 
+    pdf_url = (
+        f"/api/v1/organisations/{court['organisation_id']}/institutional-claims/{claim['id']}/certificate.pdf"
+    )
+    pdf = client.get(pdf_url, headers=court["headers"])
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert client.get(pdf_url).status_code == 401
+
 
 def test_each_kind_requires_its_own_fields(client, court):
     project_id, _ = stock_pool(tonnes=1)
