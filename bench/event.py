@@ -22,14 +22,14 @@ from sqlalchemy import create_engine, text
 from bench.harness import DEFAULT_REDIS, emit, flush_redis, fresh_database, gunicorn
 
 MODES = ("flight", "hsr", "car", "metro")
-CITIES = Path(__file__).resolve().parents[1] / "data" / "events" / "cities.json"
+TABLE = Path(__file__).resolve().parents[1] / "data" / "event_factors.json"
 
 
 def attendee_csv(count: int, seed: int = 7) -> bytes:
     """A CSV of `count` attendees from the cities of the city table."""
     import json
 
-    cities = list(json.loads(CITIES.read_text(encoding="utf-8"))["cities"])
+    cities = list(json.loads(TABLE.read_text(encoding="utf-8"))["cities"])
     rng = random.Random(seed)
     out = io.StringIO()
     out.write("name,origin_city,mode,return\n")

@@ -1,4 +1,4 @@
-"""Emission factors and city coordinates of event accounting, read from `data/events/`.
+"""Emission factors and city coordinates of event accounting, read from `data/event_factors.json`.
 
 Every factor carries its source and year; a travel mode without a cited factor in the table is
 refused rather than guessed. Distances are great-circle distances between city centres, rounded to
@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "events"
+DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "event_factors.json"
 EARTH_RADIUS_KM = 6371.0088
 
 
@@ -25,7 +25,7 @@ class Factor:
     kg_per_unit: Decimal
     activity_unit: str
     source: str
-    year: int
+    year: int | None
 
 
 @dataclass(frozen=True)
@@ -37,15 +37,20 @@ class City:
 
 
 @cache
+def _data() -> dict:
+    return json.loads(DATA_FILE.read_text(encoding="utf-8"))
+
+
+@cache
 def factors() -> dict[str, Factor]:
-    data = json.loads((DATA_DIR / "factors.json").read_text(encoding="utf-8"))
+    data = _data()
     return {
         key: Factor(
             key=key,
             source_kind=row["source_kind"],
             kg_per_unit=Decimal(row["kg_per_unit"]),
             activity_unit=row["activity_unit"],
-            source=f"{row['source']} ({row['year']})",
+            source=f"{row['source']} ({row['year']})" if row["year"] else row["source"],
             year=row["year"],
         )
         for key, row in data["factors"].items()
@@ -55,20 +60,19 @@ def factors() -> dict[str, Factor]:
 @cache
 def travel_modes() -> dict[str, str]:
     """Travel mode → factor key, for the modes the table has a cited factor for."""
-    data = json.loads((DATA_DIR / "factors.json").read_text(encoding="utf-8"))
-    return dict(data["travel_modes"])
+    return dict(_data()["travel_modes"])
 
 
 @cache
 def _cities() -> tuple[dict[str, City], str]:
-    data = json.loads((DATA_DIR / "cities.json").read_text(encoding="utf-8"))
+    data = _data()
     by_name: dict[str, City] = {}
     for name, row in data["cities"].items():
         city = City(name, row["zh"], float(row["lat"]), float(row["lon"]))
         by_name[name.casefold()] = city
         by_name[row["zh"]] = city
         by_name[row["zh"] + "市"] = city
-    return by_name, data["source"]
+    return by_name, data["cities_source"]
 
 
 def find_city(name: str) -> City | None:
