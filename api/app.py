@@ -76,6 +76,8 @@ BLUEPRINT_MODULES: list[str] = [
     "api.reconciliation.routes",
     "api.footprints.routes",
     "api.factors.routes",
+    "api.events.routes",
+    "api.institutional.routes",
 ]
 # Served only with the setting BENCH_REFERENCE_ENDPOINT (benchmarks; refused in production).
 BENCH_REFERENCE_MODULE = "api.bench_reference.routes"

@@ -16,3 +16,12 @@ class UtcDateTime(ma.fields.AwareDateTime):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return super()._serialize(value, attr, obj, **kwargs)
+
+
+class DecimalText(ma.fields.Decimal):
+    """A Decimal answered as a string ("0.5306"), so no digit is lost; documented as a decimal string."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("as_string", True)
+        metadata = {"type": "string", "format": "decimal", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)

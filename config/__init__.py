@@ -122,6 +122,17 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("ONE_YUAN_MAX_UNITS", 1_000, "Most one-yuan units in one order.", int),
     Setting(
+        "EVENT_OFFSET_KINDS",
+        "FFCER,SMCER,CCER",
+        "Credit kinds an event or institutional purchase may offset with (comma-separated).",
+    ),
+    Setting(
+        "BANK_TRANSFER_TTL_S",
+        14 * 24 * 3600,
+        "How long an order paid by bank transfer keeps its grams reserved until an admin confirms it.",
+        int,
+    ),
+    Setting(
         "ONE_YUAN_KINDS", "FFCER,SMCER", "Credit kinds the one-yuan product draws from (comma-separated)."
     ),
     Setting("ORDER_MAX_TONNES", 100_000, "Largest credit order, in tonnes.", int),

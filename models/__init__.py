@@ -15,6 +15,17 @@ from models.audit import AuditEntry
 from models.base import Base, utcnow
 from models.bench import BenchCounter
 from models.certificates import Certificate, CertificateStatus
+from models.events import (
+    ClaimKind,
+    Event,
+    EventSource,
+    EventStage,
+    EventTravelGroup,
+    InstitutionalClaim,
+    Phase,
+    SourceKind,
+    TravelMode,
+)
 from models.footprint import Factor, FactorSet, Footprint, PeriodType
 from models.orders import (
     Channel,
@@ -74,18 +85,24 @@ __all__ = [
     "Certificate",
     "CertificateStatus",
     "Channel",
+    "ClaimKind",
     "Consent",
     "ConsentScope",
     "CouponCode",
     "CouponState",
     "CreditKind",
     "DiscrepancyKind",
+    "Event",
+    "EventSource",
+    "EventStage",
+    "EventTravelGroup",
     "Factor",
     "FactorSet",
     "FlagDecision",
     "Footprint",
     "FreeRange",
     "IdempotencyKey",
+    "InstitutionalClaim",
     "Order",
     "OrderEvent",
     "OrderLine",
@@ -99,6 +116,7 @@ __all__ = [
     "PartnerNonce",
     "PaymentEvent",
     "PeriodType",
+    "Phase",
     "PointsBalance",
     "PointsEntry",
     "PointsKind",
@@ -125,6 +143,8 @@ __all__ = [
     "Role",
     "RunSource",
     "RunStatus",
+    "SourceKind",
+    "TravelMode",
     "User",
     "utcnow",
 ]

@@ -219,6 +219,7 @@ def create_order(
     policy: OrderPolicy,
     provider_name: str,
     idempotency_key: str | None = None,
+    ttl_s: int | None = None,
 ) -> int:
     """Reserve the grams and record an order whose payment is opened later; returns its id."""
     request_hash = fingerprint(request)
@@ -232,7 +233,7 @@ def create_order(
             quote(request, policy),
             provider_name,
             out_trade_no=new_out_trade_no(now),
-            expires_at=now + timedelta(seconds=policy.reservation_ttl_s),
+            expires_at=now + timedelta(seconds=ttl_s or policy.reservation_ttl_s),
             idempotency_key=idempotency_key,
             request_hash=request_hash,
         ).id

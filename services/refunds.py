@@ -22,6 +22,7 @@ from payments.errors import GatewayError, PaymentError
 from payments.interface import PaymentProvider, RefundNotification, RefundRequest, RefundResult
 from payments.interface import RefundStatus as ProviderRefundStatus
 from services import audit, certificates, order_states, orders, refund_lines, reservations, retired_tonnes
+from services.credit_purchase import BANK_TRANSFER
 from services.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from services.order_policy import OrderPolicy
 from services.points_hooks import reverse_for_order
@@ -100,6 +101,11 @@ def _check_refundable(principal: Principal, order: Order, policy: OrderPolicy) -
         raise NotFound(f"Order {order.out_trade_no} does not exist.")
     if order.status not in order_states.REFUNDABLE:
         raise InvalidState(f"Order {order.out_trade_no} is {order.status.value}; it cannot be refunded.")
+    if order.provider == BANK_TRANSFER:
+        raise InvalidState(
+            f"Order {order.out_trade_no} was paid by bank transfer; WeChat Pay cannot refund it.",
+            provider=order.provider,
+        )
     session = read_session()
     if session.scalar(
         select(Refund.id).where(Refund.order_id == order.id, Refund.status == RefundStatus.PROCESSING)

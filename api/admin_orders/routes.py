@@ -10,7 +10,7 @@ from api.auth import auth_required, current_principal
 from api.context import order_policy, payment_provider
 from api.errors import ErrorSchema
 from api.orders.schemas import OrderSchema, RefundCreateSchema, RefundSchema
-from services import orders, payment_flow, refunds
+from services import bank_transfers, orders, payment_flow, refunds
 
 blp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin/orders", description="Admin: orders")
 
@@ -35,6 +35,19 @@ class AdminOrderQuerySchema(ma.Schema):
     project_id = ma.fields.Integer()
     since = ma.fields.DateTime(metadata={"description": "Created at or after"})
     until = ma.fields.DateTime(metadata={"description": "Created before"})
+
+
+class TransferConfirmSchema(ma.Schema):
+    reference = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=58),
+        metadata={"description": "The bank's reference of the incoming transfer"},
+    )
+    amount_fen = ma.fields.Integer(
+        required=True,
+        validate=validate.Range(min=1, max=2**63 - 1),
+        metadata={"description": "Amount received"},
+    )
 
 
 class SyncResultSchema(ma.Schema):
@@ -87,3 +100,18 @@ def sync(out_trade_no):
         "outcome": outcome.outcome if outcome else "not_paid",
         "order": orders.get_order(current_principal(), out_trade_no),
     }
+
+
+@blp.route("/<out_trade_no>/confirm-transfer", methods=["POST"])
+@auth_required(admin=True)
+@blp.arguments(TransferConfirmSchema)
+@blp.response(200, SyncResultSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such order")
+@blp.alt_response(409, schema=ErrorSchema, description="The order is not paid by bank transfer")
+@blp.alt_response(422, schema=ErrorSchema, description="The amount does not match the order")
+def confirm_transfer(data, out_trade_no):
+    """Confirm a bank transfer received for an order; the order is fulfilled once."""
+    outcome, order = bank_transfers.confirm_transfer(
+        current_principal(), out_trade_no, data["reference"], data["amount_fen"], order_policy()
+    )
+    return {"outcome": outcome.outcome, "order": order}

@@ -1,0 +1,1 @@
+"""Event carbon neutralisation: plan, account, offset, declare, disclose."""

@@ -1,0 +1,279 @@
+"""Schemas of events, their emission sources, attendee travel, offsets and the public disclosure."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest.fields import Upload
+from marshmallow import validate
+
+from api.fields import DecimalText, UtcDateTime
+from api.orders.schemas import OrderSchema, RequestPaymentSchema
+
+PHASES = ["estimate", "actual"]
+SOURCE_KINDS = [
+    "venue_electricity",
+    "venue_heat",
+    "venue_fuel",
+    "vehicles",
+    "travel",
+    "accommodation",
+    "catering",
+    "materials",
+    "waste",
+]
+STAGES = ["plan", "accounted", "offset", "declared"]
+PAYMENT_METHODS = ["wechat", "bank_transfer"]
+POSITIVE_DECIMAL = validate.Range(min=0, max=10**15)
+
+
+class EventPlanSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    start_date = ma.fields.Date(required=True)
+    end_date = ma.fields.Date(required=True)
+    venue_city = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=64),
+        metadata={"description": "A city of the city table, in English or Chinese (福州 or Fuzhou)"},
+    )
+    expected_attendees = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
+    boundary = ma.fields.String(load_default="", validate=validate.Length(max=5000))
+    reduction_measures = ma.fields.String(load_default="", validate=validate.Length(max=5000))
+    offset_plan = ma.fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class EventUpdateSchema(ma.Schema):
+    name = ma.fields.String(validate=validate.Length(min=1, max=200))
+    start_date = ma.fields.Date()
+    end_date = ma.fields.Date()
+    venue_city = ma.fields.String(validate=validate.Length(min=1, max=64))
+    expected_attendees = ma.fields.Integer(validate=validate.Range(min=0, max=10_000_000))
+    actual_attendees = ma.fields.Integer(validate=validate.Range(min=0, max=10_000_000))
+    boundary = ma.fields.String(validate=validate.Length(max=5000))
+    reduction_measures = ma.fields.String(validate=validate.Length(max=5000))
+    offset_plan = ma.fields.String(validate=validate.Length(max=5000))
+    published = ma.fields.Boolean()
+
+
+class SourceCreateSchema(ma.Schema):
+    phase = ma.fields.String(required=True, validate=validate.OneOf(PHASES))
+    kind = ma.fields.String(required=True, validate=validate.OneOf(SOURCE_KINDS))
+    description = ma.fields.String(load_default="", validate=validate.Length(max=200))
+    activity = ma.fields.Decimal(
+        required=True,
+        places=4,
+        validate=POSITIVE_DECIMAL,
+        # Stated as plain numbers: OpenAPI wants numeric bounds, the validator works in Decimal.
+        metadata={"description": "Activity data in the factor's unit", "minimum": 0, "maximum": 10**15},
+    )
+    factor_key = ma.fields.String(
+        load_default="custom",
+        validate=validate.Length(min=1, max=64),
+        metadata={
+            "description": "A key of GET /api/v1/event-factors, or `custom` with the three fields below"
+        },
+    )
+    factor_kg_per_unit = ma.fields.Decimal(
+        places=8,
+        validate=validate.Range(min=0, max=10**9),
+        metadata={"description": "kg CO2e per activity unit (custom factor)", "minimum": 0, "maximum": 10**9},
+    )
+    activity_unit = ma.fields.String(validate=validate.Length(min=1, max=32))
+    factor_source = ma.fields.String(
+        validate=validate.Length(min=10, max=1000),
+        metadata={"description": "The published source of a custom factor (IPCC, DEFRA, a Chinese standard)"},
+    )
+
+
+class SourceSchema(ma.Schema):
+    id = ma.fields.Integer()
+    phase = ma.fields.Function(lambda s: s.phase.value)
+    kind = ma.fields.Function(lambda s: s.kind.value)
+    description = ma.fields.String()
+    activity = DecimalText()
+    activity_unit = ma.fields.String()
+    factor_key = ma.fields.String()
+    factor_kg_per_unit = DecimalText()
+    factor_source = ma.fields.String()
+    grams = ma.fields.Integer()
+    from_attendee_list = ma.fields.Boolean()
+
+
+class TravelGroupSchema(ma.Schema):
+    phase = ma.fields.Function(lambda g: g.phase.value)
+    origin_city = ma.fields.String()
+    mode = ma.fields.Function(lambda g: g.mode.value)
+    return_trip = ma.fields.Boolean()
+    attendees = ma.fields.Integer()
+    distance_km = DecimalText()
+    passenger_km = DecimalText()
+
+
+class EventSchema(ma.Schema):
+    id = ma.fields.Integer()
+    organisation_id = ma.fields.Integer()
+    name = ma.fields.String()
+    start_date = ma.fields.Date()
+    end_date = ma.fields.Date()
+    venue_city = ma.fields.String()
+    expected_attendees = ma.fields.Integer()
+    actual_attendees = ma.fields.Integer(allow_none=True)
+    stage = ma.fields.Function(lambda e: e.stage.value, metadata={"enum": STAGES})
+    published = ma.fields.Boolean()
+    boundary = ma.fields.String()
+    reduction_measures = ma.fields.String()
+    offset_plan = ma.fields.String()
+    offset_order_no = ma.fields.String(allow_none=True)
+    declared_at = UtcDateTime(allow_none=True)
+
+
+class EventTotalsSchema(ma.Schema):
+    estimate = ma.fields.Integer(metadata={"description": "grams CO2e"})
+    actual = ma.fields.Integer(metadata={"description": "grams CO2e"})
+
+
+class OffsetOrderSchema(ma.Schema):
+    out_trade_no = ma.fields.String()
+    status = ma.fields.Function(lambda o: o.status.value)
+    grams = ma.fields.Integer()
+    amount_fen = ma.fields.Integer()
+    provider = ma.fields.String()
+
+
+class EventDetailSchema(ma.Schema):
+    event = ma.fields.Nested(EventSchema)
+    organisation_name = ma.fields.String()
+    sources = ma.fields.List(ma.fields.Nested(SourceSchema))
+    travel = ma.fields.List(ma.fields.Nested(TravelGroupSchema))
+    totals = ma.fields.Nested(EventTotalsSchema)
+    offset_order = ma.fields.Nested(OffsetOrderSchema, allow_none=True)
+
+
+class AttendeeUploadQuerySchema(ma.Schema):
+    phase = ma.fields.String(load_default="actual", validate=validate.OneOf(PHASES))
+
+
+class AttendeeFileSchema(ma.Schema):
+    file = Upload(
+        required=True,
+        metadata={"description": "CSV with a header: name (optional), origin_city, mode, return (yes/no)"},
+    )
+
+
+class TravelUploadSchema(ma.Schema):
+    phase = ma.fields.Function(lambda u: u.phase.value)
+    attendees = ma.fields.Integer()
+    groups = ma.fields.Integer()
+    grams = ma.fields.Integer()
+
+
+class EventQuoteOptionSchema(ma.Schema):
+    project_id = ma.fields.Integer()
+    project_code = ma.fields.String()
+    project_name = ma.fields.String()
+    kind = ma.fields.String()
+    price_fen_per_t = ma.fields.Integer()
+    available_g = ma.fields.Integer()
+    amount_fen = ma.fields.Integer()
+
+
+class EventQuoteSchema(ma.Schema):
+    event_id = ma.fields.Integer()
+    grams = ma.fields.Integer(metadata={"description": "The actual total rounded up to the kilogram"})
+    kinds = ma.fields.List(ma.fields.String())
+    options = ma.fields.List(ma.fields.Nested(EventQuoteOptionSchema))
+
+
+class OffsetCreateSchema(ma.Schema):
+    project_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=2**63 - 1))
+    payment = ma.fields.String(load_default="wechat", validate=validate.OneOf(PAYMENT_METHODS))
+
+
+class EventBankTransferSchema(ma.Schema):
+    reference = ma.fields.String()
+    amount_fen = ma.fields.Integer()
+    pay_by = UtcDateTime()
+    note = ma.fields.String()
+
+
+class EventPurchaseSchema(ma.Schema):
+    order = ma.fields.Nested(OrderSchema)
+    request_payment = ma.fields.Nested(RequestPaymentSchema, allow_none=True)
+    payment_error = ma.fields.String(allow_none=True)
+    bank_transfer = ma.fields.Nested(EventBankTransferSchema, allow_none=True)
+
+
+class EventFactorSchema(ma.Schema):
+    key = ma.fields.String()
+    source_kind = ma.fields.String()
+    kg_per_unit = DecimalText()
+    activity_unit = ma.fields.String()
+    source = ma.fields.String()
+
+
+class DisclosureSourceSchema(ma.Schema):
+    kind = ma.fields.String()
+    description = ma.fields.String()
+    activity = DecimalText()
+    activity_unit = ma.fields.String()
+    factor_key = ma.fields.String()
+    factor_kg_per_unit = DecimalText()
+    factor_source = ma.fields.String()
+    grams = ma.fields.Integer()
+
+
+class TravelByModeSchema(ma.Schema):
+    mode = ma.fields.String()
+    attendees = ma.fields.Integer()
+    passenger_km = DecimalText()
+
+
+class PhaseDisclosureSchema(ma.Schema):
+    sources = ma.fields.List(ma.fields.Nested(DisclosureSourceSchema))
+    travel_by_mode = ma.fields.List(ma.fields.Nested(TravelByModeSchema))
+    total_grams = ma.fields.Integer()
+
+
+class EventSerialSchema(ma.Schema):
+    serial = ma.fields.String()
+    project_code = ma.fields.String()
+    project_name = ma.fields.String()
+    kind = ma.fields.String()
+    vintage = ma.fields.Integer()
+    grams = ma.fields.Integer()
+    registry_url = ma.fields.String(allow_none=True)
+    retirement = ma.fields.String(metadata={"description": "retired or pending"})
+
+
+class EventCreditsSchema(ma.Schema):
+    certificate_number = ma.fields.String()
+    verification_code = ma.fields.String()
+    grams = ma.fields.Integer()
+    serials = ma.fields.List(ma.fields.Nested(EventSerialSchema))
+
+
+class OffsetDisclosureSchema(ma.Schema):
+    order = ma.fields.String(allow_none=True)
+    order_status = ma.fields.String(allow_none=True)
+    grams = ma.fields.Integer(allow_none=True)
+    credits = ma.fields.Nested(EventCreditsSchema, allow_none=True)
+
+
+class DisclosureSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    organisation = ma.fields.String()
+    start_date = ma.fields.Date()
+    end_date = ma.fields.Date()
+    venue_city = ma.fields.String()
+    expected_attendees = ma.fields.Integer()
+    actual_attendees = ma.fields.Integer(allow_none=True)
+    stage = ma.fields.String()
+    declared_at = UtcDateTime(allow_none=True)
+    boundary = ma.fields.String()
+    reduction_measures = ma.fields.String()
+    offset_plan = ma.fields.String()
+    distance_method = ma.fields.String()
+    estimate = ma.fields.Nested(PhaseDisclosureSchema)
+    actual = ma.fields.Nested(PhaseDisclosureSchema)
+    offset = ma.fields.Nested(OffsetDisclosureSchema)
+    neutral = ma.fields.Boolean()

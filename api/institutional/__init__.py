@@ -1,0 +1,1 @@
+"""Institutional credit purchases: ecological justice, tree planting, annual neutralisation."""

@@ -1,0 +1,91 @@
+"""Institutional purchases of organisations, and their public record."""
+
+from __future__ import annotations
+
+from flask import Response, current_app
+from flask_smorest import Blueprint
+
+from api.auth import auth_required, current_principal
+from api.context import order_policy, payment_provider
+from api.errors import ErrorSchema
+from api.institutional.schemas import (
+    ClaimCreateSchema,
+    ClaimPlacedSchema,
+    InstitutionalClaimSchema,
+    PublicClaimSchema,
+)
+from services import institutional
+from services.claim_certificate_pdf import render_claim_pdf
+from services.credit_purchase import PurchaseTerms
+
+blp = Blueprint(
+    "institutional",
+    __name__,
+    url_prefix="/api/v1",
+    description="Ecological-justice restoration, tree-planting duty and annual neutralisation",
+)
+
+
+@blp.route("/organisations/<int:organisation_id>/institutional-claims", methods=["POST"])
+@auth_required()
+@blp.arguments(ClaimCreateSchema)
+@blp.response(201, ClaimPlacedSchema)
+@blp.alt_response(403, schema=ErrorSchema, description="Not a member of the organisation")
+@blp.alt_response(404, schema=ErrorSchema, description="No such organisation or project")
+@blp.alt_response(409, schema=ErrorSchema, description="Not enough credits available")
+@blp.alt_response(
+    422, schema=ErrorSchema, description="A field the kind needs is missing, or kind not accepted"
+)
+def create(data, organisation_id):
+    """Buy the credits a judgment, a tree-planting duty or a year's emissions require."""
+    claim, purchase = institutional.create_claim(
+        current_principal(),
+        organisation_id,
+        data,
+        PurchaseTerms.from_settings(current_app.config),
+        order_policy(),
+        payment_provider(),
+    )
+    return {"claim": claim, "purchase": purchase}
+
+
+@blp.route("/organisations/<int:organisation_id>/institutional-claims", methods=["GET"])
+@auth_required()
+@blp.response(200, InstitutionalClaimSchema(many=True))
+@blp.alt_response(403, schema=ErrorSchema, description="Not a member of the organisation")
+@blp.paginate()
+def list_claims(organisation_id, pagination_parameters):
+    """My organisation's institutional claims, newest first."""
+    rows, total = institutional.list_claims(
+        current_principal(), organisation_id, pagination_parameters.page, pagination_parameters.page_size
+    )
+    pagination_parameters.item_count = total
+    return rows
+
+
+@blp.route("/public/institutional-claims/<int:claim_id>", methods=["GET"])
+@blp.response(200, PublicClaimSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such claim")
+def public(claim_id):
+    """The public record of a claim: the defendant masked, the credits with their serials."""
+    return institutional.public_claim(claim_id)
+
+
+@blp.route(
+    "/organisations/<int:organisation_id>/institutional-claims/<int:claim_id>/certificate.pdf",
+    methods=["GET"],
+)
+@auth_required()
+@blp.response(200, content_type="application/pdf", description="The claim's certificate")
+@blp.alt_response(403, schema=ErrorSchema, description="Not a member of the organisation")
+@blp.alt_response(404, schema=ErrorSchema, description="No such claim")
+def certificate(organisation_id, claim_id):
+    """The claim's certificate: what it is for, the tonnes and the credits' serials."""
+    claim = institutional.member_claim(current_principal(), organisation_id, claim_id)
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    body = render_claim_pdf(claim, f"{base}/api/v1/public/institutional-claims/{claim_id}")
+    return Response(
+        body,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="claim-{claim_id}-certificate.pdf"'},
+    )

@@ -1,0 +1,176 @@
+"""Event accounting benchmark: `python -m bench.event`.
+
+Runs gunicorn + PostgreSQL + Redis, makes a user the organiser of an organisation, plans an event in
+Fuzhou and uploads a list of N attendees (default 10,000; random origin cities, modes and return
+trips) through the API, then reads the event back with its totals. It measures the wall time of
+upload + read, and the peak resident memory (VmHWM) of the gunicorn worker processes.
+The last line is JSON: attendees, seconds, peak_rss_mb (and groups, travel_grams).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import time
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, text
+
+from bench.harness import DEFAULT_REDIS, emit, flush_redis, fresh_database, gunicorn
+
+MODES = ("flight", "hsr", "car", "metro")
+TABLE = Path(__file__).resolve().parents[1] / "data" / "event_factors.json"
+
+
+def attendee_csv(count: int, seed: int = 7) -> bytes:
+    """A CSV of `count` attendees from the cities of the city table."""
+    import json
+
+    cities = list(json.loads(TABLE.read_text(encoding="utf-8"))["cities"])
+    rng = random.Random(seed)
+    out = io.StringIO()
+    out.write("name,origin_city,mode,return\n")
+    for i in range(count):
+        out.write(f"参会者{i},{rng.choice(cities)},{rng.choice(MODES)},{rng.choice(('yes', 'no'))}\n")
+    return out.getvalue().encode("utf-8")
+
+
+def make_organiser(url: str, user_id: int) -> int:
+    """An organisation owned by the user, with the user as its organiser; gives its id."""
+    from config import normalise_database_url
+
+    engine = create_engine(normalise_database_url(url))
+    with engine.begin() as conn:
+        org_id = conn.execute(
+            text(
+                "INSERT INTO organisations (name, kind, owner_id, created_at) "
+                "VALUES ('Bench events', 'event_organiser', :u, now()) RETURNING id"
+            ),
+            {"u": user_id},
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO organisation_members (organisation_id, user_id, created_at) VALUES (:o, :u, now())"
+            ),
+            {"o": org_id, "u": user_id},
+        )
+    engine.dispose()
+    return org_id
+
+
+def _children_of(pid: int) -> list[int]:
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # The parent pid is the 2nd field after the parenthesised command name.
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            children.append(int(entry.name))
+    return children
+
+
+def _gunicorn_master(port: int) -> int:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"gunicorn" in b" ".join(cmdline) and f"127.0.0.1:{port}".encode() in cmdline:
+            return int(entry.name)
+    raise RuntimeError("gunicorn master not found")
+
+
+def peak_rss_mb(pids: list[int]) -> float:
+    """The largest VmHWM (peak resident set) among the processes, in MB."""
+    peak_kb = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+        except OSError:
+            continue
+    return round(peak_kb / 1024, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--attendees", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    args = parser.parse_args()
+
+    url = fresh_database("carbon_bench_event")
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    flush_redis(redis_url)
+    env = {
+        "CARBON_PROFILE": "default",
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "RATELIMIT_ENABLED": "false",
+        "DATABASE_POOL_SIZE": "2",
+        "LOG_LEVEL": "WARNING",
+    }
+    body = attendee_csv(args.attendees)
+    with gunicorn(env, args.workers) as base:
+        login = requests.post(f"{base}/api/v1/auth/login", json={"code": "bench-organiser"}, timeout=10)
+        login.raise_for_status()
+        org_id = make_organiser(url, login.json()["user"]["id"])
+        flush_redis(redis_url)  # the cached principal learns of its new membership
+        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        created = requests.post(
+            f"{base}/api/v1/organisations/{org_id}/events",
+            json={
+                "name": "Bench forum",
+                "start_date": "2026-10-10",
+                "end_date": "2026-10-12",
+                "venue_city": "福州",
+            },
+            headers=headers,
+            timeout=10,
+        )
+        created.raise_for_status()
+        event_id = created.json()["event"]["id"]
+        workers = _children_of(_gunicorn_master(int(base.rsplit(":", 1)[1])))
+
+        began = time.monotonic()
+        uploaded = requests.post(
+            f"{base}/api/v1/events/{event_id}/attendees?phase=actual",
+            files={"file": ("attendees.csv", body, "text/csv")},
+            headers=headers,
+            timeout=60,
+        )
+        uploaded.raise_for_status()
+        detail = requests.get(f"{base}/api/v1/events/{event_id}", headers=headers, timeout=30)
+        detail.raise_for_status()
+        seconds = time.monotonic() - began
+        rss = peak_rss_mb(workers)
+
+    result = uploaded.json()
+    assert result["attendees"] == args.attendees, result
+    assert detail.json()["totals"]["actual"] == result["grams"]
+    print(
+        f"{args.attendees} attendees → {result['groups']} groups, {result['grams'] / 1e6:,.3f} t CO2e "
+        f"in {seconds:.3f} s (upload + read); peak worker RSS {rss} MB"
+    )
+    emit(
+        {
+            "attendees": args.attendees,
+            "seconds": round(seconds, 3),
+            "peak_rss_mb": rss,
+            "groups": result["groups"],
+            "travel_grams": result["grams"],
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Offsetting an accounted event: a quote for its actual emissions, then one credits order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+
+from models import Channel, Event, EventStage, Organisation, Phase
+from models.database import read_session, unit_of_work
+from payments.interface import PaymentProvider
+from services import credit_purchase, events, orders
+from services.credit_purchase import Purchase, PurchaseTerms
+from services.errors import Conflict, InvalidState
+from services.order_policy import OrderPolicy
+from services.tokens import Principal
+
+
+def _accounted(principal: Principal, event_id: int) -> tuple[Event, int]:
+    session = read_session()
+    event = events.member_event(session, principal, event_id)
+    if event.stage is not EventStage.ACCOUNTED:
+        raise InvalidState(
+            f"Only an accounted event can be offset; this one is {event.stage.value}.",
+            stage=event.stage.value,
+        )
+    grams = credit_purchase.round_up_to_kg(events.totals_in(session, event.id)[Phase.ACTUAL.value])
+    return event, grams
+
+
+def quote(principal: Principal, event_id: int, kinds: tuple[str, ...]) -> dict[str, Any]:
+    """The grams to offset (actual total rounded up to the kg) and the projects that can supply them."""
+    event, grams = _accounted(principal, event_id)
+    return {
+        "event_id": event.id,
+        "grams": grams,
+        "kinds": list(kinds),
+        "options": credit_purchase.quote(grams, kinds),
+    }
+
+
+def offset(
+    principal: Principal,
+    event_id: int,
+    project_id: int,
+    method: str,
+    terms: PurchaseTerms,
+    policy: OrderPolicy,
+    provider: PaymentProvider,
+) -> Purchase:
+    """Order the credits that offset the event; one live offset order per event."""
+    event, grams = _accounted(principal, event_id)
+    session = read_session()
+    previous = event.offset_order_no
+    existing = events.offset_order_in(session, event)
+    if existing is not None and existing.status in events.LIVE_ORDER_STATES:
+        raise Conflict(
+            f"Order {existing.out_trade_no} already offsets this event.", order=existing.out_trade_no
+        )
+    holder = session.get(Organisation, event.organisation_id).name
+    session.rollback()
+    purchase = credit_purchase.buy(
+        principal,
+        grams=grams,
+        project_id=project_id,
+        method=method,
+        channel=Channel.EVENT,
+        source_type="event",
+        source_id=str(event_id),
+        holder_name=holder,
+        terms=terms,
+        policy=policy,
+        provider=provider,
+    )
+    with unit_of_work() as session:
+        claimed = session.execute(
+            update(Event)
+            .where(
+                Event.id == event_id,
+                Event.offset_order_no.is_(None) if previous is None else Event.offset_order_no == previous,
+            )
+            .values(offset_order_no=purchase.order.out_trade_no)
+        ).rowcount
+    if not claimed:
+        # Another offset order won the race; give this one's grams back.
+        orders.expire_order(purchase.order.id, "another offset order was placed for the event")
+        raise Conflict("Another offset order was just placed for this event.")
+    return purchase

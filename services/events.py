@@ -1,0 +1,473 @@
+"""Events: plan with an estimate, account for the actual emissions, by the national event guideline.
+
+Each source's emissions are activity × factor, computed in Decimal and rounded half-up to the gram
+once per source. Only members of the event's organisation (and admins) see or change an event.
+The estimate is frozen when the event leaves the plan stage; the actual is frozen once an offset
+order has been placed for it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from models import (
+    Event,
+    EventSource,
+    EventStage,
+    EventTravelGroup,
+    Order,
+    OrderStatus,
+    Organisation,
+    Phase,
+    SourceKind,
+    TravelMode,
+    utcnow,
+)
+from models.database import read_session, unit_of_work
+from services import event_factors
+from services.errors import InvalidState, NotFound, ValidationFailed
+from services.tokens import Principal
+
+CUSTOM_FACTOR = "custom"
+RETURN_VALUES = {"yes": True, "y": True, "true": True, "1": True, "是": True, "no": False, "n": False}
+RETURN_VALUES |= {"false": False, "0": False, "否": False}
+PLAN_FIELDS = ("name", "start_date", "end_date", "venue_city", "expected_attendees", "boundary")
+PLAN_FIELDS += ("reduction_measures", "offset_plan")
+# Orders of an offset that still count: paid or waiting to be paid.
+LIVE_ORDER_STATES = (
+    OrderStatus.CREATED,
+    OrderStatus.AWAITING_PAYMENT,
+    OrderStatus.PAID,
+    OrderStatus.FULFILLED,
+    OrderStatus.PARTIALLY_REFUNDED,
+)
+
+
+def grams_of(activity: Decimal, kg_per_unit: Decimal) -> int:
+    """Activity × factor (kg per unit) in grams, rounded half-up once."""
+    return int((activity * kg_per_unit * 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class EventView:
+    event: Event
+    organisation_name: str
+    sources: list[EventSource]
+    travel: list[EventTravelGroup]
+    totals: dict[str, int]
+    offset_order: Order | None
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+def _event(session: Session, event_id: int) -> Event:
+    event = session.get(Event, event_id)
+    if event is None:
+        raise NotFound(f"Event {event_id} does not exist.")
+    return event
+
+
+def member_event(session: Session, principal: Principal, event_id: int, lock: bool = False) -> Event:
+    """The event, if the caller is a member of its organisation (or an admin); locked when asked."""
+    if lock:
+        event = session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+        if event is None:
+            raise NotFound(f"Event {event_id} does not exist.")
+    else:
+        event = _event(session, event_id)
+    principal.require_member(event.organisation_id)
+    return event
+
+
+def totals_in(session: Session, event_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(EventSource.phase, func.coalesce(func.sum(EventSource.grams), 0))
+        .where(EventSource.event_id == event_id)
+        .group_by(EventSource.phase)
+    ).all()
+    found = {phase.value: int(grams) for phase, grams in rows}
+    return {phase.value: found.get(phase.value, 0) for phase in Phase}
+
+
+def offset_order_in(session: Session, event: Event) -> Order | None:
+    if not event.offset_order_no:
+        return None
+    return session.scalar(select(Order).where(Order.out_trade_no == event.offset_order_no))
+
+
+def refresh_stage_in(session: Session, event: Event) -> None:
+    """An accounted event whose offset order is fulfilled has been offset."""
+    if event.stage is EventStage.ACCOUNTED:
+        order = offset_order_in(session, event)
+        if order is not None and order.status is OrderStatus.FULFILLED:
+            event.stage = EventStage.OFFSET
+
+
+def view_in(session: Session, event: Event) -> EventView:
+    organisation = session.get(Organisation, event.organisation_id)
+    sources = list(
+        session.scalars(select(EventSource).where(EventSource.event_id == event.id).order_by(EventSource.id))
+    )
+    travel = list(
+        session.scalars(
+            select(EventTravelGroup)
+            .where(EventTravelGroup.event_id == event.id)
+            .order_by(EventTravelGroup.phase, EventTravelGroup.origin_city, EventTravelGroup.mode)
+        )
+    )
+    return EventView(
+        event,
+        organisation.name,
+        sources,
+        travel,
+        totals_in(session, event.id),
+        offset_order_in(session, event),
+    )
+
+
+def get_event(principal: Principal, event_id: int) -> EventView:
+    """An event with its sources, travel groups and totals (members of its organisation only)."""
+    with unit_of_work() as session:
+        event = member_event(session, principal, event_id)
+        refresh_stage_in(session, event)
+        view = view_in(session, event)
+        session.expunge_all()
+    return view
+
+
+def list_events(
+    principal: Principal, organisation_id: int, page: int, page_size: int
+) -> tuple[list[Event], int]:
+    principal.require_member(organisation_id)
+    session = read_session()
+    query = select(Event).where(Event.organisation_id == organisation_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Event.id.desc()).offset((page - 1) * page_size).limit(page_size))
+    return list(rows), int(total)
+
+
+# -- planning -------------------------------------------------------------------------------------
+
+
+def _check_plan(values: Mapping[str, Any]) -> None:
+    if "venue_city" in values and event_factors.find_city(values["venue_city"]) is None:
+        raise ValidationFailed(
+            "The venue city is not in the city table.",
+            errors={"venue_city": [f"unknown city {values['venue_city']!r}"]},
+        )
+    start, end = values.get("start_date"), values.get("end_date")
+    if isinstance(start, date) and isinstance(end, date) and end < start:
+        raise ValidationFailed("The event ends before it starts.", errors={"end_date": ["before start_date"]})
+
+
+def create_event(principal: Principal, organisation_id: int, values: Mapping[str, Any]) -> EventView:
+    """Plan a new event of an organisation the caller is a member of."""
+    principal.require_member(organisation_id)
+    _check_plan(values)
+    with unit_of_work() as session:
+        if session.get(Organisation, organisation_id) is None:
+            raise NotFound(f"Organisation {organisation_id} does not exist.")
+        event = Event(
+            organisation_id=organisation_id,
+            created_by=principal.user_id,
+            stage=EventStage.PLAN,
+            **{key: values[key] for key in PLAN_FIELDS if key in values},
+        )
+        session.add(event)
+        session.flush()
+        view = view_in(session, event)
+        session.expunge_all()
+    return view
+
+
+def update_event(principal: Principal, event_id: int, changes: Mapping[str, Any]) -> EventView:
+    """Change the plan (plan stage only), the published flag or the actual attendance."""
+    with unit_of_work() as session:
+        event = member_event(session, principal, event_id, lock=True)
+        plan_changes = {key: changes[key] for key in PLAN_FIELDS if key in changes}
+        if plan_changes and event.stage is not EventStage.PLAN:
+            raise InvalidState("The plan can only change in the plan stage.", stage=event.stage.value)
+        _check_plan({"start_date": event.start_date, "end_date": event.end_date, **plan_changes})
+        if plan_changes.get("venue_city", event.venue_city) != event.venue_city and session.scalar(
+            select(EventTravelGroup.id).where(EventTravelGroup.event_id == event.id).limit(1)
+        ):
+            raise InvalidState(
+                "Attendee travel was measured to the current venue; it cannot change after a list is uploaded.",
+                errors={"venue_city": ["attendee lists were uploaded for the current venue"]},
+            )
+        for key, value in plan_changes.items():
+            setattr(event, key, value)
+        if "published" in changes:
+            event.published = bool(changes["published"])
+        if "actual_attendees" in changes:
+            event.actual_attendees = changes["actual_attendees"]
+        view = view_in(session, event)
+        session.expunge_all()
+    return view
+
+
+def _require_editable(session: Session, event: Event, phase: Phase) -> None:
+    if phase is Phase.ESTIMATE and event.stage is not EventStage.PLAN:
+        raise InvalidState("The estimate is frozen once the event leaves the plan stage.")
+    if phase is Phase.ACTUAL:
+        if event.stage not in (EventStage.PLAN, EventStage.ACCOUNTED):
+            raise InvalidState("The actual emissions are frozen once offset.", stage=event.stage.value)
+        order = offset_order_in(session, event)
+        if order is not None and order.status in LIVE_ORDER_STATES:
+            raise InvalidState("An offset order exists for these emissions; they can no longer change.")
+
+
+def _factor_for(values: Mapping[str, Any]) -> tuple[str, Decimal, str, str]:
+    """(key, kg per unit, activity unit, source) from the table, or a custom factor with its citation."""
+    key = values.get("factor_key") or CUSTOM_FACTOR
+    if key != CUSTOM_FACTOR:
+        factor = event_factors.factors().get(key)
+        if factor is None:
+            raise ValidationFailed(
+                "Unknown emission factor.", errors={"factor_key": [f"unknown key {key!r}"]}
+            )
+        return key, factor.kg_per_unit, factor.activity_unit, factor.source
+    missing = [
+        name for name in ("factor_kg_per_unit", "activity_unit", "factor_source") if not values.get(name)
+    ]
+    if missing:
+        raise ValidationFailed(
+            "A custom factor needs its value, unit and cited source.",
+            errors={name: ["required with a custom factor"] for name in missing},
+        )
+    return (
+        CUSTOM_FACTOR,
+        Decimal(values["factor_kg_per_unit"]),
+        values["activity_unit"],
+        values["factor_source"],
+    )
+
+
+def add_source(principal: Principal, event_id: int, values: Mapping[str, Any]) -> EventSource:
+    """Record one source's activity data for the estimate or the actual; its grams are computed here."""
+    phase = Phase(values["phase"])
+    key, kg_per_unit, unit, source = _factor_for(values)
+    activity = Decimal(values["activity"])
+    with unit_of_work() as session:
+        event = member_event(session, principal, event_id, lock=True)
+        _require_editable(session, event, phase)
+        row = EventSource(
+            event_id=event.id,
+            phase=phase,
+            kind=SourceKind(values["kind"]),
+            description=values.get("description", ""),
+            activity=activity,
+            activity_unit=unit,
+            factor_key=key,
+            factor_kg_per_unit=kg_per_unit,
+            factor_source=source,
+            grams=grams_of(activity, kg_per_unit),
+        )
+        session.add(row)
+        session.flush()
+        session.expunge(row)
+    return row
+
+
+def delete_source(principal: Principal, event_id: int, source_id: int) -> None:
+    with unit_of_work() as session:
+        event = member_event(session, principal, event_id, lock=True)
+        row = session.get(EventSource, source_id)
+        if row is None or row.event_id != event.id:
+            raise NotFound(f"Source {source_id} does not exist.")
+        _require_editable(session, event, row.phase)
+        session.delete(row)
+
+
+# -- attendee travel ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TravelUpload:
+    phase: Phase
+    attendees: int
+    groups: int
+    grams: int
+
+
+def _decode(body: bytes) -> str:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return body.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ValidationFailed("The file is not UTF-8 or GB18030 text.", errors={"file": ["cannot decode"]})
+
+
+def parse_attendees(body: bytes) -> Counter[tuple[str, str, bool]]:
+    """Count attendees per (city, mode, return trip); every bad row is reported with its line number."""
+    reader = csv.DictReader(io.StringIO(_decode(body)))
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    missing = [name for name in ("origin_city", "mode", "return") if name not in header]
+    if missing:
+        raise ValidationFailed(
+            "The attendee file lacks required columns.",
+            errors={"file": [f"line 1: missing column {name!r}" for name in missing]},
+        )
+    reader.fieldnames = header
+    modes = event_factors.travel_modes()
+    known_modes = {mode.value for mode in TravelMode}
+    cities: dict[str, str | None] = {}
+    counts: Counter[tuple[str, str, bool]] = Counter()
+    problems: list[str] = []
+    for row in reader:
+        line = reader.line_num
+        city_name = (row.get("origin_city") or "").strip()
+        mode = (row.get("mode") or "").strip().lower()
+        trip = (row.get("return") or "").strip().lower()
+        reasons = []
+        if city_name not in cities:
+            city = event_factors.find_city(city_name) if city_name else None
+            cities[city_name] = city.name if city else None
+        if not city_name:
+            reasons.append("origin_city is empty")
+        elif cities[city_name] is None:
+            reasons.append(f"unknown origin_city {city_name!r}")
+        if mode not in known_modes:
+            reasons.append(f"mode {mode!r} is not one of {', '.join(sorted(known_modes))}")
+        elif mode not in modes:
+            reasons.append(f"no cited emission factor for mode {mode!r} in the factor table")
+        if trip not in RETURN_VALUES:
+            reasons.append(f"return {trip!r} is not yes or no")
+        if None in row:
+            reasons.append("too many columns")
+        if reasons:
+            problems.append(f"line {line}: " + "; ".join(reasons))
+            continue
+        counts[(cities[city_name], mode, RETURN_VALUES[trip])] += 1
+    if problems:
+        raise ValidationFailed(
+            f"{len(problems)} row(s) of the attendee file are not valid; nothing was saved.",
+            errors={"file": problems},
+        )
+    if not counts:
+        raise ValidationFailed("The attendee file has no rows.", errors={"file": ["no attendee rows"]})
+    return counts
+
+
+def upload_travel(principal: Principal, event_id: int, phase: Phase, body: bytes) -> TravelUpload:
+    """Replace a phase's attendee travel from a CSV file: all rows or none."""
+    counts = parse_attendees(body)
+    with unit_of_work() as session:
+        event = member_event(session, principal, event_id, lock=True)
+        _require_editable(session, event, phase)
+        venue = event_factors.find_city(event.venue_city)
+        groups = []
+        pkm_by_mode: dict[str, Decimal] = {}
+        for (city_name, mode, return_trip), attendees in sorted(counts.items()):
+            distance = event_factors.distance_km(event_factors.find_city(city_name), venue)
+            passenger_km = distance * attendees * (2 if return_trip else 1)
+            pkm_by_mode[mode] = pkm_by_mode.get(mode, Decimal(0)) + passenger_km
+            groups.append(
+                {
+                    "event_id": event.id,
+                    "phase": phase,
+                    "origin_city": city_name,
+                    "mode": TravelMode(mode),
+                    "return_trip": return_trip,
+                    "attendees": attendees,
+                    "distance_km": distance,
+                    "passenger_km": passenger_km,
+                }
+            )
+        session.execute(
+            delete(EventTravelGroup).where(
+                EventTravelGroup.event_id == event.id, EventTravelGroup.phase == phase
+            )
+        )
+        session.execute(
+            delete(EventSource).where(
+                EventSource.event_id == event.id,
+                EventSource.phase == phase,
+                EventSource.from_attendee_list.is_(True),
+            )
+        )
+        session.execute(insert(EventTravelGroup), groups)
+        grams = 0
+        for mode, passenger_km in sorted(pkm_by_mode.items()):
+            factor = event_factors.factors()[event_factors.travel_modes()[mode]]
+            row = EventSource(
+                event_id=event.id,
+                phase=phase,
+                kind=SourceKind.TRAVEL,
+                description=f"attendee travel by {mode} (attendee list)",
+                activity=passenger_km,
+                activity_unit=factor.activity_unit,
+                factor_key=factor.key,
+                factor_kg_per_unit=factor.kg_per_unit,
+                factor_source=factor.source,
+                grams=grams_of(passenger_km, factor.kg_per_unit),
+                from_attendee_list=True,
+            )
+            session.add(row)
+            grams += row.grams
+        attendees = sum(counts.values())
+        if phase is Phase.ACTUAL:
+            event.actual_attendees = attendees
+    return TravelUpload(phase, attendees, len(groups), grams)
+
+
+# -- steps ----------------------------------------------------------------------------------------
+
+
+def account(principal: Principal, event_id: int) -> EventView:
+    """Close the plan: the actual emissions are accounted (plan → accounted)."""
+    with unit_of_work() as session:
+        event = member_event(session, principal, event_id, lock=True)
+        if event.stage is not EventStage.PLAN:
+            raise InvalidState(f"The event is {event.stage.value}, not in plan.", stage=event.stage.value)
+        if totals_in(session, event.id)[Phase.ACTUAL.value] <= 0:
+            raise ValidationFailed(
+                "Record the actual emissions first.", errors={"sources": ["no actual emissions recorded"]}
+            )
+        event.stage = EventStage.ACCOUNTED
+        view = view_in(session, event)
+        session.expunge_all()
+    return view
+
+
+def declare(principal: Principal, event_id: int) -> EventView:
+    """Declare the event carbon neutral once its offset order is fulfilled (offset → declared)."""
+    with unit_of_work() as session:
+        event = member_event(session, principal, event_id, lock=True)
+        refresh_stage_in(session, event)
+        if event.stage is not EventStage.OFFSET:
+            raise InvalidState(
+                "Only an event whose offset is paid and its credits issued can be declared.",
+                stage=event.stage.value,
+            )
+        event.stage = EventStage.DECLARED
+        event.declared_at = utcnow()
+        view = view_in(session, event)
+        session.expunge_all()
+    return view
+
+
+def factor_table() -> list[dict[str, Any]]:
+    """The built-in factors with their sources, for forms and for the public."""
+    return [
+        {
+            "key": f.key,
+            "source_kind": f.source_kind,
+            "kg_per_unit": f.kg_per_unit,
+            "activity_unit": f.activity_unit,
+            "source": f.source,
+        }
+        for f in event_factors.factors().values()
+    ]

@@ -1,0 +1,165 @@
+"""Institutional purchases: ecological-justice restoration, tree-planting duty, annual neutralisation.
+
+Each places one credits order (channel institutional) and keeps a claim record with what the
+certificate states. The public sees the defendant's name masked. The tree-planting certificate
+states tonnes of CO2e only: the platform has no cited tonnes-per-tree conversion to state trees by.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from models import GRAMS_PER_TONNE, Channel, ClaimKind, InstitutionalClaim, Order, Organisation
+from models.database import read_session, unit_of_work
+from payments.interface import PaymentProvider
+from services import credit_purchase
+from services.certificates import mask_name
+from services.credit_purchase import Purchase, PurchaseTerms
+from services.errors import NotFound, ValidationFailed
+from services.event_disclosure import credits_in
+from services.order_policy import OrderPolicy
+from services.tokens import Principal
+
+TITLES = {
+    ClaimKind.ECOLOGICAL_JUSTICE: "生态司法碳汇替代修复证明",
+    ClaimKind.TREE_PLANTING: "义务植树尽责（碳汇）证明",
+    ClaimKind.ANNUAL_NEUTRALISATION: "年度碳中和证明",
+}
+
+
+def _tonnes_text(grams: int) -> str:
+    return f"{Decimal(grams) / GRAMS_PER_TONNE:f}".rstrip("0").rstrip(".")
+
+
+def statement(kind: ClaimKind, organisation: str, values: dict[str, Any], grams: int, public: bool) -> str:
+    tonnes = _tonnes_text(grams)
+    if kind is ClaimKind.ECOLOGICAL_JUSTICE:
+        defendant = mask_name(values["defendant_name"]) if public else values["defendant_name"]
+        return (
+            f"依{values['court']}（{values['case_number']}）判决，被告{defendant}以认购并注销林业碳汇的方式"
+            f"替代性修复生态环境，所需 {tonnes} 吨二氧化碳当量。"
+        )
+    if kind is ClaimKind.TREE_PLANTING:
+        return f"{organisation}以认购并注销林业碳汇的方式履行义务植树尽责，计 {tonnes} 吨二氧化碳当量。"
+    return f"{organisation} {values['year']} 年度排放以 {tonnes} 吨二氧化碳当量的碳信用中和。"
+
+
+def _validate(kind: ClaimKind, values: dict[str, Any]) -> None:
+    required = {
+        ClaimKind.ECOLOGICAL_JUSTICE: ("case_number", "court", "defendant_name"),
+        ClaimKind.TREE_PLANTING: (),
+        ClaimKind.ANNUAL_NEUTRALISATION: ("year",),
+    }[kind]
+    missing = [name for name in required if not values.get(name)]
+    if missing:
+        raise ValidationFailed(
+            f"A {kind.value} claim needs {', '.join(missing)}.",
+            errors={name: [f"required for {kind.value}"] for name in missing},
+        )
+
+
+def create_claim(
+    principal: Principal,
+    organisation_id: int,
+    values: dict[str, Any],
+    terms: PurchaseTerms,
+    policy: OrderPolicy,
+    provider: PaymentProvider,
+) -> tuple[InstitutionalClaim, Purchase]:
+    """Order the credits an institution needs and record what the claim is for."""
+    principal.require_member(organisation_id)
+    kind = ClaimKind(values["kind"])
+    _validate(kind, values)
+    grams = int(Decimal(str(values["tonnes_required"])) * GRAMS_PER_TONNE)
+    organisation = read_session().get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound(f"Organisation {organisation_id} does not exist.")
+    name = organisation.name
+    purchase = credit_purchase.buy(
+        principal,
+        grams=grams,
+        project_id=values["project_id"],
+        method=values.get("payment", credit_purchase.WECHAT),
+        channel=Channel.INSTITUTIONAL,
+        source_type=f"institutional_{kind.value}",
+        source_id=str(organisation_id),
+        holder_name=name,
+        terms=terms,
+        policy=policy,
+        provider=provider,
+    )
+    with unit_of_work() as session:
+        claim = InstitutionalClaim(
+            organisation_id=organisation_id,
+            kind=kind,
+            case_number=values.get("case_number") or "",
+            court=values.get("court") or "",
+            defendant_name=values.get("defendant_name") or "",
+            year=values.get("year"),
+            grams_required=grams,
+            out_trade_no=purchase.order.out_trade_no,
+            certificate_title=TITLES[kind],
+            certificate_statement=statement(kind, name, values, grams, public=False),
+            created_by=principal.user_id,
+        )
+        session.add(claim)
+        session.flush()
+        session.expunge(claim)
+    return claim, purchase
+
+
+def list_claims(
+    principal: Principal, organisation_id: int, page: int, page_size: int
+) -> tuple[list[InstitutionalClaim], int]:
+    principal.require_member(organisation_id)
+    session = read_session()
+    query = select(InstitutionalClaim).where(InstitutionalClaim.organisation_id == organisation_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(InstitutionalClaim.id.desc()).offset((page - 1) * page_size).limit(page_size)
+    )
+    return list(rows), int(total)
+
+
+def public_claim(claim_id: int) -> dict[str, Any]:
+    """What anyone may read about a claim: the defendant masked, the credits with their serials."""
+    with unit_of_work() as session:
+        claim = session.get(InstitutionalClaim, claim_id)
+        if claim is None:
+            raise NotFound(f"No institutional claim has id {claim_id}.")
+        organisation = session.get(Organisation, claim.organisation_id)
+        order = session.scalar(select(Order).where(Order.out_trade_no == claim.out_trade_no))
+        values = {
+            "case_number": claim.case_number,
+            "court": claim.court,
+            "defendant_name": claim.defendant_name,
+            "year": claim.year,
+        }
+        return {
+            "id": claim.id,
+            "kind": claim.kind.value,
+            "organisation": organisation.name,
+            "case_number": claim.case_number,
+            "court": claim.court,
+            "defendant": mask_name(claim.defendant_name) if claim.defendant_name else "",
+            "year": claim.year,
+            "grams_required": claim.grams_required,
+            "certificate_title": claim.certificate_title,
+            "certificate_statement": statement(
+                claim.kind, organisation.name, values, claim.grams_required, public=True
+            ),
+            "order_status": order.status.value,
+            "credits": credits_in(session, order.id),
+        }
+
+
+def member_claim(principal: Principal, organisation_id: int, claim_id: int) -> dict[str, Any]:
+    """A claim's public record, for a member of the organisation that made it."""
+    principal.require_member(organisation_id)
+    claim = read_session().get(InstitutionalClaim, claim_id)
+    if claim is None or claim.organisation_id != organisation_id:
+        raise NotFound(f"No institutional claim has id {claim_id}.")
+    return public_claim(claim_id)

@@ -1,0 +1,307 @@
+"""Event neutralisation: accounting to the gram, attendee lists, member-only access, offset, disclosure."""
+
+from datetime import timedelta
+
+import pytest
+
+from models import utcnow
+from tests.support.events import create_event, organiser, upload
+from tests.support.pool import stock_pool
+
+CUSTOM = "test input: an organiser-supplied factor with its citation"
+
+# Actual travel list. Great-circle distances from the city table to 福州 (Fuzhou), to 0.1 km:
+# Xiamen 214.9 km, Sanming 166.7 km, Beijing 1561.0 km, Hangzhou 474.5 km.
+ATTENDEES = """name,origin_city,mode,return
+林一,厦门,hsr,yes
+林二,Xiamen,hsr,yes
+林三,xiamen,HSR,是
+陈一,三明,hsr,no
+陈二,Sanming,hsr,no
+王一,北京,flight,yes
+张一,杭州市,car,no
+"""
+# hsr:    3 × 214.9 × 2 + 2 × 166.7 = 1289.4 + 333.4 = 1622.8 pkm × 0.03048 kg = 49.462944 kg → 49,463 g
+# flight: 1 × 1561.0 × 2 = 3122.0 pkm × 0.0953 kg = 297.5266 kg → 297,527 g
+# car:    1 × 474.5 = 474.5 pkm × 0.27 kg = 128.115 kg → 128,115 g
+TRAVEL_G = 49_463 + 297_527 + 128_115  # 475,105 g
+
+ACTUAL_SOURCES = [
+    # 12,345.6 kWh × 0.5500 kg (East China grid 2023) = 6,790.08 kg → 6,790,080 g
+    (
+        {"kind": "venue_electricity", "activity": "12345.6", "factor_key": "electricity_east_china_2023"},
+        6_790_080,
+    ),
+    # 250.5 m³ × 2.1622 kg = 541.6311 kg → 541,631.1 g → 541,631 g
+    ({"kind": "venue_fuel", "activity": "250.5", "factor_key": "natural_gas"}, 541_631),
+    # 80.25 kg × 3.0959 kg = 248.445975 kg → 248,445.975 g → 248,446 g
+    ({"kind": "vehicles", "activity": "80.25", "factor_key": "diesel"}, 248_446),
+    # 2.5 kg × 0.001 kg = 0.0025 kg = 2.5 g → 3 g (half-up, not half-even)
+    (
+        {
+            "kind": "waste",
+            "activity": "2.5",
+            "factor_key": "custom",
+            "factor_kg_per_unit": "0.001",
+            "activity_unit": "kg",
+            "factor_source": CUSTOM,
+        },
+        3,
+    ),
+]
+ACTUAL_G = 6_790_080 + 541_631 + 248_446 + 3 + TRAVEL_G  # 8,055,265 g
+# 10,000 kWh × 0.5306 kg (national grid 2023) = 5,306 kg
+ESTIMATE_G = 5_306_000
+
+
+@pytest.fixture
+def org(client):
+    return organiser(client, "organiser-code", "海峡会展中心")
+
+
+def _account(client, org):
+    event = create_event(client, org)
+    url = f"/api/v1/events/{event['id']}"
+    estimate = client.post(
+        f"{url}/sources",
+        json={
+            "phase": "estimate",
+            "kind": "venue_electricity",
+            "activity": "10000",
+            "factor_key": "electricity_national_2023",
+        },
+        headers=org["headers"],
+    )
+    assert estimate.status_code == 201, estimate.json
+    for body, grams in ACTUAL_SOURCES:
+        added = client.post(f"{url}/sources", json={"phase": "actual", **body}, headers=org["headers"])
+        assert added.status_code == 201, added.json
+        assert added.json["grams"] == grams
+    uploaded = upload(client, org, event["id"], ATTENDEES)
+    assert uploaded.status_code == 200, uploaded.json
+    assert uploaded.json == {"phase": "actual", "attendees": 7, "groups": 4, "grams": TRAVEL_G}
+    return event["id"], url
+
+
+def _accounted(client, org):
+    event_id, url = _account(client, org)
+    assert client.post(f"{url}/account", headers=org["headers"]).status_code == 200
+    return event_id, url
+
+
+def test_an_event_with_five_sources_adds_up_to_the_gram(client, org):
+    event_id, url = _account(client, org)
+    detail = client.get(url, headers=org["headers"]).json
+    assert detail["totals"] == {"estimate": ESTIMATE_G, "actual": ACTUAL_G}
+    assert detail["event"]["actual_attendees"] == 7
+    travel = {s["factor_key"]: s for s in detail["sources"] if s["from_attendee_list"]}
+    assert {k: (s["activity"], s["grams"]) for k, s in travel.items()} == {
+        "travel_hsr": ("1622.8000", 49_463),
+        "travel_flight": ("3122.0000", 297_527),
+        "travel_car": ("474.5000", 128_115),
+    }
+    # A second upload replaces the list rather than adding to it.
+    assert upload(client, org, event_id, ATTENDEES).json["grams"] == TRAVEL_G
+    assert client.get(url, headers=org["headers"]).json["totals"]["actual"] == ACTUAL_G
+
+    moved = client.patch(url, json={"venue_city": "厦门"}, headers=org["headers"])
+    assert moved.status_code == 409 and "venue_city" in moved.json["errors"]
+
+    accounted = client.post(f"{url}/account", headers=org["headers"])
+    assert accounted.status_code == 200 and accounted.json["event"]["stage"] == "accounted"
+    frozen = client.post(
+        f"{url}/sources",
+        json={"phase": "estimate", "kind": "waste", "activity": "1", "factor_key": "diesel"},
+        headers=org["headers"],
+    )
+    assert frozen.status_code == 409
+
+
+def test_a_custom_factor_needs_its_cited_source(client, org):
+    event = create_event(client, org)
+    response = client.post(
+        f"/api/v1/events/{event['id']}/sources",
+        json={"phase": "estimate", "kind": "catering", "activity": "300", "factor_kg_per_unit": "2.5"},
+        headers=org["headers"],
+    )
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"activity_unit", "factor_source"}
+
+
+def test_every_bad_row_is_reported_and_nothing_is_saved(client, org):
+    event = create_event(client, org)
+    text = (
+        "name,origin_city,mode,return\n"
+        "ok,厦门,hsr,yes\n"
+        "a,Atlantis,hsr,yes\n"
+        "b,北京,rocket,yes\n"
+        "c,北京,flight,maybe\n"
+        "d,北京,bus,no\n"
+        "e,,car,no\n"
+        "ok,三明,car,no\n"
+    )
+    response = upload(client, org, event["id"], text)
+    assert response.status_code == 422
+    problems = response.json["errors"]["file"]
+    assert [p.split(":")[0] for p in problems] == ["line 3", "line 4", "line 5", "line 6", "line 7"]
+    assert "Atlantis" in problems[0] and "rocket" in problems[1] and "maybe" in problems[2]
+    assert "no cited emission factor" in problems[3] and "origin_city is empty" in problems[4]
+    detail = client.get(f"/api/v1/events/{event['id']}", headers=org["headers"]).json
+    assert detail["travel"] == [] and detail["sources"] == []
+    assert detail["totals"] == {"estimate": 0, "actual": 0}
+
+
+def test_a_file_without_the_required_columns_is_refused(client, org):
+    event = create_event(client, org)
+    response = upload(client, org, event["id"], "name,city\nx,福州\n")
+    assert response.status_code == 422
+    assert response.json["errors"]["file"] == [
+        "line 1: missing column 'origin_city'",
+        "line 1: missing column 'mode'",
+        "line 1: missing column 'return'",
+    ]
+
+
+def test_only_members_of_the_organisation_see_or_change_an_event(client, org):
+    event = create_event(client, org)
+    other = organiser(client, "other-code", "另一家公司", admin_token=org["admin"]["Authorization"][7:])
+    url = f"/api/v1/events/{event['id']}"
+    assert client.get(url, headers=other["headers"]).status_code == 403
+    assert client.patch(url, json={"published": True}, headers=other["headers"]).status_code == 403
+    assert upload(client, other, event["id"], ATTENDEES).status_code == 403
+    listed = client.get(f"/api/v1/organisations/{org['organisation_id']}/events", headers=other["headers"])
+    assert listed.status_code == 403
+    created = client.post(
+        f"/api/v1/organisations/{org['organisation_id']}/events",
+        json={"name": "x", "start_date": "2026-01-01", "end_date": "2026-01-01", "venue_city": "福州"},
+        headers=other["headers"],
+    )
+    assert created.status_code == 403
+    assert client.get("/api/v1/events/999999", headers=other["headers"]).status_code == 404
+    assert client.get(url).status_code == 401
+    # Not published: the public sees nothing.
+    assert client.get(f"/api/v1/public/events/{event['id']}").status_code == 404
+    assert client.get(f"/events/{event['id']}/disclosure").status_code == 404
+
+
+def test_an_unknown_venue_city_is_named(client, org):
+    response = client.post(
+        f"/api/v1/organisations/{org['organisation_id']}/events",
+        json={"name": "x", "start_date": "2026-01-02", "end_date": "2026-01-01", "venue_city": "Gotham"},
+        headers=org["headers"],
+    )
+    assert response.status_code == 422 and "venue_city" in response.json["errors"]
+
+
+def _offset_grams():
+    return -(-ACTUAL_G // 1_000) * 1_000  # 8,056,000 g, whole kilograms
+
+
+def test_offset_paid_by_wechat_sandbox_then_declared_and_disclosed(client, org):
+    project_id, _ = stock_pool(tonnes=10)
+    stock_pool(tonnes=10, code="PH-1", kind="PHCER", owner="村集体")  # a kind events may not use
+    event_id, url = _accounted(client, org)
+    quote = client.get(f"{url}/offset-quote", headers=org["headers"]).json
+    assert quote["grams"] == _offset_grams()
+    assert [o["project_id"] for o in quote["options"]] == [project_id]
+    assert quote["options"][0]["amount_fen"] == 80_560  # 8.056 t × ¥100
+
+    placed = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"])
+    assert placed.status_code == 201, placed.json
+    order = placed.json["order"]
+    assert order["channel"] == "event" and order["grams"] == _offset_grams()
+    assert placed.json["request_payment"] is not None
+    again = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"])
+    assert again.status_code == 409
+    assert client.post(f"{url}/declare", headers=org["headers"]).status_code == 409
+
+    paid = client.post(f"/api/v1/sandbox/orders/{order['out_trade_no']}/pay", headers=org["headers"])
+    assert paid.status_code == 200 and paid.json["status"] == "fulfilled"
+    assert client.get(url, headers=org["headers"]).json["event"]["stage"] == "offset"
+    declared = client.post(f"{url}/declare", headers=org["headers"])
+    assert declared.status_code == 200 and declared.json["event"]["stage"] == "declared"
+
+    client.patch(url, json={"published": True}, headers=org["headers"])
+    public = client.get(f"/api/v1/public/events/{event_id}")
+    assert public.status_code == 200
+    body = public.json
+    assert body["neutral"] is True and body["actual"]["total_grams"] == ACTUAL_G
+    assert body["estimate"]["total_grams"] == ESTIMATE_G
+    assert sum(s["grams"] for s in body["actual"]["sources"]) == ACTUAL_G
+    assert {s["factor_source"] for s in body["actual"]["sources"]} >= {CUSTOM}
+    credits = body["offset"]["credits"]
+    assert credits["grams"] == _offset_grams()
+    assert sum(s["grams"] for s in credits["serials"]) == _offset_grams()
+    assert {s["retirement"] for s in credits["serials"]} == {"pending"}
+    assert {s["mode"]: s["attendees"] for s in body["actual"]["travel_by_mode"]} == {
+        "car": 1,
+        "flight": 1,
+        "hsr": 5,
+    }
+
+    page = client.get(f"/events/{event_id}/disclosure")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "海峡论坛" in html and credits["serials"][0]["serial"] in html
+    assert "已实现碳中和" in html and 'name="viewport"' in html
+
+    pdf = client.get(f"{url}/certificate.pdf", headers=org["headers"])
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_offset_paid_by_bank_transfer_confirmed_by_an_admin(client, org):
+    project_id, _ = stock_pool(tonnes=10)
+    _, url = _accounted(client, org)
+    placed = client.post(
+        f"{url}/offset", json={"project_id": project_id, "payment": "bank_transfer"}, headers=org["headers"]
+    )
+    assert placed.status_code == 201, placed.json
+    order = placed.json["order"]
+    assert order["provider"] == "bank_transfer" and order["status"] == "created"
+    transfer = placed.json["bank_transfer"]
+    assert transfer["reference"] == order["out_trade_no"] and transfer["amount_fen"] == 80_560
+    from datetime import datetime
+
+    assert datetime.fromisoformat(order["expires_at"]) > utcnow() + timedelta(days=7)
+
+    confirm = f"/api/v1/admin/orders/{order['out_trade_no']}/confirm-transfer"
+    assert (
+        client.post(
+            confirm, json={"reference": "X1", "amount_fen": 80_560}, headers=org["headers"]
+        ).status_code
+        == 403
+    )
+    short = client.post(confirm, json={"reference": "ICBC-778", "amount_fen": 80_000}, headers=org["admin"])
+    assert short.status_code == 422
+    done = client.post(confirm, json={"reference": "ICBC-778", "amount_fen": 80_560}, headers=org["admin"])
+    assert done.status_code == 200, done.json
+    assert done.json["outcome"] == "fulfilled"
+    assert done.json["order"]["status"] == "fulfilled"
+    assert done.json["order"]["transaction_id"] == "BANK-ICBC-778"
+    replay = client.post(confirm, json={"reference": "ICBC-778", "amount_fen": 80_560}, headers=org["admin"])
+    assert replay.json["outcome"] == "duplicate"
+    assert client.post(f"{url}/declare", headers=org["headers"]).json["event"]["stage"] == "declared"
+    refund = client.post(
+        f"/api/v1/admin/orders/{order['out_trade_no']}/refunds",
+        json={"reason": "cancelled"},
+        headers=org["admin"],
+    )
+    assert refund.status_code == 409 and "bank transfer" in refund.json["message"]
+
+    audit = client.get("/api/v1/admin/audit-log?action=order.confirm_transfer", headers=org["admin"])
+    assert audit.status_code == 200
+    entries = [e for e in audit.json if e["action"] == "order.confirm_transfer"]
+    assert [e["after"]["outcome"] for e in entries] == ["duplicate", "fulfilled"]
+
+
+def test_a_wechat_order_cannot_be_confirmed_as_a_transfer(client, org):
+    project_id, _ = stock_pool(tonnes=10)
+    _, url = _accounted(client, org)
+    order = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"]).json[
+        "order"
+    ]
+    response = client.post(
+        f"/api/v1/admin/orders/{order['out_trade_no']}/confirm-transfer",
+        json={"reference": "R", "amount_fen": order["amount_fen"]},
+        headers=org["admin"],
+    )
+    assert response.status_code == 409

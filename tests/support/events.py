@@ -1,0 +1,51 @@
+"""Organisations with an organiser, and events, set up through the HTTP API as a client would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.testing import FlaskClient
+
+from tests.support.accounts import bearer, login_admin, login_user
+
+
+def organiser(
+    client: FlaskClient, code: str, organisation: str, admin_token: str | None = None
+) -> dict[str, Any]:
+    """Log a user in and make them the owner (first organiser) of a new organisation."""
+    token, user = login_user(client, code)
+    admin_token = admin_token or login_admin(client)[0]
+    created = client.post(
+        "/api/v1/admin/organisations",
+        json={"name": organisation, "kind": "event_organiser", "owner_id": user["id"]},
+        headers=bearer(admin_token),
+    )
+    assert created.status_code == 201, created.json
+    return {"headers": bearer(token), "organisation_id": created.json["id"], "admin": bearer(admin_token)}
+
+
+def create_event(client: FlaskClient, who: dict[str, Any], **body: Any) -> dict[str, Any]:
+    plan = {
+        "name": "海峡论坛",
+        "start_date": "2026-10-10",
+        "end_date": "2026-10-11",
+        "venue_city": "福州",
+        "expected_attendees": 8,
+        **body,
+    }
+    response = client.post(
+        f"/api/v1/organisations/{who['organisation_id']}/events", json=plan, headers=who["headers"]
+    )
+    assert response.status_code == 201, response.json
+    return response.json["event"]
+
+
+def upload(client: FlaskClient, who: dict[str, Any], event_id: int, text: str, phase: str = "actual"):
+    import io
+
+    return client.post(
+        f"/api/v1/events/{event_id}/attendees?phase={phase}",
+        data={"file": (io.BytesIO(text.encode("utf-8")), "attendees.csv")},
+        headers=who["headers"],
+        content_type="multipart/form-data",
+    )
