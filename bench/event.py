@@ -19,7 +19,22 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
-from bench.harness import DEFAULT_REDIS, emit, flush_redis, fresh_database, gunicorn
+from bench.harness import (
+    DEFAULT_MAINTENANCE_URL,
+    DEFAULT_REDIS_URL,
+    emit,
+    fresh_database,
+    gunicorn,
+    migrate,
+    service_env,
+)
+
+
+def flush_redis(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
 
 MODES = ("flight", "hsr", "car", "metro")
 TABLE = Path(__file__).resolve().parents[1] / "data" / "event_factors.json"
@@ -108,17 +123,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     args = parser.parse_args()
 
-    url = fresh_database("carbon_bench_event")
-    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    url = fresh_database(os.environ.get("BENCH_DATABASE_URL", DEFAULT_MAINTENANCE_URL), "carbon_bench_event")
+    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
     flush_redis(redis_url)
-    env = {
-        "CARBON_PROFILE": "default",
-        "DATABASE_URL": url,
-        "REDIS_URL": redis_url,
-        "RATELIMIT_ENABLED": "false",
-        "DATABASE_POOL_SIZE": "2",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = service_env(url, redis_url, DATABASE_POOL_SIZE="2")
+    migrate(env)
     body = attendee_csv(args.attendees)
     with gunicorn(env, args.workers) as base:
         login = requests.post(f"{base}/api/v1/auth/login", json={"code": "bench-organiser"}, timeout=10)
