@@ -14,7 +14,6 @@ from decimal import Decimal
 from sqlalchemy import (
     CheckConstraint,
     Date,
-    Enum,
     ForeignKey,
     Numeric,
     String,
@@ -23,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from models.accounts import _enum
 from models.base import Base, TimestampMixin
 
 
@@ -63,17 +63,6 @@ class ClaimKind(enum.StrEnum):
     ECOLOGICAL_JUSTICE = "ecological_justice"
     TREE_PLANTING = "tree_planting"
     ANNUAL_NEUTRALISATION = "annual_neutralisation"
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=32,
-        values_callable=lambda e: [m.value for m in e],
-        validate_strings=True,
-    )
 
 
 class Event(TimestampMixin, Base):

@@ -23,7 +23,6 @@ from models import (
     GRAMS_PER_TONNE,
     Batch,
     Channel,
-    IdempotencyKey,
     Order,
     OrderLine,
     OrderStatus,
@@ -32,8 +31,8 @@ from models import (
     utcnow,
 )
 from models.database import read_session, unit_of_work
-from services import order_states, reservations
-from services.errors import IdempotencyMismatch, InsufficientCredits, NotFound, ValidationFailed
+from services import idempotency, order_states, reservations
+from services.errors import InsufficientCredits, NotFound, ValidationFailed
 from services.order_policy import OrderPolicy
 from services.reservations import Selector
 from services.tokens import Principal
@@ -199,14 +198,8 @@ def _record_once(
             priced.price_fen_per_t,
         )
         if idempotency_key:
-            session.add(
-                IdempotencyKey(
-                    user_id=principal.user_id,
-                    scope=IDEMPOTENCY_SCOPE,
-                    key=idempotency_key,
-                    request_hash=request_hash,
-                    resource_id=str(order.id),
-                )
+            idempotency.remember(
+                session, principal.user_id, IDEMPOTENCY_SCOPE, idempotency_key, request_hash, order.id
             )
         # Last: the batch rows are the hot spot, so their locks are held only from here to the commit.
         reservations.take_in(session, reservation, planned)
@@ -242,21 +235,8 @@ def create_order(
 
 
 def _replay(session: Session, user_id: int, key: str, request_hash: str) -> int | None:
-    stored = session.scalar(
-        select(IdempotencyKey).where(
-            IdempotencyKey.user_id == user_id,
-            IdempotencyKey.scope == IDEMPOTENCY_SCOPE,
-            IdempotencyKey.key == key,
-        )
-    )
-    if stored is None:
-        return None
-    if stored.request_hash != request_hash:
-        raise IdempotencyMismatch(
-            "This Idempotency-Key was used with a different request body; use a new key for a new order.",
-            errors={"Idempotency-Key": ["reused with a different body"]},
-        )
-    return int(stored.resource_id)
+    resource_id = idempotency.stored_resource(session, user_id, IDEMPOTENCY_SCOPE, key, request_hash, "order")
+    return None if resource_id is None else int(resource_id)
 
 
 def _price(request: OrderRequest, policy: OrderPolicy) -> tuple[int, int, int, Selector]:

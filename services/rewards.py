@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from models import (
     CouponCode,
     CouponState,
-    IdempotencyKey,
     PointsSource,
     Redemption,
     RedemptionState,
@@ -30,9 +29,8 @@ from models import (
     utcnow,
 )
 from models.database import read_session, unit_of_work
-from services import points, redemption_states
+from services import idempotency, points, redemption_states
 from services.errors import (
-    IdempotencyMismatch,
     NotFound,
     NotRedeemable,
     OutOfStock,
@@ -69,14 +67,8 @@ def redeem(
             if existing is not None:
                 return existing
             redemption = _redeem_in(session, user_id, request, idempotency_key, now or utcnow())
-            session.add(
-                IdempotencyKey(
-                    user_id=user_id,
-                    scope=IDEMPOTENCY_SCOPE,
-                    key=idempotency_key,
-                    request_hash=request_hash,
-                    resource_id=str(redemption.id),
-                )
+            idempotency.remember(
+                session, user_id, IDEMPOTENCY_SCOPE, idempotency_key, request_hash, redemption.id
             )
             session.flush()
             return redemption
@@ -207,21 +199,10 @@ def _check_key(key: str | None) -> None:
 
 
 def _replay(session: Session, user_id: int, key: str, request_hash: str) -> Redemption | None:
-    stored = session.scalar(
-        select(IdempotencyKey).where(
-            IdempotencyKey.user_id == user_id,
-            IdempotencyKey.scope == IDEMPOTENCY_SCOPE,
-            IdempotencyKey.key == key,
-        )
+    resource_id = idempotency.stored_resource(
+        session, user_id, IDEMPOTENCY_SCOPE, key, request_hash, "redemption"
     )
-    if stored is None:
-        return None
-    if stored.request_hash != request_hash:
-        raise IdempotencyMismatch(
-            "This Idempotency-Key was used for another redemption; use a new key for a new one.",
-            errors={"Idempotency-Key": ["Reused with a different item or body."]},
-        )
-    return session.get_one(Redemption, int(stored.resource_id))
+    return None if resource_id is None else session.get_one(Redemption, int(resource_id))
 
 
 def list_items(
