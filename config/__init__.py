@@ -112,6 +112,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TOKEN_TTL_S", 7 * 24 * 3600, "Lifetime of a bearer token in seconds.", int),
     Setting("LOGIN_RATE_LIMIT", "20 per minute", "Login attempts allowed per client address."),
     Setting("ORDER_RATE_LIMIT", "30 per minute", "Orders a client address may place."),
+    Setting("REDEEM_RATE_LIMIT", "30 per minute", "Reward redemptions a caller may make."),
     Setting("CALLBACK_RATE_LIMIT", "600 per minute", "Payment callbacks accepted per client address."),
     Setting("RATELIMIT_ENABLED", True, "Turn rate limits on or off.", _bool),
     Setting("MAX_CONTENT_LENGTH", 8 * 1024 * 1024, "Largest request body in bytes.", int),

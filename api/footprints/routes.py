@@ -14,8 +14,8 @@ from api.footprints.schemas import (
     TrendPointSchema,
     TrendQuerySchema,
 )
-from api.limits import limiter
-from api.orders.routes import IDEMPOTENCY_HEADER, _order_limit, _per_caller
+from api.limits import limiter, per_caller
+from api.orders.routes import IDEMPOTENCY_HEADER, _order_limit
 from api.orders.schemas import PlacedOrderSchema
 from models import PeriodType
 from services import footprints
@@ -73,7 +73,7 @@ def get(footprint_id):
 
 
 @blp.route("/me/footprints/<int:footprint_id>/offset", methods=["POST"])
-@limiter.limit(_order_limit, key_func=_per_caller)
+@limiter.limit(_order_limit, key_func=per_caller)
 @auth_required()
 @blp.response(201, PlacedOrderSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such footprint of mine")

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from api.auth import auth_required, current_principal
 from api.context import order_policy, payment_provider
 from api.errors import ErrorSchema
-from api.limits import limiter
+from api.limits import limiter, per_caller
 from api.orders.schemas import (
     OrderCreateSchema,
     OrderListQuerySchema,
@@ -38,11 +38,6 @@ def _order_limit() -> str:
     return current_app.config["ORDER_RATE_LIMIT"]
 
 
-def _per_caller() -> str:
-    """Orders are limited per token (users share addresses behind carrier NAT), else per address."""
-    return request.headers.get("Authorization") or request.remote_addr or "unknown"
-
-
 def to_request(data: dict) -> OrderRequest:
     grams = (
         data.get("grams") or (data.get("kg") or 0) * 1_000 or (data.get("tonnes") or 0) * 1_000_000 or None
@@ -58,7 +53,7 @@ def to_request(data: dict) -> OrderRequest:
 
 
 @blp.route("", methods=["POST"])
-@limiter.limit(_order_limit, key_func=_per_caller)
+@limiter.limit(_order_limit, key_func=per_caller)
 @auth_required()
 @blp.arguments(OrderCreateSchema)
 @blp.response(201, PlacedOrderSchema)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_principal
 from api.errors import ErrorSchema
+from api.limits import limiter, per_caller
 from api.rewards.schemas import (
     IdempotencyHeaderSchema,
     RedeemSchema,
@@ -43,6 +45,7 @@ def get_reward(item_id: int):
 
 
 @blp.route("/rewards/<int:item_id>/redeem", methods=["POST"])
+@limiter.limit(lambda: current_app.config["REDEEM_RATE_LIMIT"], key_func=per_caller)
 @auth_required()
 @blp.arguments(IdempotencyHeaderSchema, location="headers")
 @blp.arguments(RedeemSchema)

@@ -423,3 +423,22 @@ def test_admin_lists_redemptions_with_filters(client, alice, admin):
     assert len(paged.json) == 2
     assert '"total": 3' in paged.headers["X-Pagination"]
     assert client.get("/api/v1/admin/redemptions?state=lost", headers=admin).status_code == 422
+
+
+class TestRedeemRateLimit:
+    @pytest.fixture
+    def app_overrides(self):
+        return {"RATELIMIT_ENABLED": True, "REDEEM_RATE_LIMIT": "2 per minute"}
+
+    def test_redemptions_are_rate_limited_per_caller(self, client):
+        from tests.support.accounts import bearer, login_user
+
+        token, _ = login_user(client, "eager-redeemer")
+        answers = [
+            client.post(
+                "/api/v1/rewards/1/redeem", json={}, headers={**bearer(token), "Idempotency-Key": f"k{i}"}
+            )
+            for i in range(3)
+        ]
+        assert [a.status_code for a in answers][-1] == 429
+        assert answers[-1].json["error"] == "too_many_requests"
