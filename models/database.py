@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 _factory = sessionmaker(expire_on_commit=False)
@@ -73,3 +74,13 @@ def single_read() -> Iterator[Connection]:
 def read_session() -> Session:
     """The current thread's session, for queries that change nothing."""
     return db_session()
+
+
+def serialize_in(session: Session, name: str) -> None:
+    """Serialise one kind of writer until the caller's transaction ends (a PostgreSQL advisory lock).
+
+    SQLite allows one writer at a time anyway, so there it does nothing.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import csv
-import hashlib
 import io
 import json
 import re
@@ -20,12 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import GRAMS_PER_TONNE, Batch, Project
-from models.database import unit_of_work
+from models.database import serialize_in, unit_of_work
 from services import audit
 from services.errors import Conflict, ValidationFailed
 
@@ -52,7 +51,6 @@ _LENGTHS = {"project_code": 64, "serial_prefix": 64, "registry_ref": 200, "regis
 _DIGITS = re.compile(r"^\d+$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Serialises imports on PostgreSQL so two concurrent files cannot both pass the overlap check.
-_IMPORT_LOCK_KEY = int.from_bytes(hashlib.sha256(b"batches.import").digest()[:8], "big", signed=True)
 
 
 @dataclass(frozen=True)
@@ -429,8 +427,7 @@ def _check_overlaps_with_pool(session: Session, spans: Iterable[SerialSpan], err
 
 
 def _lock_imports(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK_KEY})
+    serialize_in(session, "batches.import")
 
 
 def today_in_registry_tz() -> date:

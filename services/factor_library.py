@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Factor, FactorSet, utcnow
-from models.database import read_session, unit_of_work
+from models.database import read_session, serialize_in, unit_of_work
 from services import audit
 from services.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from services.footprint_calculator import City, FactorTable, FactorValue, Province, grams_per_unit
@@ -310,6 +310,9 @@ def publish(upload: Upload, actor_id: int | None, source: str) -> PublishedSet:
     """Publish the upload as the next version and make it current (audited)."""
     try:
         with unit_of_work() as session:
+            serialize_in(
+                session, "factor_sets.publish"
+            )  # one publisher at a time: versions and "current" stay single
             previous = session.scalar(select(FactorSet).where(FactorSet.is_current).with_for_update())
             carried: list[str] = []
             geography = dict(previous.geography) if previous else {}
