@@ -8,11 +8,12 @@ refused rather than guessed. Distances are great-circle distances between city c
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+
+from services.geo import central_angle
 
 DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "event_factors.json"
 EARTH_RADIUS_KM = 6371.0088
@@ -86,6 +87,5 @@ def coordinates_source() -> str:
 
 def distance_km(origin: City, destination: City) -> Decimal:
     """Great-circle (haversine) distance between two city centres, to 0.1 km."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (origin.lat, origin.lon, destination.lat, destination.lon))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return Decimal(str(round(2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h)), 1)))
+    angle = central_angle(origin.lat, origin.lon, destination.lat, destination.lon)
+    return Decimal(str(round(EARTH_RADIUS_KM * angle, 1)))

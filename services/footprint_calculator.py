@@ -19,11 +19,12 @@ Bad inputs raise `FootprintInputError` whose `errors` name each field by its pat
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
+
+from services.geo import central_angle
 
 GRAMS_PER_MASS_UNIT = {"g": Decimal(1), "kg": Decimal(1_000), "t": Decimal(1_000_000)}
 EMISSION_GASES = ("CO2e", "CO2")
@@ -230,9 +231,7 @@ def grams_per_unit(unit: str) -> tuple[Decimal, str]:
 
 def great_circle_km(a: City, b: City) -> Decimal:
     """Haversine distance between two cities, rounded to 0.1 km."""
-    lat1, lon1, lat2, lon2 = (math.radians(float(v)) for v in (a.lat, a.lon, b.lat, b.lon))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    km = 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+    km = EARTH_RADIUS_KM * central_angle(float(a.lat), float(a.lon), float(b.lat), float(b.lon))
     return Decimal(repr(km)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
 
 
