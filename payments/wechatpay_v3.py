@@ -24,7 +24,10 @@ from urllib.parse import urlsplit
 import requests
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 from wechatpayv3 import WeChatPay, WeChatPayType
+from wechatpayv3 import __version__ as wechatpayv3_version
 from wechatpayv3.core import Core
+from wechatpayv3.type import RequestType
+from wechatpayv3.utils import build_authorization
 
 from payments.errors import (
     AlreadyPaid,
@@ -78,6 +81,57 @@ class _CoreAt(Core):
     @_gate_way.setter
     def _gate_way(self, _library_default: str) -> None:
         pass  # the configured gateway wins over the address the library assigns
+
+    @property
+    def _http(self) -> requests.Session:
+        # One pooled session per core: the library opens a new connection (and re-reads the proxy
+        # environment) for every call, a TLS handshake each time against the real gateway.
+        session = self.__dict__.get("_http_session")
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False
+            session.proxies = self._proxy or requests.utils.get_environ_proxies(self._configured_gateway)
+            self.__dict__["_http_session"] = session
+        return session
+
+    def request(
+        self,
+        path: str,
+        method: RequestType = RequestType.GET,
+        data: Any = None,
+        skip_verify: bool = False,
+        sign_data: Any = None,
+        files: Any = None,
+        cipher_data: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, Any]:
+        """The library's `Core.request` (same signing, same answer check) over the pooled session."""
+        headers = dict(headers or {})
+        headers["Content-Type"] = "multipart/form-data" if files else "application/json"
+        headers["Accept"] = "application/json"
+        headers["User-Agent"] = f"wechatpay python sdk v{wechatpayv3_version}"
+        if self._public_key_id or cipher_data:
+            headers["Wechatpay-Serial"] = self._public_key_id or (
+                hex(self._last_certificate().serial_number)[2:].upper()
+            )
+        signed = sign_data if sign_data else data
+        body = signed if isinstance(signed, str) else json.dumps(signed) if signed else ""
+        headers["Authorization"] = build_authorization(
+            path, method.value, self._mchid, self._cert_serial_no, self._private_key, data=body
+        )
+        response = self._http.request(
+            method.value,
+            self._gate_way + path,
+            data=data if files else (body if data else None),
+            files=files,
+            headers=headers,
+            timeout=self._timeout,
+        )
+        answered = 200 <= response.status_code < 300
+        if answered and not skip_verify and not self._verify_signature(response.headers, response.text):
+            raise GatewayError("WeChat Pay's answer failed its signature check")
+        content_type = response.headers.get("Content-Type", "")
+        return response.status_code, response.text if "application/json" in content_type else response.content
 
 
 class _WeChatPayAt(WeChatPay):

@@ -51,19 +51,14 @@ def transition(session: Session, order: Order, to: OrderStatus, note: str = "") 
     order.status = to
 
 
-def record_created(session: Session, order: Order) -> None:
-    """The first event of every order."""
-    _record(
-        session,
-        order,
-        OrderEvent(
-            order_id=order.id,
-            from_status=None,
-            to_status=order.status.value,
-            note="order placed",
-            at=order.created_at,
-        ),
-    )
+def opening(prepaid: bool) -> tuple[OrderStatus, list[tuple[str | None, str, str]]]:
+    """A new order's status and its first transitions (from, to, note): placed, and perhaps payment opened."""
+    transitions: list[tuple[str | None, str, str]] = [(None, S.CREATED.value, "order placed")]
+    if not prepaid:
+        return S.CREATED, transitions
+    assert can_transition(S.CREATED, S.AWAITING_PAYMENT)
+    transitions.append((S.CREATED.value, S.AWAITING_PAYMENT.value, "payment opened"))
+    return S.AWAITING_PAYMENT, transitions
 
 
 def _record(session: Session, order: Order, event: OrderEvent) -> None:

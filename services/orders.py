@@ -31,7 +31,7 @@ from models import (
     utcnow,
 )
 from models.database import read_session, unit_of_work
-from services import idempotency, order_states, reservations
+from services import idempotency, order_rows, order_states, reservations
 from services.errors import InsufficientCredits, NotFound, ValidationFailed
 from services.order_policy import OrderPolicy
 from services.reservations import Selector
@@ -155,55 +155,31 @@ def _record_once(
             existing = _replay(session, principal.user_id, idempotency_key, request_hash)
             if existing is not None:
                 raise ReplayedOrder(existing)
-        now = utcnow()
         planned = reservations.plan(session, priced.grams, priced.selector)
-        reservation = reservations.new_reservation(session, priced.grams, expires_at)
-        order = Order(
-            out_trade_no=out_trade_no,
-            user_id=principal.user_id,
-            channel=request.channel
-            or (Channel.ONE_YUAN if request.product == "one_yuan" else Channel.CREDITS),
-            status=OrderStatus.CREATED,
-            grams=priced.grams,
-            amount_fen=priced.amount_fen,
-            units=request.units,
-            project_id=request.project_id,
-            owner_id=request.owner_id,
-            holder_name=request.holder_name,
-            reservation_id=reservation.id,
-            provider=provider_name,
-            expires_at=expires_at,
-            source_type=request.source_type,
-            source_id=request.source_id,
-            created_at=now,
-            # Set explicitly, so that answering with the new order reads nothing back.
-            prepay_id=None,
-            transaction_id=None,
-            paid_at=None,
-            fulfilled_at=None,
-            lines=[],
-            events=[],
-        )
-        session.add(order)
-        session.flush()
-        order_states.record_created(session, order)
-        if prepay_id is not None:
-            order.prepay_id = prepay_id
-            order_states.transition(session, order, OrderStatus.AWAITING_PAYMENT, "payment opened")
-        _add_lines(
+        return order_rows.write_new_order(
             session,
-            order,
-            {take.batch_id: take.grams for take in planned},
-            {take.batch_id: take.project_id for take in planned},
-            priced.price_fen_per_t,
+            user_id=principal.user_id,
+            values={
+                "out_trade_no": out_trade_no,
+                "channel": request.channel
+                or (Channel.ONE_YUAN if request.product == "one_yuan" else Channel.CREDITS),
+                "grams": priced.grams,
+                "amount_fen": priced.amount_fen,
+                "units": request.units,
+                "project_id": request.project_id,
+                "owner_id": request.owner_id,
+                "holder_name": request.holder_name,
+                "provider": provider_name,
+                "prepay_id": prepay_id,
+                "expires_at": expires_at,
+                "source_type": request.source_type,
+                "source_id": request.source_id,
+            },
+            planned=planned,
+            price_fen_per_t=priced.price_fen_per_t,
+            prepaid=prepay_id is not None,
+            idempotency_key=(IDEMPOTENCY_SCOPE, idempotency_key, request_hash) if idempotency_key else None,
         )
-        if idempotency_key:
-            idempotency.remember(
-                session, principal.user_id, IDEMPOTENCY_SCOPE, idempotency_key, request_hash, order.id
-            )
-        # Last: the batch rows are the hot spot, so their locks are held only from here to the commit.
-        reservations.take_in(session, reservation, planned)
-        return order
 
 
 def create_order(
@@ -317,31 +293,10 @@ def _add_lines(
     projects: dict[int, int],
     price_fen_per_t: int,
 ) -> None:
-    ordered = sorted(grams_by_batch.items())
-    amounts = split_amount(order.amount_fen, [grams for _, grams in ordered])
     lines_loaded = "lines" not in inspect(order).unloaded
-    for (batch_id, grams), amount in zip(ordered, amounts, strict=True):
-        (order.lines.append if lines_loaded else session.add)(
-            OrderLine(
-                order_id=order.id,
-                project_id=projects[batch_id],
-                batch_id=batch_id,
-                grams=grams,
-                price_fen_per_t=price_fen_per_t,
-                amount_fen=amount,
-            )
-        )
+    for values in order_rows.line_values(order.amount_fen, grams_by_batch, projects, price_fen_per_t):
+        (order.lines.append if lines_loaded else session.add)(OrderLine(order_id=order.id, **values))
     session.flush()
-
-
-def split_amount(total_fen: int, weights: list[int]) -> list[int]:
-    """Split `total_fen` in proportion to `weights` by largest remainder; the parts add up exactly."""
-    whole = sum(weights)
-    shares = [total_fen * w // whole for w in weights]
-    remainders = sorted(range(len(weights)), key=lambda i: (total_fen * weights[i]) % whole, reverse=True)
-    for i in remainders[: total_fen - sum(shares)]:
-        shares[i] += 1
-    return shares
 
 
 def get_order(principal: Principal, out_trade_no: str) -> Order:

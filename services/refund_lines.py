@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from models import OrderLine, Refund, RefundLine
 from services.errors import Conflict
-from services.orders import split_amount
+from services.order_rows import split_amount
 
 
 def record_in(session: Session, refund: Refund, grams_by_line: Mapping[int, int]) -> list[RefundLine]:

@@ -16,8 +16,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -79,37 +80,61 @@ def reserve_in(session: Session, grams: int, selector: Selector, expires_at: dat
         planned = plan(session, grams, selector)
         savepoint = session.begin_nested()
         try:
-            reservation = new_reservation(session, grams, expires_at)
-            take_in(session, reservation, planned)
+            reservation_id = insert_reservation(session, grams, expires_at)
+            take(session, reservation_id, planned)
         except PlanStale:
             savepoint.rollback()
             continue
         savepoint.commit()
+        reservation = session.get(Reservation, reservation_id)
+        assert reservation is not None
         return reservation
     raise InsufficientCredits("The pool is too busy to reserve these grams now; try again.", grams=grams)
+
+
+_BATCHES = Batch.__table__
+_PROJECTS = Project.__table__
+
+
+@cache
+def _plan_query(by_project: bool, by_owner: bool, by_kind: bool, by_kinds: bool) -> Select:
+    """The planning query for one shape of selector, built once (its SQL is compiled once too)."""
+    query = (
+        select(_BATCHES.c.id, _BATCHES.c.available_g, _BATCHES.c.project_id)
+        .join(_PROJECTS, _PROJECTS.c.id == _BATCHES.c.project_id)
+        .where(_BATCHES.c.available_g > 0)
+        .order_by(_BATCHES.c.vintage, _BATCHES.c.id)
+    )
+    if by_project:
+        query = query.where(_BATCHES.c.project_id == bindparam("project_id"))
+    if by_owner:
+        query = query.where(_PROJECTS.c.owner_id == bindparam("owner_id"))
+    if by_kind:
+        query = query.where(_PROJECTS.c.kind_code == bindparam("kind_code"))
+    if by_kinds:
+        query = query.where(_PROJECTS.c.kind_code.in_(bindparam("kind_codes", expanding=True)))
+    return query
 
 
 def plan(session: Session, grams: int, selector: Selector) -> list[PlannedTake]:
     """Which batches to draw from (oldest vintage first), read without locking; in batch-id order."""
     if grams <= 0:
         raise ValidationFailed("Grams to reserve must be positive.", errors={"grams": ["must be positive"]})
-    query = (
-        select(Batch.id, Batch.available_g, Batch.project_id)
-        .join(Project, Project.id == Batch.project_id)
-        .where(Batch.available_g > 0)
-        .order_by(Batch.vintage, Batch.id)
+    query = _plan_query(
+        selector.project_id is not None,
+        selector.owner_id is not None,
+        selector.kind_code is not None,
+        selector.kind_codes is not None,
     )
-    if selector.project_id is not None:
-        query = query.where(Batch.project_id == selector.project_id)
-    if selector.owner_id is not None:
-        query = query.where(Project.owner_id == selector.owner_id)
-    if selector.kind_code is not None:
-        query = query.where(Project.kind_code == selector.kind_code)
-    if selector.kind_codes is not None:
-        query = query.where(Project.kind_code.in_(selector.kind_codes))
+    parameters = {
+        "project_id": selector.project_id,
+        "owner_id": selector.owner_id,
+        "kind_code": selector.kind_code,
+        "kind_codes": list(selector.kind_codes or ()),
+    }
     planned: list[PlannedTake] = []
     remaining = grams
-    for batch_id, available, project_id in session.execute(query):
+    for batch_id, available, project_id in session.connection().execute(query, parameters):
         take = min(available, remaining)
         planned.append(PlannedTake(batch_id, take, project_id))
         remaining -= take
@@ -122,36 +147,84 @@ def plan(session: Session, grams: int, selector: Selector) -> list[PlannedTake]:
     )
 
 
-def new_reservation(session: Session, grams: int, expires_at: datetime) -> Reservation:
-    """The reservation row, inserted before any batch is locked."""
-    # The collection starts loaded (empty), so callers can read the new slices without a query.
-    reservation = Reservation(
-        grams=grams, expires_at=expires_at, status=ReservationStatus.RESERVED, allocations=[]
+_INSERT_RESERVATION = insert(Reservation.__table__).returning(Reservation.__table__.c.id)
+
+
+def insert_reservation(session: Session, grams: int, expires_at: datetime) -> int:
+    """The reservation row, inserted before any batch is locked; gives its id."""
+    return (
+        session.connection()
+        .execute(
+            _INSERT_RESERVATION,
+            {"grams": grams, "expires_at": expires_at, "status": ReservationStatus.RESERVED},
+        )
+        .scalar_one()
     )
-    session.add(reservation)
-    session.flush()
-    return reservation
 
 
-def take_in(session: Session, reservation: Reservation, planned: list[PlannedTake]) -> None:
-    """Take the planned grams (conditional UPDATEs in batch-id order) and carve their slices.
+# A batch without free ranges (available = the never-allocated tail) gives its grams from the tail:
+# the take and the cursor's advance are one statement. Otherwise the rows are returned grams first.
+_TAKE_FROM_TAIL = (
+    update(_BATCHES)
+    .where(
+        _BATCHES.c.id == bindparam("batch_id"),
+        _BATCHES.c.available_g >= bindparam("grams"),
+        _BATCHES.c.available_g == _BATCHES.c.issued_g - _BATCHES.c.cursor_g,
+    )
+    .values(
+        available_g=_BATCHES.c.available_g - bindparam("grams"),
+        reserved_g=_BATCHES.c.reserved_g + bindparam("grams"),
+        cursor_g=_BATCHES.c.cursor_g + bindparam("grams"),
+    )
+    .returning(_BATCHES.c.cursor_g)
+)
+_TAKE = (
+    update(_BATCHES)
+    .where(_BATCHES.c.id == bindparam("batch_id"), _BATCHES.c.available_g >= bindparam("grams"))
+    .values(
+        available_g=_BATCHES.c.available_g - bindparam("grams"),
+        reserved_g=_BATCHES.c.reserved_g + bindparam("grams"),
+    )
+)
+_INSERT_ALLOCATIONS = insert(Allocation.__table__)
+
+
+def take(session: Session, reservation_id: int, planned: list[PlannedTake]) -> list[tuple[int, int, int]]:
+    """Take the planned grams (conditional UPDATEs in batch-id order) and record their slices.
 
     The batch rows stay locked until the caller commits, so callers insert everything else first
-    and call this last. Raises PlanStale when a batch no longer has its planned grams.
+    and call this last. Gives the slices as (batch_id, start_g, end_g); raises PlanStale when a
+    batch no longer has its planned grams.
     """
     session.flush()  # whatever the caller added goes in before the locks are taken
-    for take in planned:
-        taken = session.execute(
-            update(Batch)
-            .where(Batch.id == take.batch_id, Batch.available_g >= take.grams)
-            .values(available_g=Batch.available_g - take.grams, reserved_g=Batch.reserved_g + take.grams)
-        ).rowcount
-        if taken != 1:
+    connection = session.connection()
+    slices: list[tuple[int, int, int]] = []
+    for planned_take in planned:
+        parameters = {"batch_id": planned_take.batch_id, "grams": planned_take.grams}
+        cursor = connection.execute(_TAKE_FROM_TAIL, parameters).scalar()
+        if cursor is not None:
+            slices.append((planned_take.batch_id, cursor - planned_take.grams, cursor))
+            continue
+        if connection.execute(_TAKE, parameters).rowcount != 1:
             raise PlanStale
-    for take in planned:
-        for start, end in _carve(session, take.batch_id, take.grams):
-            reservation.allocations.append(Allocation(batch_id=take.batch_id, start_g=start, end_g=end))
-    session.flush()
+        slices += [
+            (planned_take.batch_id, start, end)
+            for start, end in _carve(session, planned_take.batch_id, planned_take.grams)
+        ]
+    connection.execute(
+        _INSERT_ALLOCATIONS,
+        [
+            {
+                "reservation_id": reservation_id,
+                "batch_id": batch_id,
+                "start_g": start,
+                "end_g": end,
+                "state": AllocationState.RESERVED,
+            }
+            for batch_id, start, end in slices
+        ],
+    )
+    return slices
 
 
 def _carve(session: Session, batch_id: int, grams: int) -> list[tuple[int, int]]:

@@ -282,6 +282,7 @@ class _ApiError(Exception):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     disable_nagle_algorithm = True  # headers and body go out in separate writes
+    protocol_version = "HTTP/1.1"  # keep-alive, as WeChat Pay's gateway allows
 
     def do_GET(self) -> None:
         self.server.fake._handle(self)
