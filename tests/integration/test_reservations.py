@@ -80,6 +80,29 @@ def test_release_returns_grams_and_they_are_reused_first(app):
     assert list(run_audit(pool_only=True)) == []
 
 
+def test_returned_grams_then_the_tail_then_the_tail_alone(app):
+    _, (bid,) = _pool({2021: 1})
+    first = reservations.reserve(10_000, Selector(), ttl_s=60)
+    reservations.reserve(10_000, Selector(), ttl_s=60)
+    reservations.release(first)
+    mixed = reservations.reserve(15_000, Selector(), ttl_s=60)  # the returned 10 kg, then 5 kg of tail
+    tail = reservations.reserve(10_000, Selector(), ttl_s=60)  # no free range left: straight from the tail
+
+    def slices(rid):
+        with unit_of_work() as session:
+            return sorted(
+                session.execute(
+                    select(Allocation.start_g, Allocation.end_g).where(Allocation.reservation_id == rid)
+                ).all()
+            )
+
+    assert slices(mixed) == [(0, 10_000), (20_000, 25_000)]
+    assert slices(tail) == [(25_000, 35_000)]
+    batch = _batch(bid)
+    assert (batch.cursor_g, batch.available_g, batch.reserved_g) == (35_000, TONNE - 35_000, 35_000)
+    assert list(run_audit(pool_only=True)) == []
+
+
 def test_confirm_and_release_happen_once(app):
     _pool({2021: 1})
     rid = reservations.reserve(10_000, Selector(), ttl_s=60)
