@@ -21,7 +21,9 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
+import certifi
 import requests
+import urllib3
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3 import __version__ as wechatpayv3_version
@@ -83,16 +85,17 @@ class _CoreAt(Core):
         pass  # the configured gateway wins over the address the library assigns
 
     @property
-    def _http(self) -> requests.Session:
-        # One pooled session per core: the library opens a new connection (and re-reads the proxy
+    def _http(self) -> urllib3.PoolManager:
+        # One connection pool per core: the library opens a new connection (and re-reads the proxy
         # environment) for every call, a TLS handshake each time against the real gateway.
-        session = self.__dict__.get("_http_session")
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False
-            session.proxies = self._proxy or requests.utils.get_environ_proxies(self._configured_gateway)
-            self.__dict__["_http_session"] = session
-        return session
+        pool = self.__dict__.get("_http_pool")
+        if pool is None:
+            proxies = self._proxy or requests.utils.get_environ_proxies(self._configured_gateway)
+            proxy = proxies.get(urlsplit(self._configured_gateway).scheme)
+            options = {"ca_certs": certifi.where(), "retries": False, "maxsize": 4}
+            pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+            self.__dict__["_http_pool"] = pool
+        return pool
 
     def request(
         self,
@@ -105,9 +108,11 @@ class _CoreAt(Core):
         cipher_data: bool = False,
         headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
-        """The library's `Core.request` (same signing, same answer check) over the pooled session."""
+        """The library's `Core.request` (same signing, same answer check) over the pooled connections."""
+        if files:  # media uploads: the library's own way
+            return super().request(path, method, data, skip_verify, sign_data, files, cipher_data, headers)
         headers = dict(headers or {})
-        headers["Content-Type"] = "multipart/form-data" if files else "application/json"
+        headers["Content-Type"] = "application/json"
         headers["Accept"] = "application/json"
         headers["User-Agent"] = f"wechatpay python sdk v{wechatpayv3_version}"
         if self._public_key_id or cipher_data:
@@ -119,19 +124,22 @@ class _CoreAt(Core):
         headers["Authorization"] = build_authorization(
             path, method.value, self._mchid, self._cert_serial_no, self._private_key, data=body
         )
-        response = self._http.request(
-            method.value,
-            self._gate_way + path,
-            data=data if files else (body if data else None),
-            files=files,
-            headers=headers,
-            timeout=self._timeout,
-        )
-        answered = 200 <= response.status_code < 300
-        if answered and not skip_verify and not self._verify_signature(response.headers, response.text):
+        try:
+            response = self._http.request(
+                method.value,
+                self._gate_way + path,
+                body=body.encode() if data else None,
+                headers=headers,
+                timeout=self._timeout,
+            )
+        except urllib3.exceptions.HTTPError as exc:
+            raise GatewayError(f"WeChat Pay is unreachable: {exc}") from exc
+        text = response.data.decode("utf-8", errors="replace")
+        answered = 200 <= response.status < 300
+        if answered and not skip_verify and not self._verify_signature(response.headers, text):
             raise GatewayError("WeChat Pay's answer failed its signature check")
         content_type = response.headers.get("Content-Type", "")
-        return response.status_code, response.text if "application/json" in content_type else response.content
+        return response.status, text if "application/json" in content_type else response.data
 
 
 class _WeChatPayAt(WeChatPay):
@@ -216,6 +224,8 @@ class WeChatPayV3:
             status, payload = call(client)
         except requests.RequestException as exc:
             raise GatewayError(f"WeChat Pay is unreachable: {exc}") from exc
+        except GatewayError:
+            raise
         except Exception as exc:  # the library raises a bare Exception when an answer's signature fails
             raise GatewayError(f"WeChat Pay's answer is not usable: {exc}") from exc
         if 200 <= status < 300:
