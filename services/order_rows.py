@@ -8,17 +8,22 @@ nothing is read back.
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from functools import cache
+
+from sqlalchemy import Insert, Select, Table, bindparam, insert, select, union_all
 from sqlalchemy.orm import Session
 
-from models import Order, OrderEvent, OrderLine, utcnow
+from models import Order, OrderEvent, OrderLine, Reservation, ReservationStatus, utcnow
 from services import idempotency, order_states, reservations
 from services.reservations import PlannedTake
 
+_RESERVATIONS = Reservation.__table__
 _ORDERS = Order.__table__
+_EVENTS = OrderEvent.__table__
+_LINES = OrderLine.__table__
 _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
-_INSERT_EVENTS = insert(OrderEvent.__table__)
-_INSERT_LINES = insert(OrderLine.__table__)
+_INSERT_EVENTS = insert(_EVENTS)
+_INSERT_LINES = insert(_LINES)
 
 
 def split_amount(total_fen: int, weights: list[int]) -> list[int]:
@@ -68,13 +73,11 @@ def write_new_order(
     """
     connection = session.connection()
     now = utcnow()
-    reservation_id = reservations.insert_reservation(session, values["grams"], values["expires_at"])
     status, transitions = order_states.opening(prepaid)
     row = {
         **values,
         "user_id": user_id,
         "status": status,
-        "reservation_id": reservation_id,
         "created_at": now,
         "refunded_fen": 0,
         "refunded_g": 0,
@@ -82,19 +85,40 @@ def write_new_order(
         "paid_at": None,
         "fulfilled_at": None,
     }
-    order_id = connection.execute(_INSERT_ORDER, row).scalar_one()
     events = [
-        {"order_id": order_id, "from_status": source, "to_status": target, "note": note, "at": now}
+        {"from_status": source, "to_status": target, "note": note, "at": now}
         for source, target, note in transitions
     ]
-    connection.execute(_INSERT_EVENTS, events)
     lines = line_values(
         values["amount_fen"],
         {take.batch_id: take.grams for take in planned},
         {take.batch_id: take.project_id for take in planned},
         price_fen_per_t,
     )
-    connection.execute(_INSERT_LINES, [{"order_id": order_id, **line} for line in lines])
+    reservation = {
+        "grams": values["grams"],
+        "returned_g": 0,
+        "status": ReservationStatus.RESERVED,
+        "expires_at": values["expires_at"],
+        "confirmed_at": None,
+        "released_at": None,
+        "created_at": now,
+    }
+    if connection.dialect.name == "postgresql":
+        parameters = _prefixed("r", reservation) | _prefixed("o", row)
+        for index, event in enumerate(events):
+            parameters |= _prefixed(f"e{index}", event)
+        for index, line in enumerate(lines):
+            parameters |= _prefixed(f"l{index}", line)
+        order_id, reservation_id = connection.execute(
+            _insert_all(tuple(row), len(events), len(lines)), parameters
+        ).one()
+    else:
+        reservation_id = reservations.insert_reservation(session, values["grams"], values["expires_at"])
+        order_id = connection.execute(_INSERT_ORDER, {**row, "reservation_id": reservation_id}).scalar_one()
+        connection.execute(_INSERT_EVENTS, [{"order_id": order_id, **event} for event in events])
+        connection.execute(_INSERT_LINES, [{"order_id": order_id, **line} for line in lines])
+    row["reservation_id"] = reservation_id
     if idempotency_key is not None:
         scope, key, request_hash = idempotency_key
         idempotency.remember(session, user_id, scope, key, request_hash, order_id)
@@ -104,5 +128,57 @@ def write_new_order(
         id=order_id,
         **row,
         lines=[OrderLine(order_id=order_id, **line) for line in lines],
-        events=[OrderEvent(**event) for event in events],
+        events=[OrderEvent(order_id=order_id, **event) for event in events],
+    )
+
+
+def _prefixed(prefix: str, values: dict) -> dict:
+    return {f"{prefix}_{name}": value for name, value in values.items()}
+
+
+def _row_select(table: Table, prefix: str, columns: tuple[str, ...], *leading) -> Select:
+    return select(*leading, *(bindparam(f"{prefix}_{name}", type_=table.c[name].type) for name in columns))
+
+
+def _from_select(table: Table, columns: tuple[str, ...], rows: Select) -> Insert:
+    return insert(table).from_select(list(columns), rows, include_defaults=False)
+
+
+@cache
+def _insert_all(order_columns: tuple[str, ...], event_count: int, line_count: int) -> Select:
+    """PostgreSQL: the reservation, the order, its events and lines in one statement (one round trip).
+
+    Data-modifying CTEs; gives (order id, reservation id). Built once per shape.
+    """
+    reservation_columns = (
+        "grams", "returned_g", "status", "expires_at", "confirmed_at", "released_at", "created_at",
+    )  # fmt: skip
+    reservation = (
+        _from_select(_RESERVATIONS, reservation_columns, _row_select(_RESERVATIONS, "r", reservation_columns))
+        .returning(_RESERVATIONS.c.id)
+        .cte("new_reservation")
+    )
+    order = (
+        _from_select(
+            _ORDERS,
+            ("reservation_id", *order_columns),
+            _row_select(_ORDERS, "o", order_columns, reservation.c.id),
+        )
+        .returning(_ORDERS.c.id, _ORDERS.c.reservation_id)
+        .cte("new_order")
+    )
+    event_columns = ("from_status", "to_status", "note", "at")
+    events = _from_select(
+        _EVENTS,
+        ("order_id", *event_columns),
+        union_all(*(_row_select(_EVENTS, f"e{i}", event_columns, order.c.id) for i in range(event_count))),
+    ).returning(_EVENTS.c.id)
+    line_columns = ("project_id", "batch_id", "grams", "refunded_g", "price_fen_per_t", "amount_fen")
+    lines = _from_select(
+        _LINES,
+        ("order_id", *line_columns),
+        union_all(*(_row_select(_LINES, f"l{i}", line_columns, order.c.id) for i in range(line_count))),
+    ).returning(_LINES.c.id)
+    return select(order.c.id, order.c.reservation_id).add_cte(
+        events.cte("new_events"), lines.cte("new_lines")
     )
