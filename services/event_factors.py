@@ -13,10 +13,9 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from services.geo import central_angle
+from services import geo
 
 DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "event_factors.json"
-EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass(frozen=True)
@@ -86,6 +85,5 @@ def coordinates_source() -> str:
 
 
 def distance_km(origin: City, destination: City) -> Decimal:
-    """Great-circle (haversine) distance between two city centres, to 0.1 km."""
-    angle = central_angle(origin.lat, origin.lon, destination.lat, destination.lon)
-    return Decimal(str(round(EARTH_RADIUS_KM * angle, 1)))
+    """Great-circle distance between two city centres by the project's one convention (`services.geo`)."""
+    return geo.great_circle_km(origin.lat, origin.lon, destination.lat, destination.lon)
