@@ -104,6 +104,9 @@ class EventSource(TimestampMixin, Base):
     activity: Mapped[Decimal] = mapped_column(Numeric(20, 4))
     activity_unit: Mapped[str] = mapped_column(String(32))
     factor_key: Mapped[str] = mapped_column(String(64))
+    # The factor-library version the factor came from; None for a custom factor (and for sources
+    # recorded before events read the library).
+    factor_set_version: Mapped[int | None]
     factor_kg_per_unit: Mapped[Decimal] = mapped_column(Numeric(20, 8))
     factor_source: Mapped[str] = mapped_column(Text)
     grams: Mapped[int]

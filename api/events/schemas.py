@@ -24,6 +24,7 @@ SOURCE_KINDS = [
 STAGES = ["plan", "accounted", "offset", "declared"]
 PAYMENT_METHODS = ["wechat", "bank_transfer"]
 POSITIVE_DECIMAL = validate.Range(min=0, max=10**15)
+FACTOR_SET_VERSION = "The factor-library version the factor came from; null for a custom factor"
 
 
 class EventPlanSchema(ma.Schema):
@@ -69,7 +70,8 @@ class SourceCreateSchema(ma.Schema):
         load_default="custom",
         validate=validate.Length(min=1, max=64),
         metadata={
-            "description": "A key of GET /api/v1/event-factors, or `custom` with the three fields below"
+            "description": "A key of GET /api/v1/event-factors (the current factor set), "
+            "or `custom` with the three fields below"
         },
     )
     factor_kg_per_unit = ma.fields.Decimal(
@@ -92,6 +94,7 @@ class SourceSchema(ma.Schema):
     activity = DecimalText()
     activity_unit = ma.fields.String()
     factor_key = ma.fields.String()
+    factor_set_version = ma.fields.Integer(allow_none=True, metadata={"description": FACTOR_SET_VERSION})
     factor_kg_per_unit = DecimalText()
     factor_source = ma.fields.String()
     grams = ma.fields.Integer()
@@ -203,11 +206,17 @@ class EventPurchaseSchema(ma.Schema):
 
 
 class EventFactorSchema(ma.Schema):
-    key = ma.fields.String()
-    source_kind = ma.fields.String()
-    kg_per_unit = DecimalText()
+    key = ma.fields.String(metadata={"description": "The factor library's key, e.g. electricity.grid.east"})
+    category = ma.fields.String(metadata={"enum": ["electricity", "fuel", "transport"]})
+    source_kind = ma.fields.String(
+        metadata={"enum": SOURCE_KINDS, "description": "The source kind the factor usually serves"}
+    )
+    kg_per_unit = DecimalText(metadata={"description": "kg CO2(e) per activity unit"})
     activity_unit = ma.fields.String()
     source = ma.fields.String()
+    source_url = ma.fields.String()
+    year = ma.fields.Integer(allow_none=True, metadata={"description": "Empty where the source states none"})
+    factor_set_version = ma.fields.Integer()
 
 
 class DisclosureSourceSchema(ma.Schema):
@@ -216,6 +225,7 @@ class DisclosureSourceSchema(ma.Schema):
     activity = DecimalText()
     activity_unit = ma.fields.String()
     factor_key = ma.fields.String()
+    factor_set_version = ma.fields.Integer(allow_none=True, metadata={"description": FACTOR_SET_VERSION})
     factor_kg_per_unit = DecimalText()
     factor_source = ma.fields.String()
     grams = ma.fields.Integer()

@@ -8,6 +8,7 @@ import pytest
 
 from tests.api.test_events import ACTUAL_G, _accounted
 from tests.support.events import organiser
+from tests.support.factors import publish_library
 from tests.support.pool import stock_pool
 
 pytestmark = pytest.mark.postgres
@@ -15,6 +16,7 @@ pytestmark = pytest.mark.postgres
 
 def test_bank_transfer_offset_and_disclosure_on_postgres(pg_client):
     client = pg_client
+    publish_library()
     org = organiser(client, "pg-organiser", "海峡会展中心")
     project_id, _ = stock_pool(tonnes=10)
     event_id, url = _accounted(client, org)
