@@ -59,6 +59,14 @@ class TravelMode(enum.StrEnum):
     METRO = "metro"
 
 
+def one_year_after(day: date) -> date:
+    """The same day a year later; 28 February for 29 February."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
 class ClaimKind(enum.StrEnum):
     ECOLOGICAL_JUSTICE = "ecological_justice"
     TREE_PLANTING = "tree_planting"
@@ -89,6 +97,11 @@ class Event(TimestampMixin, Base):
     sources: Mapped[list[EventSource]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="EventSource.id"
     )
+
+    @property
+    def offset_deadline(self) -> date:
+        """The last day to order the offset: within one year of the event (Guangdong DB44/T 2639-2025)."""
+        return one_year_after(self.end_date)
 
 
 class EventSource(TimestampMixin, Base):

@@ -1,4 +1,8 @@
-"""Offsetting an accounted event: a quote for its actual emissions, then one credits order."""
+"""Offsetting an accounted event: a quote for its actual emissions, then one credits order.
+
+An event is neutralised within one year of its end (Guangdong DB44/T 2639-2025): after its
+`offset_deadline` (Beijing date) neither a quote nor an order is given.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from sqlalchemy import update
 from models import Channel, Event, EventStage, Organisation, Phase
 from models.database import read_session, unit_of_work
 from payments.interface import PaymentProvider
-from services import credit_purchase, events, orders
+from services import beijing_time, credit_purchase, events, orders
 from services.credit_purchase import Purchase, PurchaseTerms
-from services.errors import Conflict, InvalidState
+from services.errors import Conflict, DeadlinePassed, InvalidState
 from services.order_policy import OrderPolicy
 from services.tokens import Principal
 
@@ -23,6 +27,12 @@ def _accounted(principal: Principal, event_id: int) -> tuple[Event, int]:
         raise InvalidState(
             f"Only an accounted event can be offset; this one is {event.stage.value}.",
             stage=event.stage.value,
+        )
+    if beijing_time.today() > event.offset_deadline:
+        raise DeadlinePassed(
+            f"The event ended on {event.end_date.isoformat()}; it had to be neutralised within one year, "
+            f"by {event.offset_deadline.isoformat()} (DB44/T 2639-2025).",
+            errors={"end_date": [f"offset deadline {event.offset_deadline.isoformat()} has passed"]},
         )
     grams = credit_purchase.round_up_to_kg(events.totals_in(session, event.id)[Phase.ACTUAL.value])
     return event, grams

@@ -162,6 +162,7 @@ def account(event_id):
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the event's organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such event")
 @blp.alt_response(409, schema=ErrorSchema, description="The event is not accounted")
+@blp.alt_response(422, schema=ErrorSchema, description="More than a year since the event ended")
 def quote(event_id):
     """The credits that can offset the event's actual emissions, by project, with prices."""
     return event_offsets.quote(current_principal(), event_id, _terms().kinds)
@@ -174,7 +175,9 @@ def quote(event_id):
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the event's organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such event or project")
 @blp.alt_response(409, schema=ErrorSchema, description="Not accounted, already offset, or not enough credits")
-@blp.alt_response(422, schema=ErrorSchema, description="Credit kind not accepted")
+@blp.alt_response(
+    422, schema=ErrorSchema, description="Credit kind not accepted, or more than a year since the event ended"
+)
 def offset(data, event_id):
     """Order the credits that offset the event, paid by WeChat Pay or by bank transfer."""
     return event_offsets.offset(

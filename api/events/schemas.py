@@ -24,6 +24,9 @@ SOURCE_KINDS = [
 STAGES = ["plan", "accounted", "offset", "declared"]
 PAYMENT_METHODS = ["wechat", "bank_transfer"]
 POSITIVE_DECIMAL = validate.Range(min=0, max=10**15)
+OFFSET_DEADLINE = (
+    "The last day (Beijing time) to order the offset: one year after end_date (Guangdong DB44/T 2639-2025)"
+)
 FACTOR_SET_VERSION = "The factor-library version the factor came from; null for a custom factor"
 
 
@@ -126,6 +129,7 @@ class EventSchema(ma.Schema):
     reduction_measures = ma.fields.String()
     offset_plan = ma.fields.String()
     offset_order_no = ma.fields.String(allow_none=True)
+    offset_deadline = ma.fields.Date(metadata={"description": OFFSET_DEADLINE})
     declared_at = UtcDateTime(allow_none=True)
 
 
@@ -278,6 +282,7 @@ class DisclosureSchema(ma.Schema):
     expected_attendees = ma.fields.Integer()
     actual_attendees = ma.fields.Integer(allow_none=True)
     stage = ma.fields.String()
+    offset_deadline = ma.fields.Date(metadata={"description": OFFSET_DEADLINE})
     declared_at = UtcDateTime(allow_none=True)
     boundary = ma.fields.String()
     reduction_measures = ma.fields.String()

@@ -1,10 +1,12 @@
 """Event neutralisation: accounting to the gram, attendee lists, member-only access, offset, disclosure."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from models import utcnow
+from models.events import one_year_after
+from services import beijing_time
 from tests.support.events import create_event, organiser, upload
 from tests.support.factors import publish_library
 from tests.support.pool import stock_pool
@@ -316,3 +318,45 @@ def test_a_wechat_order_cannot_be_confirmed_as_a_transfer(client, org):
         headers=org["admin"],
     )
     assert response.status_code == 409
+
+
+def _accounted_on(client, org, end_date):
+    event = create_event(client, org, start_date=end_date.isoformat(), end_date=end_date.isoformat())
+    url = f"/api/v1/events/{event['id']}"
+    body, _ = ACTUAL_SOURCES[0]
+    assert (
+        client.post(f"{url}/sources", json={"phase": "actual", **body}, headers=org["headers"]).status_code
+        == 201
+    )
+    assert client.post(f"{url}/account", headers=org["headers"]).status_code == 200
+    return event, url
+
+
+def test_an_event_is_neutralised_within_one_year_of_its_end(client, org, monkeypatch):
+    project_id, _ = stock_pool(tonnes=10)
+    event, url = _accounted_on(client, org, date(2025, 6, 30))
+    assert event["offset_deadline"] == "2026-06-30"
+
+    # On the deadline itself (Beijing date) the event may still be offset.
+    monkeypatch.setattr(beijing_time, "today", lambda: date(2026, 6, 30))
+    assert client.get(f"{url}/offset-quote", headers=org["headers"]).status_code == 200
+
+    # The day after: too late for a quote and for an order, with the deadline named.
+    monkeypatch.setattr(beijing_time, "today", lambda: date(2026, 7, 1))
+    quote = client.get(f"{url}/offset-quote", headers=org["headers"])
+    assert quote.status_code == 422 and quote.json["error"] == "deadline_passed"
+    assert "2026-06-30" in quote.json["message"] and "end_date" in quote.json["errors"]
+    placed = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"])
+    assert placed.status_code == 422 and placed.json["error"] == "deadline_passed"
+    catalogue = client.get(f"/api/v1/catalogue/projects/{project_id}").json
+    assert catalogue["available_g"] == 10_000_000  # nothing was reserved
+
+    assert client.get(url, headers=org["headers"]).json["event"]["offset_deadline"] == "2026-06-30"
+    client.patch(url, json={"published": True}, headers=org["headers"])
+    assert client.get(f"/api/v1/public/events/{event['id']}").json["offset_deadline"] == "2026-06-30"
+    assert "2026-06-30" in client.get(f"/events/{event['id']}/disclosure").get_data(as_text=True)
+
+
+def test_the_deadline_of_an_event_ending_on_29_february_is_28_february():
+    assert one_year_after(date(2028, 2, 29)) == date(2029, 2, 28)
+    assert one_year_after(date(2027, 3, 1)) == date(2028, 3, 1)
