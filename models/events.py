@@ -91,6 +91,8 @@ class Event(TimestampMixin, Base):
     reduction_measures: Mapped[str] = mapped_column(Text, default="")
     offset_plan: Mapped[str] = mapped_column(Text, default="")
     offset_order_no: Mapped[str | None] = mapped_column(String(32))
+    # When the offset order was fulfilled (the event reached `offset`), in that same transaction.
+    offset_at: Mapped[datetime | None]
     declared_at: Mapped[datetime | None]
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from models import Channel, Event, EventStage, Organisation, Phase
+from models import Channel, Event, EventStage, OrderStatus, Organisation, Phase
 from models.database import read_session, unit_of_work
 from payments.interface import PaymentProvider
 from services import beijing_time, credit_purchase, events, orders
@@ -83,14 +83,19 @@ def offset(
         provider=provider,
     )
     with unit_of_work() as session:
+        # The order row first, as fulfilment takes it: a payment that lands while the event is being
+        # claimed is either seen here as fulfilled or finds the event claimed when it fulfils.
+        order = orders.lock_order(session, purchase.order.id)
         claimed = session.execute(
             update(Event)
             .where(
                 Event.id == event_id,
                 Event.offset_order_no.is_(None) if previous is None else Event.offset_order_no == previous,
             )
-            .values(offset_order_no=purchase.order.out_trade_no)
+            .values(offset_order_no=order.out_trade_no)
         ).rowcount
+        if claimed and order.status is OrderStatus.FULFILLED:
+            events.offset_fulfilled_in(session, order)
     if not claimed:
         # Another offset order won the race; give this one's grams back.
         orders.expire_order(purchase.order.id, "another offset order was placed for the event")

@@ -17,10 +17,11 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import (
+    Channel,
     Event,
     EventSource,
     EventStage,
@@ -106,12 +107,43 @@ def offset_order_in(session: Session, event: Event) -> Order | None:
     return session.scalar(select(Order).where(Order.out_trade_no == event.offset_order_no))
 
 
-def refresh_stage_in(session: Session, event: Event) -> None:
-    """An accounted event whose offset order is fulfilled has been offset."""
-    if event.stage is EventStage.ACCOUNTED:
-        order = offset_order_in(session, event)
-        if order is not None and order.status is OrderStatus.FULFILLED:
-            event.stage = EventStage.OFFSET
+def offset_fulfilled_in(session: Session, order: Order) -> bool:
+    """The event this order offsets moves to `offset`, in the transaction that fulfils the order.
+
+    A conditional UPDATE: only the event that names this order as its offset, and only from
+    `accounted`; True when it moved.
+    """
+    if order.channel is not Channel.EVENT or order.source_type != "event" or not order.source_id:
+        return False
+    moved = session.execute(
+        update(Event)
+        .where(
+            Event.id == int(order.source_id),
+            Event.offset_order_no == order.out_trade_no,
+            Event.stage == EventStage.ACCOUNTED,
+        )
+        .values(stage=EventStage.OFFSET, offset_at=order.fulfilled_at or utcnow())
+    ).rowcount
+    return bool(moved)
+
+
+def offset_refunded_in(session: Session, order: Order) -> bool:
+    """A fully refunded offset order no longer offsets its event: `offset` goes back to `accounted`.
+
+    A declared event stays declared; its disclosure shows it is no longer covered by credits.
+    """
+    if order.channel is not Channel.EVENT or order.source_type != "event" or not order.source_id:
+        return False
+    moved = session.execute(
+        update(Event)
+        .where(
+            Event.id == int(order.source_id),
+            Event.offset_order_no == order.out_trade_no,
+            Event.stage == EventStage.OFFSET,
+        )
+        .values(stage=EventStage.ACCOUNTED, offset_at=None)
+    ).rowcount
+    return bool(moved)
 
 
 def view_in(session: Session, event: Event) -> EventView:
@@ -138,11 +170,12 @@ def view_in(session: Session, event: Event) -> EventView:
 
 def get_event(principal: Principal, event_id: int) -> EventView:
     """An event with its sources, travel groups and totals (members of its organisation only)."""
-    with unit_of_work() as session:
-        event = member_event(session, principal, event_id)
-        refresh_stage_in(session, event)
-        view = view_in(session, event)
+    session = read_session()
+    try:
+        view = view_in(session, member_event(session, principal, event_id))
         session.expunge_all()
+    finally:
+        session.rollback()
     return view
 
 
@@ -464,7 +497,6 @@ def declare(principal: Principal, event_id: int) -> EventView:
     """Declare the event carbon neutral once its offset order is fulfilled (offset → declared)."""
     with unit_of_work() as session:
         event = member_event(session, principal, event_id, lock=True)
-        refresh_stage_in(session, event)
         if event.stage is not EventStage.OFFSET:
             raise InvalidState(
                 "Only an event whose offset is paid and its credits issued can be declared.",

@@ -21,7 +21,16 @@ from models.database import read_session, unit_of_work
 from payments.errors import GatewayError, PaymentError
 from payments.interface import PaymentProvider, RefundNotification, RefundRequest, RefundResult
 from payments.interface import RefundStatus as ProviderRefundStatus
-from services import audit, certificates, order_states, orders, refund_lines, reservations, retired_tonnes
+from services import (
+    audit,
+    certificates,
+    events,
+    order_states,
+    orders,
+    refund_lines,
+    reservations,
+    retired_tonnes,
+)
 from services.credit_purchase import BANK_TRANSFER
 from services.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from services.order_policy import OrderPolicy
@@ -211,6 +220,8 @@ def complete_refund(out_refund_no: str, refund_id: str, policy: OrderPolicy) -> 
         )
         certificates.after_refund_in(session, order)
         reverse_for_order(session, order, refund, policy)
+        if full:
+            events.offset_refunded_in(session, order)
     return True
 
 

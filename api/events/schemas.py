@@ -27,6 +27,7 @@ POSITIVE_DECIMAL = validate.Range(min=0, max=10**15)
 OFFSET_DEADLINE = (
     "The last day (Beijing time) to order the offset: one year after end_date (Guangdong DB44/T 2639-2025)"
 )
+OFFSET_AT = "When the offset order was fulfilled and the event reached the offset stage"
 FACTOR_SET_VERSION = "The factor-library version the factor came from; null for a custom factor"
 
 
@@ -130,6 +131,7 @@ class EventSchema(ma.Schema):
     offset_plan = ma.fields.String()
     offset_order_no = ma.fields.String(allow_none=True)
     offset_deadline = ma.fields.Date(metadata={"description": OFFSET_DEADLINE})
+    offset_at = UtcDateTime(allow_none=True, metadata={"description": OFFSET_AT})
     declared_at = UtcDateTime(allow_none=True)
 
 
@@ -283,6 +285,7 @@ class DisclosureSchema(ma.Schema):
     actual_attendees = ma.fields.Integer(allow_none=True)
     stage = ma.fields.String()
     offset_deadline = ma.fields.Date(metadata={"description": OFFSET_DEADLINE})
+    offset_at = UtcDateTime(allow_none=True, metadata={"description": OFFSET_AT})
     declared_at = UtcDateTime(allow_none=True)
     boundary = ma.fields.String()
     reduction_measures = ma.fields.String()

@@ -4,7 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from models import utcnow
+from models import Event, utcnow
+from models.database import read_session
 from models.events import one_year_after
 from services import beijing_time
 from tests.support.events import create_event, organiser, upload
@@ -203,6 +204,15 @@ def test_an_unknown_venue_city_is_named(client, org):
     assert response.status_code == 422 and "venue_city" in response.json["errors"]
 
 
+def stored_stage(event_id):
+    """The event's stage as stored (and whether offset_at is set), read without the API."""
+    session = read_session()
+    event = session.get(Event, event_id, populate_existing=True)
+    stored = (event.stage.value, event.offset_at is not None)
+    session.rollback()
+    return stored
+
+
 def _offset_grams():
     return -(-ACTUAL_G // 1_000) * 1_000  # 8,056,000 g, whole kilograms
 
@@ -227,7 +237,10 @@ def test_offset_paid_by_wechat_sandbox_then_declared_and_disclosed(client, org, 
 
     paid = client.post(f"/api/v1/sandbox/orders/{order['out_trade_no']}/pay", headers=org["headers"])
     assert paid.status_code == 200 and paid.json["status"] == "fulfilled"
-    assert client.get(url, headers=org["headers"]).json["event"]["stage"] == "offset"
+    # Fulfilment itself moved the event, before anyone read it.
+    assert stored_stage(event_id) == ("offset", True)
+    event = client.get(url, headers=org["headers"]).json["event"]
+    assert event["stage"] == "offset" and event["offset_at"] is not None
     declared = client.post(f"{url}/declare", headers=org["headers"])
     assert declared.status_code == 200 and declared.json["event"]["stage"] == "declared"
 
@@ -290,6 +303,7 @@ def test_offset_paid_by_bank_transfer_confirmed_by_an_admin(client, org):
     assert done.json["outcome"] == "fulfilled"
     assert done.json["order"]["status"] == "fulfilled"
     assert done.json["order"]["transaction_id"] == "BANK-ICBC-778"
+    assert stored_stage(int(url.rsplit("/", 1)[1])) == ("offset", True)
     replay = client.post(confirm, json={"reference": "ICBC-778", "amount_fen": 80_560}, headers=org["admin"])
     assert replay.json["outcome"] == "duplicate"
     assert client.post(f"{url}/declare", headers=org["headers"]).json["event"]["stage"] == "declared"
@@ -360,3 +374,50 @@ def test_an_event_is_neutralised_within_one_year_of_its_end(client, org, monkeyp
 def test_the_deadline_of_an_event_ending_on_29_february_is_28_february():
     assert one_year_after(date(2028, 2, 29)) == date(2029, 2, 28)
     assert one_year_after(date(2027, 3, 1)) == date(2028, 3, 1)
+
+
+def test_an_order_paid_before_the_event_names_it_still_moves_the_event(client, org, monkeypatch):
+    """The payment lands between placing the order and recording it on the event."""
+    from services import credit_purchase, payment_flow
+
+    project_id, _ = stock_pool(tonnes=10)
+    event_id, url = _accounted(client, org)
+    buy = credit_purchase.buy
+
+    def buy_then_pay(*args, **kwargs):
+        purchase = buy(*args, **kwargs)
+        provider = kwargs["provider"]
+        notification = provider.complete(purchase.order.out_trade_no, purchase.order.amount_fen)
+        policy = client.application.extensions["carbon.order_policy"]
+        assert (
+            payment_flow.handle_payment_notification(notification, provider.name, policy).outcome
+            == "fulfilled"
+        )
+        assert stored_stage(event_id) == ("accounted", False)  # the event did not name the order yet
+        return purchase
+
+    monkeypatch.setattr(credit_purchase, "buy", buy_then_pay)
+    placed = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"])
+    assert placed.status_code == 201, placed.json
+    assert stored_stage(event_id) == ("offset", True)
+
+
+def test_a_fully_refunded_offset_returns_the_event_to_accounted(client, org):
+    project_id, _ = stock_pool(tonnes=10)
+    event_id, url = _accounted(client, org)
+    order = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"]).json[
+        "order"
+    ]
+    client.post(f"/api/v1/sandbox/orders/{order['out_trade_no']}/pay", headers=org["headers"])
+    assert stored_stage(event_id) == ("offset", True)
+
+    refund = client.post(
+        f"/api/v1/admin/orders/{order['out_trade_no']}/refunds",
+        json={"reason": "cancelled"},
+        headers=org["admin"],
+    )
+    assert refund.status_code == 201 and refund.json["status"] == "succeeded", refund.json
+    assert stored_stage(event_id) == ("accounted", False)
+    assert client.post(f"{url}/declare", headers=org["headers"]).status_code == 409
+    again = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"])
+    assert again.status_code == 201 and again.json["order"]["out_trade_no"] != order["out_trade_no"]
