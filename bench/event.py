@@ -1,6 +1,6 @@
 """Event accounting benchmark: `python -m bench.event`.
 
-Runs gunicorn + PostgreSQL + Redis, makes a user the organiser of an organisation, plans an event in
+Runs gunicorn + PostgreSQL + Redis, loads the factor library (`flask factors load`), makes a user the organiser of an organisation, plans an event in
 Fuzhou and uploads a list of N attendees (default 10,000; random origin cities, modes and return
 trips) through the API, then reads the event back with its totals. It measures the wall time of
 upload + read, and the peak resident memory (VmHWM) of the gunicorn worker processes.
@@ -23,6 +23,7 @@ from bench.harness import (
     DEFAULT_MAINTENANCE_URL,
     DEFAULT_REDIS_URL,
     emit,
+    flask,
     fresh_database,
     gunicorn,
     migrate,
@@ -37,14 +38,15 @@ def flush_redis(url: str) -> None:
 
 
 MODES = ("flight", "hsr", "car", "metro")
-TABLE = Path(__file__).resolve().parents[1] / "data" / "event_factors.json"
+CITIES = Path(__file__).resolve().parents[1] / "data" / "factors" / "cities.csv"
 
 
 def attendee_csv(count: int, seed: int = 7) -> bytes:
-    """A CSV of `count` attendees from the cities of the city table."""
-    import json
+    """A CSV of `count` attendees from the cities of the factor library's city table."""
+    import csv
 
-    cities = list(json.loads(TABLE.read_text(encoding="utf-8"))["cities"])
+    with CITIES.open(encoding="utf-8") as rows:
+        cities = [row["city"] for row in csv.DictReader(rows)]
     rng = random.Random(seed)
     out = io.StringIO()
     out.write("name,origin_city,mode,return\n")
@@ -128,6 +130,7 @@ def main() -> None:
     flush_redis(redis_url)
     env = service_env(url, redis_url, DATABASE_POOL_SIZE="2")
     migrate(env)
+    print(flask(env, "factors", "load").strip())
     body = attendee_csv(args.attendees)
     with gunicorn(env, args.workers) as base:
         login = requests.post(f"{base}/api/v1/auth/login", json={"code": "bench-organiser"}, timeout=10)

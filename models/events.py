@@ -59,6 +59,14 @@ class TravelMode(enum.StrEnum):
     METRO = "metro"
 
 
+def one_year_after(day: date) -> date:
+    """The same day a year later; 28 February for 29 February."""
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
 class ClaimKind(enum.StrEnum):
     ECOLOGICAL_JUSTICE = "ecological_justice"
     TREE_PLANTING = "tree_planting"
@@ -83,12 +91,19 @@ class Event(TimestampMixin, Base):
     reduction_measures: Mapped[str] = mapped_column(Text, default="")
     offset_plan: Mapped[str] = mapped_column(Text, default="")
     offset_order_no: Mapped[str | None] = mapped_column(String(32))
+    # When the offset order was fulfilled (the event reached `offset`), in that same transaction.
+    offset_at: Mapped[datetime | None]
     declared_at: Mapped[datetime | None]
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
     sources: Mapped[list[EventSource]] = relationship(
         back_populates="event", cascade="all, delete-orphan", order_by="EventSource.id"
     )
+
+    @property
+    def offset_deadline(self) -> date:
+        """The last day to order the offset: within one year of the event (Guangdong DB44/T 2639-2025)."""
+        return one_year_after(self.end_date)
 
 
 class EventSource(TimestampMixin, Base):
@@ -104,6 +119,9 @@ class EventSource(TimestampMixin, Base):
     activity: Mapped[Decimal] = mapped_column(Numeric(20, 4))
     activity_unit: Mapped[str] = mapped_column(String(32))
     factor_key: Mapped[str] = mapped_column(String(64))
+    # The factor-library version the factor came from; None for a custom factor (and for sources
+    # recorded before events read the library).
+    factor_set_version: Mapped[int | None]
     factor_kg_per_unit: Mapped[Decimal] = mapped_column(Numeric(20, 8))
     factor_source: Mapped[str] = mapped_column(Text)
     grams: Mapped[int]

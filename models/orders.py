@@ -152,6 +152,10 @@ class Refund(TimestampMixin, Base):
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # True when the refund was made because a late payment found no grams left.
     automatic: Mapped[bool] = mapped_column(default=False)
+    # True for the refund of a bank-transfer order: paid back by bank, completed by an admin's record.
+    offline: Mapped[bool] = mapped_column(default=False)
+    # The bank's reference of the payout of an offline refund.
+    bank_reference: Mapped[str | None] = mapped_column(String(64))
     completed_at: Mapped[datetime | None]
 
 

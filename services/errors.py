@@ -57,6 +57,12 @@ class ValidationFailed(DomainError):
     code = "validation_failed"
 
 
+class DeadlinePassed(ValidationFailed):
+    """Too late for the act: its deadline has passed."""
+
+    code = "deadline_passed"
+
+
 class IdempotencyMismatch(ValidationFailed):
     code = "idempotency_key_reused"
 

@@ -52,6 +52,7 @@ def _source_row(source: Any) -> dict[str, Any]:
         "activity": source.activity,
         "activity_unit": source.activity_unit,
         "factor_key": source.factor_key,
+        "factor_set_version": source.factor_set_version,
         "factor_kg_per_unit": source.factor_kg_per_unit,
         "factor_source": source.factor_source,
         "grams": source.grams,
@@ -85,11 +86,13 @@ def disclosure_of(view: EventView, credits: dict[str, Any] | None) -> dict[str, 
         "expected_attendees": event.expected_attendees,
         "actual_attendees": event.actual_attendees,
         "stage": event.stage.value,
+        "offset_deadline": event.offset_deadline,
+        "offset_at": event.offset_at,
         "declared_at": event.declared_at,
         "boundary": event.boundary,
         "reduction_measures": event.reduction_measures,
         "offset_plan": event.offset_plan,
-        "distance_method": event_factors.coordinates_source(),
+        "distance_method": event_factors.DISTANCE_METHOD,
         "estimate": phases[Phase.ESTIMATE.value],
         "actual": phases[Phase.ACTUAL.value],
         "offset": {
@@ -110,7 +113,6 @@ def public_disclosure(event_id: int) -> dict[str, Any]:
         event = session.get(Event, event_id)
         if event is None or not event.published:
             raise NotFound(f"No published event has id {event_id}.")
-        events.refresh_stage_in(session, event)
         view = events.view_in(session, event)
         body = disclosure_of(view, credits_in(session, view.offset_order.id if view.offset_order else None))
     return body
@@ -120,7 +122,6 @@ def member_disclosure(principal: Any, event_id: int) -> dict[str, Any]:
     """The same document for the organisation's members, published or not (for the certificate)."""
     with unit_of_work() as session:
         event = events.member_event(session, principal, event_id)
-        events.refresh_stage_in(session, event)
         view = events.view_in(session, event)
         body = disclosure_of(view, credits_in(session, view.offset_order.id if view.offset_order else None))
     return body

@@ -1,91 +1,123 @@
-"""Emission factors and city coordinates of event accounting, read from `data/event_factors.json`.
+"""Event accounting's view of the factor library: the current published factor set's factors and cities.
 
-Every factor carries its source and year; a travel mode without a cited factor in the table is
-refused rather than guessed. Distances are great-circle distances between city centres, rounded to
-0.1 km, so that the rest of the arithmetic is exact in Decimal.
+Events use the library's electricity (by grid), fuel and transport factors, each with its source,
+and its city table for attendee travel. A source row records the factor-set version and factor key
+it was computed with, so a later publication never changes a saved event. A travel mode is accepted
+only when the set holds a cited factor under the mode's key (`TRAVEL_MODE_KEYS`); there is no
+fallback figure.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 
-from services.geo import central_angle
+from sqlalchemy.orm import Session
 
-DATA_FILE = Path(__file__).resolve().parents[1] / "data" / "event_factors.json"
-EARTH_RADIUS_KM = 6371.0088
+from services import factor_library, geo
+from services.errors import ValidationFailed
+from services.footprint_calculator import City, FactorTable, FactorValue, grams_per_unit
+
+# Library categories whose factors event sources may use.
+EVENT_CATEGORIES = ("electricity", "fuel", "transport")
+# The fuels burnt by event vehicles; the other fuels are burnt at the venue.
+VEHICLE_FUELS = ("fuel.gasoline", "fuel.diesel")
+SOURCE_KIND_OF_CATEGORY = {"electricity": "venue_electricity", "fuel": "venue_fuel", "transport": "travel"}
+# Attendee-list travel mode → the library key of its per-passenger-km factor. A mode whose key the
+# current set lacks is refused; a cited row under that key (and a new publication) enables it.
+TRAVEL_MODE_KEYS = {
+    "flight": "transport.flight.domestic",
+    "hsr": "transport.rail.high_speed",
+    "rail": "transport.rail.conventional",
+    "car": "transport.car.private",
+    "bus": "transport.bus.intercity",
+    "metro": "transport.metro",
+}
+DISTANCE_METHOD = (
+    "Between the city centres of the factor library's city table (WGS 84, to 0.01°): "
+    f"{geo.METHOD}; doubled for a return trip; no detour uplift."
+)
 
 
 @dataclass(frozen=True)
-class Factor:
+class EventFactor:
+    """One library factor as event accounting uses it: kg CO2(e) per activity unit, with its source."""
+
     key: str
+    category: str
     source_kind: str
     kg_per_unit: Decimal
     activity_unit: str
     source: str
+    source_url: str
     year: int | None
+    factor_set_version: int
+
+
+def event_factor(value: FactorValue, version: int) -> EventFactor:
+    """The library factor in kg per activity unit (`30.48 gCO2/pkm` → 0.03048 kg per pkm), exactly."""
+    grams, activity_unit = grams_per_unit(value.unit)
+    kind = SOURCE_KIND_OF_CATEGORY[value.category]
+    if value.key in VEHICLE_FUELS:
+        kind = "vehicles"
+    return EventFactor(
+        key=value.key,
+        category=value.category,
+        source_kind=kind,
+        kg_per_unit=value.value * (grams / 1000),
+        activity_unit=activity_unit,
+        source=value.source,
+        source_url=value.source_url,
+        year=value.year,
+        factor_set_version=version,
+    )
 
 
 @dataclass(frozen=True)
-class City:
-    name: str
-    zh: str
-    lat: float
-    lon: float
+class EventFactors:
+    """The factors and cities of one published factor set, for event accounting."""
 
+    table: FactorTable
+    factors: dict[str, EventFactor] = field(init=False)
 
-@cache
-def _data() -> dict:
-    return json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    def __post_init__(self) -> None:
+        factors = {
+            key: event_factor(value, self.table.version)
+            for key, value in sorted(self.table.factors.items())
+            if value.category in EVENT_CATEGORIES
+        }
+        object.__setattr__(self, "factors", factors)
 
+    @property
+    def version(self) -> int:
+        return self.table.version
 
-@cache
-def factors() -> dict[str, Factor]:
-    data = _data()
-    return {
-        key: Factor(
-            key=key,
-            source_kind=row["source_kind"],
-            kg_per_unit=Decimal(row["kg_per_unit"]),
-            activity_unit=row["activity_unit"],
-            source=f"{row['source']} ({row['year']})" if row["year"] else row["source"],
-            year=row["year"],
-        )
-        for key, row in data["factors"].items()
-    }
+    def factor(self, key: str) -> EventFactor | None:
+        return self.factors.get(key)
 
+    def travel_modes(self) -> dict[str, str]:
+        """Travel mode → factor key, for the modes this set has a cited factor for."""
+        return {mode: key for mode, key in TRAVEL_MODE_KEYS.items() if key in self.factors}
 
-@cache
-def travel_modes() -> dict[str, str]:
-    """Travel mode → factor key, for the modes the table has a cited factor for."""
-    return dict(_data()["travel_modes"])
+    def city(self, name: str) -> City | None:
+        """A city by its id or Chinese name (`fuzhou`, `Fuzhou`, `福州`, `福州市`)."""
+        return self.table.city(name)
 
-
-@cache
-def _cities() -> tuple[dict[str, City], str]:
-    data = _data()
-    by_name: dict[str, City] = {}
-    for name, row in data["cities"].items():
-        city = City(name, row["zh"], float(row["lat"]), float(row["lon"]))
-        by_name[name.casefold()] = city
-        by_name[row["zh"]] = city
-        by_name[row["zh"] + "市"] = city
-    return by_name, data["cities_source"]
-
-
-def find_city(name: str) -> City | None:
-    """A city by its English or Chinese name (case-insensitive; "福州" and "福州市" both match)."""
-    return _cities()[0].get(name.strip().casefold()) or _cities()[0].get(name.strip())
-
-
-def coordinates_source() -> str:
-    return _cities()[1]
+    def require_city(self, name: str, field_name: str) -> City:
+        city = self.city(name)
+        if city is None:
+            raise ValidationFailed(
+                f"{name!r} is not in the city table of factor set version {self.version}.",
+                errors={field_name: [f"unknown city {name!r}"]},
+            )
+        return city
 
 
 def distance_km(origin: City, destination: City) -> Decimal:
-    """Great-circle (haversine) distance between two city centres, to 0.1 km."""
-    angle = central_angle(origin.lat, origin.lon, destination.lat, destination.lon)
-    return Decimal(str(round(EARTH_RADIUS_KM * angle, 1)))
+    """Great-circle distance between two city centres (`services.geo`)."""
+    return geo.great_circle_km(origin.lat, origin.lon, destination.lat, destination.lon)
+
+
+def current_in(session: Session) -> EventFactors:
+    """The current published factor set for events; 409 when none is published yet."""
+    return EventFactors(factor_library.current_table_in(session))

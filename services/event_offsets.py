@@ -1,4 +1,8 @@
-"""Offsetting an accounted event: a quote for its actual emissions, then one credits order."""
+"""Offsetting an accounted event: a quote for its actual emissions, then one credits order.
+
+An event is neutralised within one year of its end (Guangdong DB44/T 2639-2025): after its
+`offset_deadline` (Beijing date) neither a quote nor an order is given.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,12 @@ from typing import Any
 
 from sqlalchemy import update
 
-from models import Channel, Event, EventStage, Organisation, Phase
+from models import Channel, Event, EventStage, OrderStatus, Organisation, Phase
 from models.database import read_session, unit_of_work
 from payments.interface import PaymentProvider
-from services import credit_purchase, events, orders
+from services import beijing_time, credit_purchase, events, orders
 from services.credit_purchase import Purchase, PurchaseTerms
-from services.errors import Conflict, InvalidState
+from services.errors import Conflict, DeadlinePassed, InvalidState
 from services.order_policy import OrderPolicy
 from services.tokens import Principal
 
@@ -23,6 +27,12 @@ def _accounted(principal: Principal, event_id: int) -> tuple[Event, int]:
         raise InvalidState(
             f"Only an accounted event can be offset; this one is {event.stage.value}.",
             stage=event.stage.value,
+        )
+    if beijing_time.today() > event.offset_deadline:
+        raise DeadlinePassed(
+            f"The event ended on {event.end_date.isoformat()}; it had to be neutralised within one year, "
+            f"by {event.offset_deadline.isoformat()} (DB44/T 2639-2025).",
+            errors={"end_date": [f"offset deadline {event.offset_deadline.isoformat()} has passed"]},
         )
     grams = credit_purchase.round_up_to_kg(events.totals_in(session, event.id)[Phase.ACTUAL.value])
     return event, grams
@@ -73,14 +83,19 @@ def offset(
         provider=provider,
     )
     with unit_of_work() as session:
+        # The order row first, as fulfilment takes it: a payment that lands while the event is being
+        # claimed is either seen here as fulfilled or finds the event claimed when it fulfils.
+        order = orders.lock_order(session, purchase.order.id)
         claimed = session.execute(
             update(Event)
             .where(
                 Event.id == event_id,
                 Event.offset_order_no.is_(None) if previous is None else Event.offset_order_no == previous,
             )
-            .values(offset_order_no=purchase.order.out_trade_no)
+            .values(offset_order_no=order.out_trade_no)
         ).rowcount
+        if claimed and order.status is OrderStatus.FULFILLED:
+            events.offset_fulfilled_in(session, order)
     if not claimed:
         # Another offset order won the race; give this one's grams back.
         orders.expire_order(purchase.order.id, "another offset order was placed for the event")

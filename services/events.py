@@ -17,10 +17,11 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import (
+    Channel,
     Event,
     EventSource,
     EventStage,
@@ -106,12 +107,43 @@ def offset_order_in(session: Session, event: Event) -> Order | None:
     return session.scalar(select(Order).where(Order.out_trade_no == event.offset_order_no))
 
 
-def refresh_stage_in(session: Session, event: Event) -> None:
-    """An accounted event whose offset order is fulfilled has been offset."""
-    if event.stage is EventStage.ACCOUNTED:
-        order = offset_order_in(session, event)
-        if order is not None and order.status is OrderStatus.FULFILLED:
-            event.stage = EventStage.OFFSET
+def offset_fulfilled_in(session: Session, order: Order) -> bool:
+    """The event this order offsets moves to `offset`, in the transaction that fulfils the order.
+
+    A conditional UPDATE: only the event that names this order as its offset, and only from
+    `accounted`; True when it moved.
+    """
+    if order.channel is not Channel.EVENT or order.source_type != "event" or not order.source_id:
+        return False
+    moved = session.execute(
+        update(Event)
+        .where(
+            Event.id == int(order.source_id),
+            Event.offset_order_no == order.out_trade_no,
+            Event.stage == EventStage.ACCOUNTED,
+        )
+        .values(stage=EventStage.OFFSET, offset_at=order.fulfilled_at or utcnow())
+    ).rowcount
+    return bool(moved)
+
+
+def offset_refunded_in(session: Session, order: Order) -> bool:
+    """A fully refunded offset order no longer offsets its event: `offset` goes back to `accounted`.
+
+    A declared event stays declared; its disclosure shows it is no longer covered by credits.
+    """
+    if order.channel is not Channel.EVENT or order.source_type != "event" or not order.source_id:
+        return False
+    moved = session.execute(
+        update(Event)
+        .where(
+            Event.id == int(order.source_id),
+            Event.offset_order_no == order.out_trade_no,
+            Event.stage == EventStage.OFFSET,
+        )
+        .values(stage=EventStage.ACCOUNTED, offset_at=None)
+    ).rowcount
+    return bool(moved)
 
 
 def view_in(session: Session, event: Event) -> EventView:
@@ -138,11 +170,12 @@ def view_in(session: Session, event: Event) -> EventView:
 
 def get_event(principal: Principal, event_id: int) -> EventView:
     """An event with its sources, travel groups and totals (members of its organisation only)."""
-    with unit_of_work() as session:
-        event = member_event(session, principal, event_id)
-        refresh_stage_in(session, event)
-        view = view_in(session, event)
+    session = read_session()
+    try:
+        view = view_in(session, member_event(session, principal, event_id))
         session.expunge_all()
+    finally:
+        session.rollback()
     return view
 
 
@@ -160,12 +193,9 @@ def list_events(
 # -- planning -------------------------------------------------------------------------------------
 
 
-def _check_plan(values: Mapping[str, Any]) -> None:
-    if "venue_city" in values and event_factors.find_city(values["venue_city"]) is None:
-        raise ValidationFailed(
-            "The venue city is not in the city table.",
-            errors={"venue_city": [f"unknown city {values['venue_city']!r}"]},
-        )
+def _check_plan(session: Session, values: Mapping[str, Any]) -> None:
+    if "venue_city" in values:
+        event_factors.current_in(session).require_city(values["venue_city"], "venue_city")
     start, end = values.get("start_date"), values.get("end_date")
     if isinstance(start, date) and isinstance(end, date) and end < start:
         raise ValidationFailed("The event ends before it starts.", errors={"end_date": ["before start_date"]})
@@ -174,10 +204,10 @@ def _check_plan(values: Mapping[str, Any]) -> None:
 def create_event(principal: Principal, organisation_id: int, values: Mapping[str, Any]) -> EventView:
     """Plan a new event of an organisation the caller is a member of."""
     principal.require_member(organisation_id)
-    _check_plan(values)
     with unit_of_work() as session:
         if session.get(Organisation, organisation_id) is None:
             raise NotFound(f"Organisation {organisation_id} does not exist.")
+        _check_plan(session, values)
         event = Event(
             organisation_id=organisation_id,
             created_by=principal.user_id,
@@ -198,7 +228,7 @@ def update_event(principal: Principal, event_id: int, changes: Mapping[str, Any]
         plan_changes = {key: changes[key] for key in PLAN_FIELDS if key in changes}
         if plan_changes and event.stage is not EventStage.PLAN:
             raise InvalidState("The plan can only change in the plan stage.", stage=event.stage.value)
-        _check_plan({"start_date": event.start_date, "end_date": event.end_date, **plan_changes})
+        _check_plan(session, {"start_date": event.start_date, "end_date": event.end_date, **plan_changes})
         if plan_changes.get("venue_city", event.venue_city) != event.venue_city and session.scalar(
             select(EventTravelGroup.id).where(EventTravelGroup.event_id == event.id).limit(1)
         ):
@@ -228,16 +258,29 @@ def _require_editable(session: Session, event: Event, phase: Phase) -> None:
             raise InvalidState("An offset order exists for these emissions; they can no longer change.")
 
 
-def _factor_for(values: Mapping[str, Any]) -> tuple[str, Decimal, str, str]:
-    """(key, kg per unit, activity unit, source) from the table, or a custom factor with its citation."""
+@dataclass(frozen=True)
+class _SourceFactor:
+    key: str
+    kg_per_unit: Decimal
+    activity_unit: str
+    source: str
+    factor_set_version: int | None
+
+
+def _factor_for(session: Session, values: Mapping[str, Any]) -> _SourceFactor:
+    """The current factor set's factor of that key, or a custom factor with its citation."""
     key = values.get("factor_key") or CUSTOM_FACTOR
     if key != CUSTOM_FACTOR:
-        factor = event_factors.factors().get(key)
+        factors = event_factors.current_in(session)
+        factor = factors.factor(key)
         if factor is None:
             raise ValidationFailed(
-                "Unknown emission factor.", errors={"factor_key": [f"unknown key {key!r}"]}
+                f"No event emission factor {key!r} in factor set version {factors.version}.",
+                errors={"factor_key": [f"unknown key {key!r}"]},
             )
-        return key, factor.kg_per_unit, factor.activity_unit, factor.source
+        return _SourceFactor(
+            key, factor.kg_per_unit, factor.activity_unit, factor.source, factor.factor_set_version
+        )
     missing = [
         name for name in ("factor_kg_per_unit", "activity_unit", "factor_source") if not values.get(name)
     ]
@@ -246,33 +289,35 @@ def _factor_for(values: Mapping[str, Any]) -> tuple[str, Decimal, str, str]:
             "A custom factor needs its value, unit and cited source.",
             errors={name: ["required with a custom factor"] for name in missing},
         )
-    return (
+    return _SourceFactor(
         CUSTOM_FACTOR,
         Decimal(values["factor_kg_per_unit"]),
         values["activity_unit"],
         values["factor_source"],
+        None,
     )
 
 
 def add_source(principal: Principal, event_id: int, values: Mapping[str, Any]) -> EventSource:
     """Record one source's activity data for the estimate or the actual; its grams are computed here."""
     phase = Phase(values["phase"])
-    key, kg_per_unit, unit, source = _factor_for(values)
     activity = Decimal(values["activity"])
     with unit_of_work() as session:
         event = member_event(session, principal, event_id, lock=True)
         _require_editable(session, event, phase)
+        factor = _factor_for(session, values)
         row = EventSource(
             event_id=event.id,
             phase=phase,
             kind=SourceKind(values["kind"]),
             description=values.get("description", ""),
             activity=activity,
-            activity_unit=unit,
-            factor_key=key,
-            factor_kg_per_unit=kg_per_unit,
-            factor_source=source,
-            grams=grams_of(activity, kg_per_unit),
+            activity_unit=factor.activity_unit,
+            factor_key=factor.key,
+            factor_set_version=factor.factor_set_version,
+            factor_kg_per_unit=factor.kg_per_unit,
+            factor_source=factor.source,
+            grams=grams_of(activity, factor.kg_per_unit),
         )
         session.add(row)
         session.flush()
@@ -310,8 +355,8 @@ def _decode(body: bytes) -> str:
     raise ValidationFailed("The file is not UTF-8 or GB18030 text.", errors={"file": ["cannot decode"]})
 
 
-def parse_attendees(body: bytes) -> Counter[tuple[str, str, bool]]:
-    """Count attendees per (city, mode, return trip); every bad row is reported with its line number."""
+def parse_attendees(body: bytes, factors: event_factors.EventFactors) -> Counter[tuple[str, str, bool]]:
+    """Count attendees per (city id, mode, return trip); every bad row is reported with its line number."""
     reader = csv.DictReader(io.StringIO(_decode(body)))
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in ("origin_city", "mode", "return") if name not in header]
@@ -321,7 +366,7 @@ def parse_attendees(body: bytes) -> Counter[tuple[str, str, bool]]:
             errors={"file": [f"line 1: missing column {name!r}" for name in missing]},
         )
     reader.fieldnames = header
-    modes = event_factors.travel_modes()
+    modes = factors.travel_modes()
     known_modes = {mode.value for mode in TravelMode}
     cities: dict[str, str | None] = {}
     counts: Counter[tuple[str, str, bool]] = Counter()
@@ -333,8 +378,8 @@ def parse_attendees(body: bytes) -> Counter[tuple[str, str, bool]]:
         trip = (row.get("return") or "").strip().lower()
         reasons = []
         if city_name not in cities:
-            city = event_factors.find_city(city_name) if city_name else None
-            cities[city_name] = city.name if city else None
+            city = factors.city(city_name) if city_name else None
+            cities[city_name] = city.id if city else None
         if not city_name:
             reasons.append("origin_city is empty")
         elif cities[city_name] is None:
@@ -342,7 +387,9 @@ def parse_attendees(body: bytes) -> Counter[tuple[str, str, bool]]:
         if mode not in known_modes:
             reasons.append(f"mode {mode!r} is not one of {', '.join(sorted(known_modes))}")
         elif mode not in modes:
-            reasons.append(f"no cited emission factor for mode {mode!r} in the factor table")
+            reasons.append(
+                f"no cited emission factor for mode {mode!r} in factor set version {factors.version}"
+            )
         if trip not in RETURN_VALUES:
             reasons.append(f"return {trip!r} is not yes or no")
         if None in row:
@@ -363,22 +410,25 @@ def parse_attendees(body: bytes) -> Counter[tuple[str, str, bool]]:
 
 def upload_travel(principal: Principal, event_id: int, phase: Phase, body: bytes) -> TravelUpload:
     """Replace a phase's attendee travel from a CSV file: all rows or none."""
-    counts = parse_attendees(body)
+    session = read_session()
+    factors = event_factors.current_in(session)
+    session.rollback()
+    counts = parse_attendees(body, factors)
     with unit_of_work() as session:
         event = member_event(session, principal, event_id, lock=True)
         _require_editable(session, event, phase)
-        venue = event_factors.find_city(event.venue_city)
+        venue = factors.require_city(event.venue_city, "venue_city")
         groups = []
         pkm_by_mode: dict[str, Decimal] = {}
-        for (city_name, mode, return_trip), attendees in sorted(counts.items()):
-            distance = event_factors.distance_km(event_factors.find_city(city_name), venue)
+        for (city_id, mode, return_trip), attendees in sorted(counts.items()):
+            distance = event_factors.distance_km(factors.table.cities[city_id], venue)
             passenger_km = distance * attendees * (2 if return_trip else 1)
             pkm_by_mode[mode] = pkm_by_mode.get(mode, Decimal(0)) + passenger_km
             groups.append(
                 {
                     "event_id": event.id,
                     "phase": phase,
-                    "origin_city": city_name,
+                    "origin_city": city_id,
                     "mode": TravelMode(mode),
                     "return_trip": return_trip,
                     "attendees": attendees,
@@ -401,7 +451,7 @@ def upload_travel(principal: Principal, event_id: int, phase: Phase, body: bytes
         session.execute(insert(EventTravelGroup), groups)
         grams = 0
         for mode, passenger_km in sorted(pkm_by_mode.items()):
-            factor = event_factors.factors()[event_factors.travel_modes()[mode]]
+            factor = factors.factors[factors.travel_modes()[mode]]
             row = EventSource(
                 event_id=event.id,
                 phase=phase,
@@ -410,6 +460,7 @@ def upload_travel(principal: Principal, event_id: int, phase: Phase, body: bytes
                 activity=passenger_km,
                 activity_unit=factor.activity_unit,
                 factor_key=factor.key,
+                factor_set_version=factor.factor_set_version,
                 factor_kg_per_unit=factor.kg_per_unit,
                 factor_source=factor.source,
                 grams=grams_of(passenger_km, factor.kg_per_unit),
@@ -446,7 +497,6 @@ def declare(principal: Principal, event_id: int) -> EventView:
     """Declare the event carbon neutral once its offset order is fulfilled (offset → declared)."""
     with unit_of_work() as session:
         event = member_event(session, principal, event_id, lock=True)
-        refresh_stage_in(session, event)
         if event.stage is not EventStage.OFFSET:
             raise InvalidState(
                 "Only an event whose offset is paid and its credits issued can be declared.",
@@ -459,15 +509,9 @@ def declare(principal: Principal, event_id: int) -> EventView:
     return view
 
 
-def factor_table() -> list[dict[str, Any]]:
-    """The built-in factors with their sources, for forms and for the public."""
-    return [
-        {
-            "key": f.key,
-            "source_kind": f.source_kind,
-            "kg_per_unit": f.kg_per_unit,
-            "activity_unit": f.activity_unit,
-            "source": f.source,
-        }
-        for f in event_factors.factors().values()
-    ]
+def factor_table() -> list[event_factors.EventFactor]:
+    """The current factor set's event factors with their sources, for forms and for the public."""
+    session = read_session()
+    factors = event_factors.current_in(session)
+    session.rollback()
+    return list(factors.factors.values())

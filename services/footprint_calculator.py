@@ -24,12 +24,10 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from services.geo import central_angle
+from services import geo
 
 GRAMS_PER_MASS_UNIT = {"g": Decimal(1), "kg": Decimal(1_000), "t": Decimal(1_000_000)}
 EMISSION_GASES = ("CO2e", "CO2")
-# IUGG mean Earth radius; distances are rounded to 0.1 km, so the choice of radius is what matters.
-EARTH_RADIUS_KM = 6371.0
 PERIOD_MONTHS = {"month": 1, "year": 12}
 FUELS = ("gasoline", "diesel", "lpg")
 FUEL_UNITS = ("L", "kg")
@@ -230,9 +228,8 @@ def grams_per_unit(unit: str) -> tuple[Decimal, str]:
 
 
 def great_circle_km(a: City, b: City) -> Decimal:
-    """Haversine distance between two cities, rounded to 0.1 km."""
-    km = EARTH_RADIUS_KM * central_angle(float(a.lat), float(a.lon), float(b.lat), float(b.lon))
-    return Decimal(repr(km)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    """Great-circle distance between two cities by the project's one convention (`services.geo`)."""
+    return geo.great_circle_km(a.lat, a.lon, b.lat, b.lon)
 
 
 class _Errors:

@@ -24,7 +24,7 @@ from payments.interface import (
     TradeQuery,
     TradeState,
 )
-from services import certificates, order_states, orders, reservations
+from services import certificates, events, order_states, orders, reservations
 from services.errors import (
     InsufficientCredits,
     InvalidState,
@@ -217,12 +217,16 @@ def _automatic_refund(session: Session, order: Order) -> Refund:
 
 
 def fulfil_in(session: Session, order: Order, policy: OrderPolicy) -> None:
-    """Reserved grams become sold, the certificate is issued, points are awarded, the order is fulfilled."""
+    """Reserved grams become sold, the certificate is issued, points are awarded, the order is fulfilled.
+
+    An event's offset order also moves its event to `offset`, in the same transaction.
+    """
     reservations.confirm_in(session, order.reservation_id)
     certificates.issue_in(session, order, order.holder_name or "碳汇认购人")
     award_for_order(session, order, policy)
     order.fulfilled_at = utcnow()
     order_states.transition(session, order, OrderStatus.FULFILLED, "certificate issued")
+    events.offset_fulfilled_in(session, order)
 
 
 def sync_with_provider(

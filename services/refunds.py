@@ -5,6 +5,10 @@ an `out_refund_no` that makes a retried application harmless. Only when WeChat P
 went back do the grams return to the pool, the certificate get voided or reissued and the points
 get reversed; that completion happens once, whichever of the answer, the callback or a query
 brings the news first.
+
+An order paid by bank transfer cannot be refunded through WeChat Pay: an admin's refund of it is
+recorded as an *offline* refund under the same rules, and stays processing until an admin records
+that the bank paid it out (`services.offline_refunds`), which completes it the same way.
 """
 
 from __future__ import annotations
@@ -21,7 +25,16 @@ from models.database import read_session, unit_of_work
 from payments.errors import GatewayError, PaymentError
 from payments.interface import PaymentProvider, RefundNotification, RefundRequest, RefundResult
 from payments.interface import RefundStatus as ProviderRefundStatus
-from services import audit, certificates, order_states, orders, refund_lines, reservations, retired_tonnes
+from services import (
+    audit,
+    certificates,
+    events,
+    order_states,
+    orders,
+    refund_lines,
+    reservations,
+    retired_tonnes,
+)
 from services.credit_purchase import BANK_TRANSFER
 from services.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from services.order_policy import OrderPolicy
@@ -39,11 +52,16 @@ def request_refund(
     policy: OrderPolicy,
     provider: PaymentProvider,
 ) -> Refund:
-    """Record a refund of `grams` (all that is left when None) and apply it at the provider."""
+    """Record a refund of `grams` (all that is left when None) and apply it at the provider.
+
+    An admin's refund of a bank-transfer order is recorded as an offline refund and returned
+    processing: the money goes back by bank, and `offline_refunds.mark_paid_out` completes it.
+    """
     order = orders.get_order(principal, out_trade_no)
     with unit_of_work() as session:
         order = orders.lock_order(session, order.id)
         _check_refundable(principal, order, policy)
+        offline = order.provider == BANK_TRANSFER
         remaining = order.grams - order.refunded_g
         grams = remaining if grams is None else grams
         if not 0 < grams <= remaining:
@@ -79,6 +97,7 @@ def request_refund(
             amount_fen=amount,
             reason=reason[:255],
             requested_by=principal.user_id,
+            offline=offline,
         )
         session.add(refund)
         session.flush()
@@ -90,9 +109,17 @@ def request_refund(
                 "order",
                 order.out_trade_no,
                 None,
-                {"grams": grams, "amount_fen": amount, "reason": reason},
+                {
+                    "out_refund_no": refund.out_refund_no,
+                    "grams": grams,
+                    "amount_fen": amount,
+                    "reason": reason,
+                    "offline": offline,
+                },
             )
         refund_id = refund.id
+    if offline:
+        return _reload(refund_id)
     return apply_refund(refund_id, provider, policy)
 
 
@@ -101,9 +128,10 @@ def _check_refundable(principal: Principal, order: Order, policy: OrderPolicy) -
         raise NotFound(f"Order {order.out_trade_no} does not exist.")
     if order.status not in order_states.REFUNDABLE:
         raise InvalidState(f"Order {order.out_trade_no} is {order.status.value}; it cannot be refunded.")
-    if order.provider == BANK_TRANSFER:
+    if order.provider == BANK_TRANSFER and not principal.is_admin:
         raise InvalidState(
-            f"Order {order.out_trade_no} was paid by bank transfer; WeChat Pay cannot refund it.",
+            f"Order {order.out_trade_no} was paid by bank transfer; WeChat Pay cannot refund it. "
+            "Ask the operator, who refunds it by bank.",
             provider=order.provider,
         )
     session = read_session()
@@ -170,54 +198,69 @@ def _reload(refund_id: int) -> Refund:
     return session.get(Refund, refund_id, populate_existing=True)
 
 
+def lock_refund(session: Session, out_refund_no: str) -> Refund:
+    refund = session.scalar(
+        select(Refund)
+        .where(Refund.out_refund_no == out_refund_no)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if refund is None:
+        raise NotFound(f"Refund {out_refund_no} does not exist.")
+    return refund
+
+
 def complete_refund(out_refund_no: str, refund_id: str, policy: OrderPolicy) -> bool:
-    """The money went back: return the grams, fix the certificate, reverse points. Once only."""
+    """WeChat Pay says the money went back: return the grams, fix the certificate, reverse points. Once only.
+
+    An offline refund is not WeChat Pay's to complete; only an admin's payout record completes it.
+    """
     with unit_of_work() as session:
-        refund = session.scalar(
-            select(Refund)
-            .where(Refund.out_refund_no == out_refund_no)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        if refund is None:
-            raise NotFound(f"Refund {out_refund_no} does not exist.")
-        if refund.status != RefundStatus.PROCESSING:
+        refund = lock_refund(session, out_refund_no)
+        if refund.status != RefundStatus.PROCESSING or refund.offline:
             return False
-        order = orders.lock_order(session, refund.order_id)
-        refund.status = RefundStatus.SUCCEEDED
-        refund.refund_id = refund_id
-        refund.completed_at = utcnow()
-        reservation = session.get(Reservation, order.reservation_id) if order.reservation_id else None
-        grams_by_line: dict[int, int] = defaultdict(int)
-        if refund.grams and reservation is not None and reservation.status == ReservationStatus.CONFIRMED:
-            for batch_id, start, end in reservations.return_sold_in(session, reservation.id, refund.grams):
-                line = session.scalar(
-                    select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.batch_id == batch_id)
-                )
-                line.refunded_g += end - start
-                grams_by_line[line.id] += end - start
-        refund_lines.record_in(session, refund, grams_by_line)
-        order.refunded_fen += refund.amount_fen
-        order.refunded_g += refund.grams if not refund.automatic else 0
-        full = order.refunded_fen == order.amount_fen
-        if refund.automatic:
-            order_states.transition(session, order, OrderStatus.REFUNDED, "late payment refunded")
-            return True
-        order_states.transition(
-            session,
-            order,
-            OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED,
-            f"refunded {refund.grams} g, {refund.amount_fen} fen",
-        )
-        certificates.after_refund_in(session, order)
-        reverse_for_order(session, order, refund, policy)
+        complete_refund_in(session, refund, refund_id, policy)
     return True
+
+
+def complete_refund_in(session: Session, refund: Refund, refund_id: str, policy: OrderPolicy) -> None:
+    """Complete a locked processing refund inside the caller's unit of work."""
+    order = orders.lock_order(session, refund.order_id)
+    refund.status = RefundStatus.SUCCEEDED
+    refund.refund_id = refund_id
+    refund.completed_at = utcnow()
+    reservation = session.get(Reservation, order.reservation_id) if order.reservation_id else None
+    grams_by_line: dict[int, int] = defaultdict(int)
+    if refund.grams and reservation is not None and reservation.status == ReservationStatus.CONFIRMED:
+        for batch_id, start, end in reservations.return_sold_in(session, reservation.id, refund.grams):
+            line = session.scalar(
+                select(OrderLine).where(OrderLine.order_id == order.id, OrderLine.batch_id == batch_id)
+            )
+            line.refunded_g += end - start
+            grams_by_line[line.id] += end - start
+    refund_lines.record_in(session, refund, grams_by_line)
+    order.refunded_fen += refund.amount_fen
+    order.refunded_g += refund.grams if not refund.automatic else 0
+    full = order.refunded_fen == order.amount_fen
+    if refund.automatic:
+        order_states.transition(session, order, OrderStatus.REFUNDED, "late payment refunded")
+        return
+    order_states.transition(
+        session,
+        order,
+        OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED,
+        f"refunded {refund.grams} g, {refund.amount_fen} fen",
+    )
+    certificates.after_refund_in(session, order)
+    reverse_for_order(session, order, refund, policy)
+    if full:
+        events.offset_refunded_in(session, order)
 
 
 def fail_refund(out_refund_no: str, why: str) -> bool:
     with unit_of_work() as session:
         refund = session.scalar(select(Refund).where(Refund.out_refund_no == out_refund_no).with_for_update())
-        if refund is None or refund.status != RefundStatus.PROCESSING:
+        if refund is None or refund.status != RefundStatus.PROCESSING or refund.offline:
             return False
         refund.status = RefundStatus.FAILED
         refund.completed_at = utcnow()
@@ -227,9 +270,13 @@ def fail_refund(out_refund_no: str, why: str) -> bool:
 
 
 def processing_refunds(limit: int = 200) -> list[int]:
+    """Refunds still processing at WeChat Pay (offline refunds wait for an admin, not for the provider)."""
     session = read_session()
     ids = session.scalars(
-        select(Refund.id).where(Refund.status == RefundStatus.PROCESSING).order_by(Refund.id).limit(limit)
+        select(Refund.id)
+        .where(Refund.status == RefundStatus.PROCESSING, Refund.offline.is_(False))
+        .order_by(Refund.id)
+        .limit(limit)
     ).all()
     session.rollback()
     return list(ids)

@@ -34,12 +34,17 @@ def _worker_index(worker_id: str) -> int:
     return 0 if worker_id == "master" else int(worker_id.removeprefix("gw"))
 
 
-def alembic_upgrade(url: str) -> None:
+def alembic_config(url: str) -> Config:
+    """The project's Alembic configuration aimed at `url`."""
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     cfg.attributes["url"] = url
     cfg.attributes["configure_logging"] = False
-    command.upgrade(cfg, "head")
+    return cfg
+
+
+def alembic_upgrade(url: str) -> None:
+    command.upgrade(alembic_config(url), "head")
 
 
 def clear_tables() -> None:

@@ -1,4 +1,8 @@
-"""Admin endpoints on orders: list with filters, refund in full or in part, sync with WeChat Pay."""
+"""Admin endpoints on orders: list with filters, refund in full or in part, sync with WeChat Pay.
+
+A bank-transfer order's refund is offline: recorded here, paid back by bank, then recorded as paid
+out with the bank's reference (or cancelled before that).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from api.auth import auth_required, current_principal
 from api.context import order_policy, payment_provider
 from api.errors import ErrorSchema
 from api.orders.schemas import OrderSchema, RefundCreateSchema, RefundSchema
-from services import bank_transfers, orders, payment_flow, refunds
+from services import bank_transfers, offline_refunds, orders, payment_flow, refunds
 
 blp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin/orders", description="Admin: orders")
 
@@ -50,6 +54,18 @@ class TransferConfirmSchema(ma.Schema):
     )
 
 
+class RefundPayoutSchema(ma.Schema):
+    bank_reference = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=58),
+        metadata={"description": "The bank's reference of the transfer that paid the refund back"},
+    )
+
+
+class RefundCancelSchema(ma.Schema):
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
 class SyncResultSchema(ma.Schema):
     outcome = ma.fields.String(metadata={"description": "not_paid, fulfilled, duplicate, refund_started"})
     order = ma.fields.Nested(OrderSchema)
@@ -77,7 +93,7 @@ def list_all(query, pagination_parameters):
 @blp.alt_response(409, schema=ErrorSchema, description="Not refundable now")
 @blp.alt_response(422, schema=ErrorSchema, description="Invalid amount")
 def refund(data, out_trade_no):
-    """Refund all or part of an order (no refund window for admins)."""
+    """Refund all or part of an order (no refund window for admins); bank-transfer orders offline."""
     return refunds.request_refund(
         current_principal(),
         out_trade_no,
@@ -86,6 +102,34 @@ def refund(data, out_trade_no):
         order_policy(),
         payment_provider(),
     )
+
+
+@blp.route("/<out_trade_no>/refunds/<out_refund_no>/paid-out", methods=["POST"])
+@auth_required(admin=True)
+@blp.arguments(RefundPayoutSchema)
+@blp.response(200, RefundSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such order or refund")
+@blp.alt_response(
+    409,
+    schema=ErrorSchema,
+    description="Not an offline refund, cancelled, or paid out under another reference",
+)
+def refund_paid_out(data, out_trade_no, out_refund_no):
+    """Record that the bank paid an offline refund back; the refund completes once."""
+    return offline_refunds.mark_paid_out(
+        current_principal(), out_trade_no, out_refund_no, data["bank_reference"], order_policy()
+    )
+
+
+@blp.route("/<out_trade_no>/refunds/<out_refund_no>/cancel", methods=["POST"])
+@auth_required(admin=True)
+@blp.arguments(RefundCancelSchema)
+@blp.response(200, RefundSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such order or refund")
+@blp.alt_response(409, schema=ErrorSchema, description="Not an offline refund waiting for its payout")
+def refund_cancel(data, out_trade_no, out_refund_no):
+    """Cancel an offline refund that was not paid out."""
+    return offline_refunds.cancel(current_principal(), out_trade_no, out_refund_no, data["reason"])
 
 
 @blp.route("/<out_trade_no>/sync", methods=["POST"])

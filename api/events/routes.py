@@ -44,8 +44,9 @@ def disclosure_url(event_id: int) -> str:
 
 @blp.route("/api/v1/event-factors", methods=["GET"])
 @blp.response(200, EventFactorSchema(many=True))
+@blp.alt_response(409, schema=ErrorSchema, description="No factor set is published yet")
 def factors():
-    """The built-in emission factors of event accounting, each with its source."""
+    """The current factor set's emission factors for event accounting, each with its source."""
     return events.factor_table()
 
 
@@ -55,6 +56,7 @@ def factors():
 @blp.response(201, EventDetailSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such organisation")
+@blp.alt_response(409, schema=ErrorSchema, description="No factor set is published yet")
 @blp.alt_response(422, schema=ErrorSchema, description="Invalid plan (unknown city, dates out of order)")
 def create(data, organisation_id):
     """Plan an event of my organisation."""
@@ -91,7 +93,7 @@ def get(event_id):
 @blp.response(200, EventDetailSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the event's organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such event")
-@blp.alt_response(409, schema=ErrorSchema, description="The plan is frozen")
+@blp.alt_response(409, schema=ErrorSchema, description="The plan is frozen, or no factor set is published")
 @blp.alt_response(422, schema=ErrorSchema, description="Invalid change")
 def update(changes, event_id):
     """Change the plan, publish or unpublish the event, or set the actual attendance."""
@@ -104,7 +106,9 @@ def update(changes, event_id):
 @blp.response(201, SourceSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the event's organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such event")
-@blp.alt_response(409, schema=ErrorSchema, description="This phase can no longer change")
+@blp.alt_response(
+    409, schema=ErrorSchema, description="This phase can no longer change, or no factor set is published"
+)
 @blp.alt_response(422, schema=ErrorSchema, description="Unknown factor or a custom factor without its source")
 def add_source(data, event_id):
     """Record one emission source's activity data for the estimate or the actual."""
@@ -129,7 +133,9 @@ def delete_source(event_id, source_id):
 @blp.response(200, TravelUploadSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the event's organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such event")
-@blp.alt_response(409, schema=ErrorSchema, description="This phase can no longer change")
+@blp.alt_response(
+    409, schema=ErrorSchema, description="This phase can no longer change, or no factor set is published"
+)
 @blp.alt_response(
     422, schema=ErrorSchema, description="Bad rows; `errors.file` lists each with its line number"
 )
@@ -156,6 +162,7 @@ def account(event_id):
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the event's organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such event")
 @blp.alt_response(409, schema=ErrorSchema, description="The event is not accounted")
+@blp.alt_response(422, schema=ErrorSchema, description="More than a year since the event ended")
 def quote(event_id):
     """The credits that can offset the event's actual emissions, by project, with prices."""
     return event_offsets.quote(current_principal(), event_id, _terms().kinds)
@@ -168,7 +175,9 @@ def quote(event_id):
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the event's organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such event or project")
 @blp.alt_response(409, schema=ErrorSchema, description="Not accounted, already offset, or not enough credits")
-@blp.alt_response(422, schema=ErrorSchema, description="Credit kind not accepted")
+@blp.alt_response(
+    422, schema=ErrorSchema, description="Credit kind not accepted, or more than a year since the event ended"
+)
 def offset(data, event_id):
     """Order the credits that offset the event, paid by WeChat Pay or by bank transfer."""
     return event_offsets.offset(

@@ -24,6 +24,11 @@ SOURCE_KINDS = [
 STAGES = ["plan", "accounted", "offset", "declared"]
 PAYMENT_METHODS = ["wechat", "bank_transfer"]
 POSITIVE_DECIMAL = validate.Range(min=0, max=10**15)
+OFFSET_DEADLINE = (
+    "The last day (Beijing time) to order the offset: one year after end_date (Guangdong DB44/T 2639-2025)"
+)
+OFFSET_AT = "When the offset order was fulfilled and the event reached the offset stage"
+FACTOR_SET_VERSION = "The factor-library version the factor came from; null for a custom factor"
 
 
 class EventPlanSchema(ma.Schema):
@@ -69,7 +74,8 @@ class SourceCreateSchema(ma.Schema):
         load_default="custom",
         validate=validate.Length(min=1, max=64),
         metadata={
-            "description": "A key of GET /api/v1/event-factors, or `custom` with the three fields below"
+            "description": "A key of GET /api/v1/event-factors (the current factor set), "
+            "or `custom` with the three fields below"
         },
     )
     factor_kg_per_unit = ma.fields.Decimal(
@@ -92,6 +98,7 @@ class SourceSchema(ma.Schema):
     activity = DecimalText()
     activity_unit = ma.fields.String()
     factor_key = ma.fields.String()
+    factor_set_version = ma.fields.Integer(allow_none=True, metadata={"description": FACTOR_SET_VERSION})
     factor_kg_per_unit = DecimalText()
     factor_source = ma.fields.String()
     grams = ma.fields.Integer()
@@ -123,6 +130,8 @@ class EventSchema(ma.Schema):
     reduction_measures = ma.fields.String()
     offset_plan = ma.fields.String()
     offset_order_no = ma.fields.String(allow_none=True)
+    offset_deadline = ma.fields.Date(metadata={"description": OFFSET_DEADLINE})
+    offset_at = UtcDateTime(allow_none=True, metadata={"description": OFFSET_AT})
     declared_at = UtcDateTime(allow_none=True)
 
 
@@ -203,11 +212,17 @@ class EventPurchaseSchema(ma.Schema):
 
 
 class EventFactorSchema(ma.Schema):
-    key = ma.fields.String()
-    source_kind = ma.fields.String()
-    kg_per_unit = DecimalText()
+    key = ma.fields.String(metadata={"description": "The factor library's key, e.g. electricity.grid.east"})
+    category = ma.fields.String(metadata={"enum": ["electricity", "fuel", "transport"]})
+    source_kind = ma.fields.String(
+        metadata={"enum": SOURCE_KINDS, "description": "The source kind the factor usually serves"}
+    )
+    kg_per_unit = DecimalText(metadata={"description": "kg CO2(e) per activity unit"})
     activity_unit = ma.fields.String()
     source = ma.fields.String()
+    source_url = ma.fields.String()
+    year = ma.fields.Integer(allow_none=True, metadata={"description": "Empty where the source states none"})
+    factor_set_version = ma.fields.Integer()
 
 
 class DisclosureSourceSchema(ma.Schema):
@@ -216,6 +231,7 @@ class DisclosureSourceSchema(ma.Schema):
     activity = DecimalText()
     activity_unit = ma.fields.String()
     factor_key = ma.fields.String()
+    factor_set_version = ma.fields.Integer(allow_none=True, metadata={"description": FACTOR_SET_VERSION})
     factor_kg_per_unit = DecimalText()
     factor_source = ma.fields.String()
     grams = ma.fields.Integer()
@@ -268,6 +284,8 @@ class DisclosureSchema(ma.Schema):
     expected_attendees = ma.fields.Integer()
     actual_attendees = ma.fields.Integer(allow_none=True)
     stage = ma.fields.String()
+    offset_deadline = ma.fields.Date(metadata={"description": OFFSET_DEADLINE})
+    offset_at = UtcDateTime(allow_none=True, metadata={"description": OFFSET_AT})
     declared_at = UtcDateTime(allow_none=True)
     boundary = ma.fields.String()
     reduction_measures = ma.fields.String()

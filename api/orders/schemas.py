@@ -129,5 +129,11 @@ class RefundSchema(ma.Schema):
     amount_fen = ma.fields.Integer()
     reason = ma.fields.String()
     automatic = ma.fields.Boolean()
+    offline = ma.fields.Boolean(
+        metadata={"description": "A bank-transfer order's refund, paid back by bank and recorded by an admin"}
+    )
+    bank_reference = ma.fields.String(
+        allow_none=True, metadata={"description": "The bank's reference of an offline refund's payout"}
+    )
     created_at = ma.fields.DateTime()
     completed_at = ma.fields.DateTime(allow_none=True)

@@ -1,17 +1,23 @@
 """Event neutralisation: accounting to the gram, attendee lists, member-only access, offset, disclosure."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from models import utcnow
+from models import Event, utcnow
+from models.database import read_session
+from models.events import one_year_after
+from services import beijing_time
 from tests.support.events import create_event, organiser, upload
+from tests.support.factors import publish_library
 from tests.support.pool import stock_pool
 
 CUSTOM = "test input: an organiser-supplied factor with its citation"
 
-# Actual travel list. Great-circle distances from the city table to 福州 (Fuzhou), to 0.1 km:
-# Xiamen 214.9 km, Sanming 166.7 km, Beijing 1561.0 km, Hangzhou 474.5 km.
+# Actual travel list. Great-circle distances to 福州 (Fuzhou, 26.07, 119.30) between the centres of
+# the library's city table (data/factors/cities.csv), R = 6371.0088 km, half-up to 0.1 km:
+# Xiamen (24.48, 118.09) 214.614 → 214.6 km, Sanming (26.26, 117.64) 167.010 → 167.0 km,
+# Beijing (39.90, 116.41) 1561.016 → 1561.0 km, Hangzhou (30.27, 120.16) 474.561 → 474.6 km.
 ATTENDEES = """name,origin_city,mode,return
 林一,厦门,hsr,yes
 林二,Xiamen,hsr,yes
@@ -21,21 +27,21 @@ ATTENDEES = """name,origin_city,mode,return
 王一,北京,flight,yes
 张一,杭州市,car,no
 """
-# hsr:    3 × 214.9 × 2 + 2 × 166.7 = 1289.4 + 333.4 = 1622.8 pkm × 0.03048 kg = 49.462944 kg → 49,463 g
-# flight: 1 × 1561.0 × 2 = 3122.0 pkm × 0.0953 kg = 297.5266 kg → 297,527 g
-# car:    1 × 474.5 = 474.5 pkm × 0.27 kg = 128.115 kg → 128,115 g
-TRAVEL_G = 49_463 + 297_527 + 128_115  # 475,105 g
+# hsr:    3 × 214.6 × 2 + 2 × 167.0 = 1287.6 + 334.0 = 1621.6 pkm × 30.48 g = 49,426.368 g → 49,426 g
+# flight: 1 × 1561.0 × 2 = 3122.0 pkm × 95.3 g = 297,526.6 g → 297,527 g
+# car:    1 × 474.6 = 474.6 pkm × 0.27 kg = 128.142 kg → 128,142 g
+TRAVEL_G = 49_426 + 297_527 + 128_142  # 475,095 g
 
 ACTUAL_SOURCES = [
     # 12,345.6 kWh × 0.5500 kg (East China grid 2023) = 6,790.08 kg → 6,790,080 g
     (
-        {"kind": "venue_electricity", "activity": "12345.6", "factor_key": "electricity_east_china_2023"},
+        {"kind": "venue_electricity", "activity": "12345.6", "factor_key": "electricity.grid.east"},
         6_790_080,
     ),
     # 250.5 m³ × 2.1622 kg = 541.6311 kg → 541,631.1 g → 541,631 g
-    ({"kind": "venue_fuel", "activity": "250.5", "factor_key": "natural_gas"}, 541_631),
+    ({"kind": "venue_fuel", "activity": "250.5", "factor_key": "fuel.natural_gas"}, 541_631),
     # 80.25 kg × 3.0959 kg = 248.445975 kg → 248,445.975 g → 248,446 g
-    ({"kind": "vehicles", "activity": "80.25", "factor_key": "diesel"}, 248_446),
+    ({"kind": "vehicles", "activity": "80.25", "factor_key": "fuel.diesel"}, 248_446),
     # 2.5 kg × 0.001 kg = 0.0025 kg = 2.5 g → 3 g (half-up, not half-even)
     (
         {
@@ -49,13 +55,18 @@ ACTUAL_SOURCES = [
         3,
     ),
 ]
-ACTUAL_G = 6_790_080 + 541_631 + 248_446 + 3 + TRAVEL_G  # 8,055,265 g
+ACTUAL_G = 6_790_080 + 541_631 + 248_446 + 3 + TRAVEL_G  # 8,055,255 g
 # 10,000 kWh × 0.5306 kg (national grid 2023) = 5,306 kg
 ESTIMATE_G = 5_306_000
 
 
 @pytest.fixture
-def org(client):
+def library(app):
+    return publish_library()
+
+
+@pytest.fixture
+def org(client, library):
     return organiser(client, "organiser-code", "海峡会展中心")
 
 
@@ -68,7 +79,7 @@ def _account(client, org):
             "phase": "estimate",
             "kind": "venue_electricity",
             "activity": "10000",
-            "factor_key": "electricity_national_2023",
+            "factor_key": "electricity.grid.national",
         },
         headers=org["headers"],
     )
@@ -96,9 +107,9 @@ def test_an_event_with_five_sources_adds_up_to_the_gram(client, org):
     assert detail["event"]["actual_attendees"] == 7
     travel = {s["factor_key"]: s for s in detail["sources"] if s["from_attendee_list"]}
     assert {k: (s["activity"], s["grams"]) for k, s in travel.items()} == {
-        "travel_hsr": ("1622.8000", 49_463),
-        "travel_flight": ("3122.0000", 297_527),
-        "travel_car": ("474.5000", 128_115),
+        "transport.rail.high_speed": ("1621.6000", 49_426),
+        "transport.flight.domestic": ("3122.0000", 297_527),
+        "transport.car.private": ("474.6000", 128_142),
     }
     # A second upload replaces the list rather than adding to it.
     assert upload(client, org, event_id, ATTENDEES).json["grams"] == TRAVEL_G
@@ -111,7 +122,7 @@ def test_an_event_with_five_sources_adds_up_to_the_gram(client, org):
     assert accounted.status_code == 200 and accounted.json["event"]["stage"] == "accounted"
     frozen = client.post(
         f"{url}/sources",
-        json={"phase": "estimate", "kind": "waste", "activity": "1", "factor_key": "diesel"},
+        json={"phase": "estimate", "kind": "waste", "activity": "1", "factor_key": "fuel.diesel"},
         headers=org["headers"],
     )
     assert frozen.status_code == 409
@@ -193,11 +204,20 @@ def test_an_unknown_venue_city_is_named(client, org):
     assert response.status_code == 422 and "venue_city" in response.json["errors"]
 
 
+def stored_stage(event_id):
+    """The event's stage as stored (and whether offset_at is set), read without the API."""
+    session = read_session()
+    event = session.get(Event, event_id, populate_existing=True)
+    stored = (event.stage.value, event.offset_at is not None)
+    session.rollback()
+    return stored
+
+
 def _offset_grams():
     return -(-ACTUAL_G // 1_000) * 1_000  # 8,056,000 g, whole kilograms
 
 
-def test_offset_paid_by_wechat_sandbox_then_declared_and_disclosed(client, org):
+def test_offset_paid_by_wechat_sandbox_then_declared_and_disclosed(client, org, library):
     project_id, _ = stock_pool(tonnes=10)
     stock_pool(tonnes=10, code="PH-1", kind="PHCER", owner="村集体")  # a kind events may not use
     event_id, url = _accounted(client, org)
@@ -217,7 +237,10 @@ def test_offset_paid_by_wechat_sandbox_then_declared_and_disclosed(client, org):
 
     paid = client.post(f"/api/v1/sandbox/orders/{order['out_trade_no']}/pay", headers=org["headers"])
     assert paid.status_code == 200 and paid.json["status"] == "fulfilled"
-    assert client.get(url, headers=org["headers"]).json["event"]["stage"] == "offset"
+    # Fulfilment itself moved the event, before anyone read it.
+    assert stored_stage(event_id) == ("offset", True)
+    event = client.get(url, headers=org["headers"]).json["event"]
+    assert event["stage"] == "offset" and event["offset_at"] is not None
     declared = client.post(f"{url}/declare", headers=org["headers"])
     assert declared.status_code == 200 and declared.json["event"]["stage"] == "declared"
 
@@ -229,6 +252,8 @@ def test_offset_paid_by_wechat_sandbox_then_declared_and_disclosed(client, org):
     assert body["estimate"]["total_grams"] == ESTIMATE_G
     assert sum(s["grams"] for s in body["actual"]["sources"]) == ACTUAL_G
     assert {s["factor_source"] for s in body["actual"]["sources"]} >= {CUSTOM}
+    versions = {s["factor_key"]: s["factor_set_version"] for s in body["actual"]["sources"]}
+    assert versions.pop("custom") is None and set(versions.values()) == {library.version}
     credits = body["offset"]["credits"]
     assert credits["grams"] == _offset_grams()
     assert sum(s["grams"] for s in credits["serials"]) == _offset_grams()
@@ -243,6 +268,7 @@ def test_offset_paid_by_wechat_sandbox_then_declared_and_disclosed(client, org):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "海峡论坛" in html and credits["serials"][0]["serial"] in html
     assert "已实现碳中和" in html and 'name="viewport"' in html
+    assert f"factor set v{library.version} · electricity.grid.east" in html
 
     pdf = client.get(f"{url}/certificate.pdf", headers=org["headers"])
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
@@ -277,15 +303,18 @@ def test_offset_paid_by_bank_transfer_confirmed_by_an_admin(client, org):
     assert done.json["outcome"] == "fulfilled"
     assert done.json["order"]["status"] == "fulfilled"
     assert done.json["order"]["transaction_id"] == "BANK-ICBC-778"
+    assert stored_stage(int(url.rsplit("/", 1)[1])) == ("offset", True)
     replay = client.post(confirm, json={"reference": "ICBC-778", "amount_fen": 80_560}, headers=org["admin"])
     assert replay.json["outcome"] == "duplicate"
     assert client.post(f"{url}/declare", headers=org["headers"]).json["event"]["stage"] == "declared"
+    # WeChat Pay cannot refund it: an admin's refund is recorded offline, to be paid back by bank.
     refund = client.post(
         f"/api/v1/admin/orders/{order['out_trade_no']}/refunds",
         json={"reason": "cancelled"},
         headers=org["admin"],
     )
-    assert refund.status_code == 409 and "bank transfer" in refund.json["message"]
+    assert refund.status_code == 201 and refund.json["offline"] is True
+    assert refund.json["status"] == "processing"
 
     audit = client.get("/api/v1/admin/audit-log?action=order.confirm_transfer", headers=org["admin"])
     assert audit.status_code == 200
@@ -305,3 +334,92 @@ def test_a_wechat_order_cannot_be_confirmed_as_a_transfer(client, org):
         headers=org["admin"],
     )
     assert response.status_code == 409
+
+
+def _accounted_on(client, org, end_date):
+    event = create_event(client, org, start_date=end_date.isoformat(), end_date=end_date.isoformat())
+    url = f"/api/v1/events/{event['id']}"
+    body, _ = ACTUAL_SOURCES[0]
+    assert (
+        client.post(f"{url}/sources", json={"phase": "actual", **body}, headers=org["headers"]).status_code
+        == 201
+    )
+    assert client.post(f"{url}/account", headers=org["headers"]).status_code == 200
+    return event, url
+
+
+def test_an_event_is_neutralised_within_one_year_of_its_end(client, org, monkeypatch):
+    project_id, _ = stock_pool(tonnes=10)
+    event, url = _accounted_on(client, org, date(2025, 6, 30))
+    assert event["offset_deadline"] == "2026-06-30"
+
+    # On the deadline itself (Beijing date) the event may still be offset.
+    monkeypatch.setattr(beijing_time, "today", lambda: date(2026, 6, 30))
+    assert client.get(f"{url}/offset-quote", headers=org["headers"]).status_code == 200
+
+    # The day after: too late for a quote and for an order, with the deadline named.
+    monkeypatch.setattr(beijing_time, "today", lambda: date(2026, 7, 1))
+    quote = client.get(f"{url}/offset-quote", headers=org["headers"])
+    assert quote.status_code == 422 and quote.json["error"] == "deadline_passed"
+    assert "2026-06-30" in quote.json["message"] and "end_date" in quote.json["errors"]
+    placed = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"])
+    assert placed.status_code == 422 and placed.json["error"] == "deadline_passed"
+    catalogue = client.get(f"/api/v1/catalogue/projects/{project_id}").json
+    assert catalogue["available_g"] == 10_000_000  # nothing was reserved
+
+    assert client.get(url, headers=org["headers"]).json["event"]["offset_deadline"] == "2026-06-30"
+    client.patch(url, json={"published": True}, headers=org["headers"])
+    assert client.get(f"/api/v1/public/events/{event['id']}").json["offset_deadline"] == "2026-06-30"
+    assert "2026-06-30" in client.get(f"/events/{event['id']}/disclosure").get_data(as_text=True)
+
+
+def test_the_deadline_of_an_event_ending_on_29_february_is_28_february():
+    assert one_year_after(date(2028, 2, 29)) == date(2029, 2, 28)
+    assert one_year_after(date(2027, 3, 1)) == date(2028, 3, 1)
+
+
+def test_an_order_paid_before_the_event_names_it_still_moves_the_event(client, org, monkeypatch):
+    """The payment lands between placing the order and recording it on the event."""
+    from services import credit_purchase, payment_flow
+
+    project_id, _ = stock_pool(tonnes=10)
+    event_id, url = _accounted(client, org)
+    buy = credit_purchase.buy
+
+    def buy_then_pay(*args, **kwargs):
+        purchase = buy(*args, **kwargs)
+        provider = kwargs["provider"]
+        notification = provider.complete(purchase.order.out_trade_no, purchase.order.amount_fen)
+        policy = client.application.extensions["carbon.order_policy"]
+        assert (
+            payment_flow.handle_payment_notification(notification, provider.name, policy).outcome
+            == "fulfilled"
+        )
+        assert stored_stage(event_id) == ("accounted", False)  # the event did not name the order yet
+        return purchase
+
+    monkeypatch.setattr(credit_purchase, "buy", buy_then_pay)
+    placed = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"])
+    assert placed.status_code == 201, placed.json
+    assert stored_stage(event_id) == ("offset", True)
+
+
+def test_a_fully_refunded_offset_returns_the_event_to_accounted(client, org):
+    project_id, _ = stock_pool(tonnes=10)
+    event_id, url = _accounted(client, org)
+    order = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"]).json[
+        "order"
+    ]
+    client.post(f"/api/v1/sandbox/orders/{order['out_trade_no']}/pay", headers=org["headers"])
+    assert stored_stage(event_id) == ("offset", True)
+
+    refund = client.post(
+        f"/api/v1/admin/orders/{order['out_trade_no']}/refunds",
+        json={"reason": "cancelled"},
+        headers=org["admin"],
+    )
+    assert refund.status_code == 201 and refund.json["status"] == "succeeded", refund.json
+    assert stored_stage(event_id) == ("accounted", False)
+    assert client.post(f"{url}/declare", headers=org["headers"]).status_code == 409
+    again = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"])
+    assert again.status_code == 201 and again.json["order"]["out_trade_no"] != order["out_trade_no"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask.testing import FlaskClient
 
+from services import beijing_time
 from tests.support.accounts import bearer, login_admin, login_user
 
 
@@ -25,10 +27,12 @@ def organiser(
 
 
 def create_event(client: FlaskClient, who: dict[str, Any], **body: Any) -> dict[str, Any]:
+    """Plan an event (by default one that ended yesterday, in Beijing time) and give its JSON."""
+    today = beijing_time.today()
     plan = {
         "name": "海峡论坛",
-        "start_date": "2026-10-10",
-        "end_date": "2026-10-11",
+        "start_date": (today - timedelta(days=2)).isoformat(),
+        "end_date": (today - timedelta(days=1)).isoformat(),
         "venue_city": "福州",
         "expected_attendees": 8,
         **body,

@@ -1,0 +1,152 @@
+"""Event accounting reads the factor library's current published set and records which version it used."""
+
+import io
+
+import pytest
+
+from tests.support.events import create_event, organiser, upload
+from tests.support.factors import publish_library
+
+HEADER = "key,category,activity,unit,value,region,year,source,source_url,note\n"
+
+
+@pytest.fixture
+def library(app):
+    return publish_library()
+
+
+@pytest.fixture
+def org(client, library):
+    return organiser(client, "organiser-code", "海峡会展中心")
+
+
+def _publish(client, org, rows: str, name: str = "update.csv"):
+    published = client.post(
+        "/api/v1/admin/factor-sets",
+        data={"file": (io.BytesIO((HEADER + rows).encode()), name), "note": "test update"},
+        headers=org["admin"],
+        content_type="multipart/form-data",
+    )
+    assert published.status_code == 201, published.json
+    return published.json["version"]
+
+
+def test_the_event_factors_are_the_librarys_with_their_sources(client, library):
+    response = client.get("/api/v1/event-factors")
+    assert response.status_code == 200
+    factors = {f["key"]: f for f in response.json}
+    assert {f["factor_set_version"] for f in response.json} == {library.version}
+    assert {f["category"] for f in response.json} == {"electricity", "fuel", "transport"}
+    # Savings, conversions, food and benchmarks are not event emission factors.
+    assert not [k for k in factors if k.startswith(("saving.", "flight.", "density.", "food.", "benchmark."))]
+    east = factors["electricity.grid.east"]
+    assert (east["kg_per_unit"], east["activity_unit"], east["year"]) == ("0.5500", "kWh", 2023)
+    assert east["source_kind"] == "venue_electricity" and "Ministry of Ecology" in east["source"]
+    # 30.48 gCO2/pkm in the library is 0.03048 kg per passenger-km here, exactly.
+    hsr = factors["transport.rail.high_speed"]
+    assert (hsr["kg_per_unit"], hsr["activity_unit"], hsr["source_kind"]) == ("0.03048", "pkm", "travel")
+    assert "Mao Baohua" in hsr["source"]
+    assert factors["fuel.diesel"]["source_kind"] == "vehicles"
+    assert factors["fuel.natural_gas"]["source_kind"] == "venue_fuel"
+
+
+def test_without_a_published_factor_set_no_event_is_planned(client):
+    org = organiser(client, "organiser-code", "海峡会展中心")
+    response = client.post(
+        f"/api/v1/organisations/{org['organisation_id']}/events",
+        json={"name": "x", "start_date": "2026-01-01", "end_date": "2026-01-01", "venue_city": "福州"},
+        headers=org["headers"],
+    )
+    assert response.status_code == 409 and "factor set" in response.json["message"]
+    assert client.get("/api/v1/event-factors").status_code == 409
+
+
+def test_a_saved_source_keeps_its_factor_after_a_new_publication(client, org, library):
+    event = create_event(client, org)
+    url = f"/api/v1/events/{event['id']}"
+    source = {"phase": "estimate", "kind": "venue_electricity", "activity": "1000"}
+    first = client.post(
+        f"{url}/sources", json={**source, "factor_key": "electricity.grid.east"}, headers=org["headers"]
+    )
+    # 1,000 kWh × 0.5500 kg = 550,000 g
+    assert first.status_code == 201 and first.json["grams"] == 550_000
+    assert first.json["factor_set_version"] == library.version
+
+    later = _publish(
+        client,
+        org,
+        "electricity.grid.east,electricity,grid electricity East China,kgCO2/kWh,0.5000,East China grid,"
+        "2024,test input: a later announcement,,\n",
+    )
+    assert later == library.version + 1
+    second = client.post(
+        f"{url}/sources", json={**source, "factor_key": "electricity.grid.east"}, headers=org["headers"]
+    )
+    # 1,000 kWh × 0.5000 kg = 500,000 g under the new version
+    assert second.json["grams"] == 500_000 and second.json["factor_set_version"] == later
+
+    detail = client.get(url, headers=org["headers"]).json
+    saved = {s["id"]: s for s in detail["sources"]}
+    assert saved[first.json["id"]]["grams"] == 550_000
+    assert saved[first.json["id"]]["factor_set_version"] == library.version
+    assert saved[first.json["id"]]["factor_source"] == first.json["factor_source"]
+    assert detail["totals"]["estimate"] == 1_050_000
+
+    custom = client.post(
+        f"{url}/sources",
+        json={
+            **source,
+            "factor_key": "custom",
+            "factor_kg_per_unit": "0.6",
+            "activity_unit": "kWh",
+            "factor_source": "test input: an organiser-supplied factor with its citation",
+        },
+        headers=org["headers"],
+    )
+    assert custom.status_code == 201 and custom.json["factor_set_version"] is None
+
+    unknown = client.post(
+        f"{url}/sources", json={**source, "factor_key": "food.beef"}, headers=org["headers"]
+    )
+    assert unknown.status_code == 422 and "factor_key" in unknown.json["errors"]
+
+
+def test_a_travel_mode_needs_a_cited_row_in_the_current_set(client, org):
+    event = create_event(client, org)
+    bus = "name,origin_city,mode,return\n甲,厦门,bus,no\n"
+    refused = upload(client, org, event["id"], bus)
+    assert (
+        refused.status_code == 422
+        and "no cited emission factor for mode 'bus'" in refused.json["errors"]["file"][0]
+    )
+
+    version = _publish(
+        client,
+        org,
+        "transport.bus.intercity,transport,intercity coach,gCO2/pkm,40,national,,"
+        "test input: not a published factor,,\n",
+    )
+    accepted = upload(client, org, event["id"], bus)
+    # Xiamen → Fuzhou 214.6 km × 40 g = 8,584 g
+    assert accepted.status_code == 200, accepted.json
+    assert accepted.json["grams"] == 8_584
+    (source,) = client.get(f"/api/v1/events/{event['id']}", headers=org["headers"]).json["sources"]
+    assert (source["factor_key"], source["factor_set_version"]) == ("transport.bus.intercity", version)
+
+
+def test_cities_come_from_the_library_city_table(client, org):
+    created = client.post(
+        f"/api/v1/organisations/{org['organisation_id']}/events",
+        json={"name": "x", "start_date": "2026-01-01", "end_date": "2026-01-01", "venue_city": "顺昌县"},
+        headers=org["headers"],
+    )
+    assert created.status_code == 201, created.json
+    listed = upload(client, org, created.json["event"]["id"], "origin_city,mode,return\nLishui,car,yes\n")
+    assert listed.status_code == 200, listed.json
+    (group,) = client.get(f"/api/v1/events/{created.json['event']['id']}", headers=org["headers"]).json[
+        "travel"
+    ]
+    # Shunchang (26.79, 117.81) ↔ Lishui (28.45, 119.92): 277.994 → 278.0 km great circle (a cross-check by the
+    # law of cosines gives the same to 0.1 km), doubled for the return trip.
+    assert group["origin_city"] == "lishui" and group["distance_km"] == "278.0"
+    assert group["passenger_km"] == "556.0"
