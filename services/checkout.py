@@ -44,7 +44,7 @@ def place_order(
     idempotency_key: str | None = None,
 ) -> PlacedOrder:
     """Place an order and open its payment; the same Idempotency-Key and body give the same order."""
-    request_hash = orders.fingerprint(request)
+    request_hash = orders.fingerprint(request) if idempotency_key else ""
     if idempotency_key:
         existing = orders.replayed_order_id(principal.user_id, idempotency_key, request_hash)
         if existing is not None:

@@ -191,7 +191,7 @@ def create_order(
     ttl_s: int | None = None,
 ) -> int:
     """Reserve the grams and record an order whose payment is opened later; returns its id."""
-    request_hash = fingerprint(request)
+    request_hash = fingerprint(request) if idempotency_key else ""
     if idempotency_key and (existing := replayed_order_id(principal.user_id, idempotency_key, request_hash)):
         return existing
     now = utcnow()

@@ -186,7 +186,25 @@ _TAKE = (
         reserved_g=_BATCHES.c.reserved_g + bindparam("grams"),
     )
 )
-_INSERT_ALLOCATIONS = insert(Allocation.__table__)
+_ALLOCATIONS = Allocation.__table__
+_INSERT_ALLOCATIONS = insert(_ALLOCATIONS)
+# PostgreSQL: the take from the tail and its allocation row in one statement; no row when the
+# batch has free ranges or too few grams.
+_taken = _TAKE_FROM_TAIL.returning(_BATCHES.c.id).cte("taken")
+_TAKE_FROM_TAIL_RECORDED = (
+    insert(_ALLOCATIONS)
+    .from_select(
+        ["reservation_id", "batch_id", "start_g", "end_g", "state"],
+        select(
+            bindparam("reservation_id", type_=_ALLOCATIONS.c.reservation_id.type),
+            _taken.c.id,
+            _taken.c.cursor_g - bindparam("grams"),
+            _taken.c.cursor_g,
+            bindparam("state", type_=_ALLOCATIONS.c.state.type),
+        ),
+    )
+    .returning(_ALLOCATIONS.c.end_g)
+)
 
 
 def take(session: Session, reservation_id: int, planned: list[PlannedTake]) -> list[tuple[int, int, int]]:
@@ -198,32 +216,42 @@ def take(session: Session, reservation_id: int, planned: list[PlannedTake]) -> l
     """
     session.flush()  # whatever the caller added goes in before the locks are taken
     connection = session.connection()
+    recorded_here = connection.dialect.name == "postgresql"
     slices: list[tuple[int, int, int]] = []
+    unrecorded: list[tuple[int, int, int]] = []
     for planned_take in planned:
-        parameters = {"batch_id": planned_take.batch_id, "grams": planned_take.grams}
-        cursor = connection.execute(_TAKE_FROM_TAIL, parameters).scalar()
-        if cursor is not None:
-            slices.append((planned_take.batch_id, cursor - planned_take.grams, cursor))
+        batch_id, grams = planned_take.batch_id, planned_take.grams
+        parameters = {"batch_id": batch_id, "grams": grams}
+        if recorded_here:
+            statement = _TAKE_FROM_TAIL_RECORDED
+            parameters |= {"reservation_id": reservation_id, "state": AllocationState.RESERVED}
+        else:
+            statement = _TAKE_FROM_TAIL
+        end = connection.execute(statement, parameters).scalar()
+        if end is not None:
+            slices.append((batch_id, end - grams, end))
+            if not recorded_here:
+                unrecorded.append(slices[-1])
             continue
         if connection.execute(_TAKE, parameters).rowcount != 1:
             raise PlanStale
-        slices += [
-            (planned_take.batch_id, start, end)
-            for start, end in _carve(session, planned_take.batch_id, planned_take.grams)
-        ]
-    connection.execute(
-        _INSERT_ALLOCATIONS,
-        [
-            {
-                "reservation_id": reservation_id,
-                "batch_id": batch_id,
-                "start_g": start,
-                "end_g": end,
-                "state": AllocationState.RESERVED,
-            }
-            for batch_id, start, end in slices
-        ],
-    )
+        carved = [(batch_id, start, end) for start, end in _carve(session, batch_id, grams)]
+        slices += carved
+        unrecorded += carved
+    if unrecorded:
+        connection.execute(
+            _INSERT_ALLOCATIONS,
+            [
+                {
+                    "reservation_id": reservation_id,
+                    "batch_id": batch_id,
+                    "start_g": start,
+                    "end_g": end,
+                    "state": AllocationState.RESERVED,
+                }
+                for batch_id, start, end in unrecorded
+            ],
+        )
     return slices
 
 

@@ -28,7 +28,7 @@ def _login_rate_limit() -> str:
 
 @blp.route("/auth/login", methods=["POST"])
 @limiter.limit(_login_rate_limit)
-@blp.arguments(LoginSchema)
+@blp.arguments(LoginSchema())
 @blp.response(200, LoginResultSchema)
 @blp.alt_response(422, schema=ErrorSchema, description="The code is missing, invalid, expired or used")
 @blp.alt_response(403, schema=ErrorSchema, description="The account is disabled")
@@ -42,7 +42,7 @@ def login(body):
 
 @blp.route("/auth/admin-login", methods=["POST"])
 @limiter.limit(_login_rate_limit)
-@blp.arguments(AdminLoginSchema)
+@blp.arguments(AdminLoginSchema())
 @blp.response(200, LoginResultSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Wrong username or password")
 @blp.alt_response(422, schema=ErrorSchema, description="Username or password missing")
@@ -69,7 +69,7 @@ class Me(MethodView):
         return accounts.get_profile(current_principal().user_id)
 
     @auth_required()
-    @blp.arguments(ProfileUpdateSchema)
+    @blp.arguments(ProfileUpdateSchema())
     @blp.response(200, ProfileSchema)
     @blp.alt_response(
         422, schema=ErrorSchema, description="A field is too long or the avatar is not an http(s) URL"

@@ -62,7 +62,7 @@ class FlagSchema(ma.Schema):
 
 @blp.route("", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(FlagQuerySchema, location="query")
+@blp.arguments(FlagQuerySchema(), location="query")
 @blp.response(200, FlagSchema(many=True))
 @blp.paginate()
 def list_flags(query, pagination_parameters):
@@ -76,7 +76,7 @@ def list_flags(query, pagination_parameters):
 
 @blp.route("/<int:flag_id>/decision", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(FlagDecisionSchema)
+@blp.arguments(FlagDecisionSchema())
 @blp.response(200, FlagSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such flag")
 @blp.alt_response(409, schema=ErrorSchema, description="The flag was already decided")

@@ -24,7 +24,7 @@ blp.record_once(init_policy)
 
 @blp.route("/actions/werun", methods=["POST"])
 @auth_required()
-@blp.arguments(WeRunUploadSchema)
+@blp.arguments(WeRunUploadSchema())
 @blp.response(200, WeRunResultSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="This WeRun data was already received (a replay)")
 @blp.alt_response(
@@ -45,7 +45,7 @@ def upload_werun(body):
 
 @blp.route("/actions/trips", methods=["POST"])
 @auth_required()
-@blp.arguments(TripCreateSchema)
+@blp.arguments(TripCreateSchema())
 @blp.response(201, ActionSchema)
 @blp.alt_response(200, schema=ActionSchema, description="This trip id was recorded before: the same action")
 @blp.alt_response(
@@ -67,7 +67,7 @@ def record_trip(body):
 
 @blp.route("/me/actions")
 @auth_required()
-@blp.arguments(ActionQuerySchema, location="query")
+@blp.arguments(ActionQuerySchema(), location="query")
 @blp.response(200, ActionSchema(many=True))
 @blp.paginate()
 def my_actions(query, pagination_parameters):
@@ -84,7 +84,7 @@ def my_actions(query, pagination_parameters):
 
 @blp.route("/me/reductions")
 @auth_required()
-@blp.arguments(ReductionsQuerySchema, location="query")
+@blp.arguments(ReductionsQuerySchema(), location="query")
 @blp.response(200, ReductionsSchema)
 def my_reductions(query):
     """My credited reductions: all time, by kind, by day and by week."""

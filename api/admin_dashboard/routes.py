@@ -15,7 +15,7 @@ blp = Blueprint(
 
 @blp.route("", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(DashboardQuerySchema, location="query")
+@blp.arguments(DashboardQuerySchema(), location="query")
 @blp.response(200, DashboardSchema)
 def show(query):
     """Sales, refunds, retirements, users, orders, points and money per day, week or month."""

@@ -73,7 +73,7 @@ class SyncResultSchema(ma.Schema):
 
 @blp.route("", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(AdminOrderQuerySchema, location="query")
+@blp.arguments(AdminOrderQuerySchema(), location="query")
 @blp.response(200, OrderSchema(many=True))
 @blp.paginate()
 def list_all(query, pagination_parameters):
@@ -87,7 +87,7 @@ def list_all(query, pagination_parameters):
 
 @blp.route("/<out_trade_no>/refunds", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(RefundCreateSchema)
+@blp.arguments(RefundCreateSchema())
 @blp.response(201, RefundSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such order")
 @blp.alt_response(409, schema=ErrorSchema, description="Not refundable now")
@@ -106,7 +106,7 @@ def refund(data, out_trade_no):
 
 @blp.route("/<out_trade_no>/refunds/<out_refund_no>/paid-out", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(RefundPayoutSchema)
+@blp.arguments(RefundPayoutSchema())
 @blp.response(200, RefundSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such order or refund")
 @blp.alt_response(
@@ -123,7 +123,7 @@ def refund_paid_out(data, out_trade_no, out_refund_no):
 
 @blp.route("/<out_trade_no>/refunds/<out_refund_no>/cancel", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(RefundCancelSchema)
+@blp.arguments(RefundCancelSchema())
 @blp.response(200, RefundSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such order or refund")
 @blp.alt_response(409, schema=ErrorSchema, description="Not an offline refund waiting for its payout")
@@ -148,7 +148,7 @@ def sync(out_trade_no):
 
 @blp.route("/<out_trade_no>/confirm-transfer", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(TransferConfirmSchema)
+@blp.arguments(TransferConfirmSchema())
 @blp.response(200, SyncResultSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such order")
 @blp.alt_response(409, schema=ErrorSchema, description="The order is not paid by bank transfer")

@@ -20,7 +20,7 @@ blp = Blueprint(
 
 @blp.route("", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(PayoutQuerySchema, location="query")
+@blp.arguments(PayoutQuerySchema(), location="query")
 @blp.response(200, PayoutRowSchema(many=True))
 @blp.alt_response(422, schema=ErrorSchema, description="No period, or a bad one")
 @blp.paginate()
@@ -35,7 +35,7 @@ def list_payouts(query, pagination_parameters):
 
 @blp.route("/summary", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(PeriodQuerySchema, location="query")
+@blp.arguments(PeriodQuerySchema(), location="query")
 @blp.response(200, NetSalesSchema)
 @blp.alt_response(422, schema=ErrorSchema, description="No period, or a bad one")
 def summary(query):
@@ -45,7 +45,7 @@ def summary(query):
 
 @blp.route("/export", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(PayoutQuerySchema, location="query")
+@blp.arguments(PayoutQuerySchema(), location="query")
 @blp.response(200, content_type="text/csv", description="The period's payouts as CSV")
 @blp.alt_response(422, schema=ErrorSchema, description="No period, or a bad one")
 def export(query):

@@ -26,7 +26,7 @@ def _filters(query: dict) -> sales_reports.ReportFilters:
 
 @blp.route("/sales", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(ReportQuerySchema, location="query")
+@blp.arguments(ReportQuerySchema(), location="query")
 @blp.response(200, ReportRowSchema(many=True))
 @blp.alt_response(422, schema=ErrorSchema, description="Unknown grouping or filter")
 @blp.paginate()
@@ -44,7 +44,7 @@ def sales(query, pagination_parameters):
 
 @blp.route("/sales/totals", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(ReportFilterSchema, location="query")
+@blp.arguments(ReportFilterSchema(), location="query")
 @blp.response(200, ReportRowSchema)
 @blp.alt_response(422, schema=ErrorSchema, description="Invalid filter")
 def sales_totals(query):
@@ -54,7 +54,7 @@ def sales_totals(query):
 
 @blp.route("/sales/export", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(ExportQuerySchema, location="query")
+@blp.arguments(ExportQuerySchema(), location="query")
 @blp.response(200, content_type="text/csv", description="The report as CSV or XLSX")
 @blp.alt_response(422, schema=ErrorSchema, description="Unknown grouping or filter, or too many rows")
 def sales_export_file(query):

@@ -34,7 +34,7 @@ def _actor() -> int:
 
 @blp.route("/retirable", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(RetirableQuerySchema, location="query")
+@blp.arguments(RetirableQuerySchema(), location="query")
 @blp.response(200, TonneSchema(many=True))
 @blp.paginate()
 def list_retirable(query, pagination_parameters):
@@ -48,7 +48,7 @@ def list_retirable(query, pagination_parameters):
 
 @blp.route("", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(RetirementCreateSchema)
+@blp.arguments(RetirementCreateSchema())
 @blp.response(201, RetirementSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such credit kind or project")
 @blp.alt_response(409, schema=ErrorSchema, description="No retirable tonne, or another retirement took them")
@@ -59,7 +59,7 @@ def create(data):
 
 @blp.route("", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(RetirementQuerySchema, location="query")
+@blp.arguments(RetirementQuerySchema(), location="query")
 @blp.response(200, RetirementSchema(many=True))
 @blp.paginate()
 def list_all(query, pagination_parameters):
@@ -124,7 +124,7 @@ def list_beneficiaries(retirement_id: int, pagination_parameters):
 
 @blp.route("/<int:retirement_id>/submit", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(SubmitSchema)
+@blp.arguments(SubmitSchema())
 @blp.response(200, RetirementSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such retirement")
 @blp.alt_response(409, schema=ErrorSchema, description="Not a draft")
@@ -135,7 +135,7 @@ def submit(data, retirement_id: int):
 
 @blp.route("/<int:retirement_id>/confirm", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(ConfirmSchema)
+@blp.arguments(ConfirmSchema())
 @blp.response(200, RetirementSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such retirement")
 @blp.alt_response(409, schema=ErrorSchema, description="Not submitted, or tonnes no longer fully sold")
@@ -147,7 +147,7 @@ def confirm(data, retirement_id: int):
 
 @blp.route("/<int:retirement_id>/cancel", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(CancelSchema)
+@blp.arguments(CancelSchema())
 @blp.response(200, RetirementSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such retirement")
 @blp.alt_response(409, schema=ErrorSchema, description="Already confirmed or cancelled")

@@ -13,7 +13,7 @@ blp = Blueprint("audit_log", __name__, url_prefix="/api/v1/admin", description="
 
 @blp.route("/audit-log")
 @auth_required(admin=True)
-@blp.arguments(AuditQuerySchema, location="query")
+@blp.arguments(AuditQuerySchema(), location="query")
 @blp.response(200, AuditEntrySchema(many=True))
 @blp.paginate()
 def audit_log(filters, pagination_parameters):

@@ -25,8 +25,8 @@ blp = Blueprint(
 
 @blp.route("/import", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(ImportQuerySchema, location="query")
-@blp.arguments(ImportFileSchema, location="files")
+@blp.arguments(ImportQuerySchema(), location="query")
+@blp.arguments(ImportFileSchema(), location="files")
 @blp.response(201, ImportSummarySchema)
 @blp.alt_response(
     422, schema=ErrorSchema, description="The file has faults; `errors` lists each with its row and field"
@@ -43,7 +43,7 @@ def import_batches(query, files):
 
 @blp.route("", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(BatchFilterSchema, location="query")
+@blp.arguments(BatchFilterSchema(), location="query")
 @blp.response(200, AdminBatchSchema(many=True))
 @blp.paginate()
 def list_batches(filters, pagination_parameters):

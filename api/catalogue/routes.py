@@ -25,7 +25,7 @@ blp = Blueprint(
 
 
 @blp.route("/projects")
-@blp.arguments(ProjectFilterSchema, location="query")
+@blp.arguments(ProjectFilterSchema(), location="query")
 @blp.response(200, CatalogueProjectSchema(many=True))
 @blp.paginate()
 def list_projects(filters, pagination_parameters):
@@ -56,7 +56,7 @@ def list_kinds():
 
 
 @blp.route("/owners")
-@blp.arguments(OwnerFilterSchema, location="query")
+@blp.arguments(OwnerFilterSchema(), location="query")
 @blp.response(200, CatalogueOwnerSchema(many=True))
 @blp.paginate()
 def list_owners(filters, pagination_parameters):

@@ -36,7 +36,7 @@ def _actor() -> int:
 
 @blp.route("/kinds", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(KindCreateSchema)
+@blp.arguments(KindCreateSchema())
 @blp.response(201, KindSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="A kind with this code exists")
 def create_kind(data):
@@ -46,7 +46,7 @@ def create_kind(data):
 
 @blp.route("/kinds/<string:code>", methods=["PATCH"])
 @auth_required(admin=True)
-@blp.arguments(KindUpdateSchema)
+@blp.arguments(KindUpdateSchema())
 @blp.response(200, KindSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such kind")
 def update_kind(changes, code: str):
@@ -56,7 +56,7 @@ def update_kind(changes, code: str):
 
 @blp.route("/kinds/<string:code>/price", methods=["PUT"])
 @auth_required(admin=True)
-@blp.arguments(KindPriceSchema)
+@blp.arguments(KindPriceSchema())
 @blp.response(200, KindSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such kind")
 def set_kind_price(data, code: str):
@@ -66,7 +66,7 @@ def set_kind_price(data, code: str):
 
 @blp.route("/owners", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(OwnerCreateSchema)
+@blp.arguments(OwnerCreateSchema())
 @blp.response(201, OwnerSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="An owner with this name exists")
 def create_owner(data):
@@ -76,7 +76,7 @@ def create_owner(data):
 
 @blp.route("/owners/<int:owner_id>", methods=["PATCH"])
 @auth_required(admin=True)
-@blp.arguments(OwnerUpdateSchema)
+@blp.arguments(OwnerUpdateSchema())
 @blp.response(200, OwnerSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such owner")
 @blp.alt_response(409, schema=ErrorSchema, description="An owner with this name exists")
@@ -87,7 +87,7 @@ def update_owner(changes, owner_id: int):
 
 @blp.route("/projects", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(ProjectFilterSchema, location="query")
+@blp.arguments(ProjectFilterSchema(), location="query")
 @blp.response(200, ProjectSchema(many=True))
 @blp.paginate()
 def list_projects(filters, pagination_parameters):
@@ -101,7 +101,7 @@ def list_projects(filters, pagination_parameters):
 
 @blp.route("/projects", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(ProjectCreateSchema)
+@blp.arguments(ProjectCreateSchema())
 @blp.response(201, ProjectSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="A project with this code exists")
 def create_project(data):
@@ -120,7 +120,7 @@ def get_project(project_id: int):
 
 @blp.route("/projects/<int:project_id>", methods=["PATCH"])
 @auth_required(admin=True)
-@blp.arguments(ProjectUpdateSchema)
+@blp.arguments(ProjectUpdateSchema())
 @blp.response(200, ProjectSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such project")
 def update_project(changes, project_id: int):
@@ -130,7 +130,7 @@ def update_project(changes, project_id: int):
 
 @blp.route("/projects/<int:project_id>/price", methods=["PUT"])
 @auth_required(admin=True)
-@blp.arguments(ProjectPriceSchema)
+@blp.arguments(ProjectPriceSchema())
 @blp.response(200, ProjectSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such project")
 def set_project_price(data, project_id: int):

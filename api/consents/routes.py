@@ -30,7 +30,7 @@ def list_partners(pagination_parameters):
 
 @blp.route("/me/consents", methods=["POST"])
 @auth_required()
-@blp.arguments(ConsentCreateSchema)
+@blp.arguments(ConsentCreateSchema())
 @blp.response(201, ConsentSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such partner")
 @blp.alt_response(

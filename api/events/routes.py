@@ -52,7 +52,7 @@ def factors():
 
 @blp.route("/api/v1/organisations/<int:organisation_id>/events", methods=["POST"])
 @auth_required()
-@blp.arguments(EventPlanSchema)
+@blp.arguments(EventPlanSchema())
 @blp.response(201, EventDetailSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such organisation")
@@ -89,7 +89,7 @@ def get(event_id):
 
 @blp.route("/api/v1/events/<int:event_id>", methods=["PATCH"])
 @auth_required()
-@blp.arguments(EventUpdateSchema)
+@blp.arguments(EventUpdateSchema())
 @blp.response(200, EventDetailSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the event's organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such event")
@@ -102,7 +102,7 @@ def update(changes, event_id):
 
 @blp.route("/api/v1/events/<int:event_id>/sources", methods=["POST"])
 @auth_required()
-@blp.arguments(SourceCreateSchema)
+@blp.arguments(SourceCreateSchema())
 @blp.response(201, SourceSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the event's organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such event")
@@ -128,8 +128,8 @@ def delete_source(event_id, source_id):
 
 @blp.route("/api/v1/events/<int:event_id>/attendees", methods=["POST"])
 @auth_required()
-@blp.arguments(AttendeeUploadQuerySchema, location="query")
-@blp.arguments(AttendeeFileSchema, location="files")
+@blp.arguments(AttendeeUploadQuerySchema(), location="query")
+@blp.arguments(AttendeeFileSchema(), location="files")
 @blp.response(200, TravelUploadSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the event's organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such event")
@@ -170,7 +170,7 @@ def quote(event_id):
 
 @blp.route("/api/v1/events/<int:event_id>/offset", methods=["POST"])
 @auth_required()
-@blp.arguments(OffsetCreateSchema)
+@blp.arguments(OffsetCreateSchema())
 @blp.response(201, EventPurchaseSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the event's organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such event or project")

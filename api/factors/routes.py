@@ -41,7 +41,7 @@ def list_sets(pagination_parameters):
 
 @blp.route("/admin/factor-sets/<int:version>/factors", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(FactorFilterSchema, location="query")
+@blp.arguments(FactorFilterSchema(), location="query")
 @blp.response(200, FactorSchema(many=True))
 @blp.alt_response(404, schema=ErrorSchema, description="No such version")
 @blp.paginate()
@@ -56,8 +56,8 @@ def list_factors(filters, version, pagination_parameters):
 
 @blp.route("/admin/factor-sets", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(FactorUploadFormSchema, location="form")
-@blp.arguments(FactorUploadSchema, location="files")
+@blp.arguments(FactorUploadFormSchema(), location="form")
+@blp.arguments(FactorUploadSchema(), location="files")
 @blp.response(201, PublishedSetSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="Another version was published at the same time")
 @blp.alt_response(

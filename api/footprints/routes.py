@@ -56,7 +56,7 @@ def list_mine(pagination_parameters):
 
 @blp.route("/me/footprints/trend", methods=["GET"])
 @auth_required()
-@blp.arguments(TrendQuerySchema, location="query")
+@blp.arguments(TrendQuerySchema(), location="query")
 @blp.response(200, TrendPointSchema(many=True))
 def my_trend(query):
     """My totals per month or year, oldest first (the latest calculation of each period)."""

@@ -28,7 +28,7 @@ blp = Blueprint(
 
 @blp.route("/organisations/<int:organisation_id>/institutional-claims", methods=["POST"])
 @auth_required()
-@blp.arguments(ClaimCreateSchema)
+@blp.arguments(ClaimCreateSchema())
 @blp.response(201, ClaimPlacedSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such organisation or project")

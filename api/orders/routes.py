@@ -55,7 +55,7 @@ def to_request(data: dict) -> OrderRequest:
 @blp.route("", methods=["POST"])
 @limiter.limit(_order_limit, key_func=per_caller)
 @auth_required()
-@blp.arguments(OrderCreateSchema)
+@blp.arguments(OrderCreateSchema())
 @blp.response(201, PlacedOrderSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="Unknown project")
 @blp.alt_response(409, schema=ErrorSchema, description="Not enough credits available")
@@ -73,7 +73,7 @@ def place(data):
 
 @blp.route("", methods=["GET"])
 @auth_required()
-@blp.arguments(OrderListQuerySchema, location="query")
+@blp.arguments(OrderListQuerySchema(), location="query")
 @blp.response(200, OrderSchema(many=True))
 @blp.paginate()
 def list_mine(query, pagination_parameters):
@@ -118,7 +118,7 @@ def cancel(out_trade_no):
 
 @blp.route("/<out_trade_no>/refunds", methods=["POST"])
 @auth_required()
-@blp.arguments(RefundCreateSchema)
+@blp.arguments(RefundCreateSchema())
 @blp.response(201, RefundSchema)
 @blp.alt_response(403, schema=ErrorSchema, description="Outside the refund window")
 @blp.alt_response(404, schema=ErrorSchema, description="No such order of mine")

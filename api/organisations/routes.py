@@ -34,7 +34,7 @@ class Organisations(MethodView):
         return items
 
     @auth_required(admin=True)
-    @blp.arguments(OrganisationSchema)
+    @blp.arguments(OrganisationSchema())
     @blp.response(201, OrganisationSchema)
     @blp.alt_response(409, schema=ErrorSchema, description="An organisation has this name already")
     @blp.alt_response(422, schema=ErrorSchema, description="A field is invalid or the owner does not exist")
@@ -48,7 +48,7 @@ class Organisations(MethodView):
 @blp.route("/admin/organisations/<int:organisation_id>")
 class OrganisationById(MethodView):
     @auth_required(admin=True)
-    @blp.arguments(OrganisationUpdateSchema)
+    @blp.arguments(OrganisationUpdateSchema())
     @blp.response(200, OrganisationSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such organisation")
     @blp.alt_response(409, schema=ErrorSchema, description="An organisation has this name already")
@@ -74,7 +74,7 @@ class Members(MethodView):
         return items
 
     @auth_required()
-    @blp.arguments(AddMemberSchema)
+    @blp.arguments(AddMemberSchema())
     @blp.response(201, MemberSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="Only an admin or the owner can add members")
     @blp.alt_response(404, schema=ErrorSchema, description="No such organisation")

@@ -19,7 +19,7 @@ blp = Blueprint(
 
 @blp.route("/users/<string:identifier>/carbon", methods=["GET"])
 @partner_signed
-@blp.arguments(CarbonQuerySchema, location="query")
+@blp.arguments(CarbonQuerySchema(), location="query")
 @blp.response(200, CarbonViewSchema)
 @blp.alt_response(
     403, schema=ErrorSchema, description="The user has not granted these scopes (or no consent)"

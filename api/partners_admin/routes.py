@@ -37,7 +37,7 @@ def list_partners(pagination_parameters):
 
 @blp.route("", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(PartnerCreateSchema)
+@blp.arguments(PartnerCreateSchema())
 @blp.response(201, PartnerWithSecretSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="A partner with this name exists")
 def create_partner(data: dict[str, Any]):
@@ -49,7 +49,7 @@ def create_partner(data: dict[str, Any]):
 
 @blp.route("/<int:partner_id>", methods=["PATCH"])
 @auth_required(admin=True)
-@blp.arguments(PartnerUpdateSchema)
+@blp.arguments(PartnerUpdateSchema())
 @blp.response(200, PartnerSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such partner")
 @blp.alt_response(409, schema=ErrorSchema, description="A partner with this name exists")

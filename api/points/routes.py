@@ -38,7 +38,7 @@ def my_points_history(pagination_parameters):
 
 @blp.route("/admin/points/adjust", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(PointsAdjustmentSchema)
+@blp.arguments(PointsAdjustmentSchema())
 @blp.response(201, PointsEntrySchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such user")
 @blp.alt_response(409, schema=ErrorSchema, description="Takes more points than the user has available")

@@ -65,7 +65,7 @@ def _options(query) -> dict:
 
 @blp.route("/rankings")
 @auth_required()
-@blp.arguments(RankingQuerySchema, location="query")
+@blp.arguments(RankingQuerySchema(), location="query")
 @blp.response(200, RankEntrySchema(many=True))
 @blp.paginate()
 @blp.alt_response(422, schema=ErrorSchema, description="Unknown board, period or scope; no city to rank by")
@@ -87,7 +87,7 @@ def ranking(query, pagination_parameters):
 
 @blp.route("/me/rank")
 @auth_required()
-@blp.arguments(RankingQuerySchema, location="query")
+@blp.arguments(RankingQuerySchema(), location="query")
 @blp.response(200, MyRankSchema)
 @blp.alt_response(422, schema=ErrorSchema, description="Unknown board, period or scope; no city to rank by")
 @blp.alt_response(503, schema=ErrorSchema, description="The ranking store cannot be reached")

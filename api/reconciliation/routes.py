@@ -29,7 +29,7 @@ blp = Blueprint(
 
 @blp.route("/runs", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(RunCreateSchema)
+@blp.arguments(RunCreateSchema())
 @blp.response(201, RunSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="WeChat Pay refused the bill (e.g. not ready yet)")
 @blp.alt_response(422, schema=ErrorSchema, description="The bill cannot be read; the error names the line")
@@ -41,8 +41,8 @@ def start_run(data):
 
 @blp.route("/runs/upload", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(UploadFormSchema, location="form")
-@blp.arguments(UploadFileSchema, location="files")
+@blp.arguments(UploadFormSchema(), location="form")
+@blp.arguments(UploadFileSchema(), location="files")
 @blp.response(201, RunSchema)
 @blp.alt_response(422, schema=ErrorSchema, description="The bill cannot be read; the error names the line")
 def upload_run(form, files):
@@ -59,7 +59,7 @@ def upload_run(form, files):
 
 @blp.route("/runs", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(RunQuerySchema, location="query")
+@blp.arguments(RunQuerySchema(), location="query")
 @blp.response(200, RunSchema(many=True))
 @blp.paginate()
 def list_runs(query, pagination_parameters):
@@ -85,7 +85,7 @@ def get_run(run_id):
 
 @blp.route("/runs/<int:run_id>/discrepancies", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(DiscrepancyQuerySchema, location="query")
+@blp.arguments(DiscrepancyQuerySchema(), location="query")
 @blp.response(200, DiscrepancySchema(many=True))
 @blp.alt_response(404, schema=ErrorSchema, description="No such run")
 @blp.paginate()
@@ -100,7 +100,7 @@ def list_discrepancies(query, run_id, pagination_parameters):
 
 @blp.route("/discrepancies/<int:discrepancy_id>/resolve", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(ResolveSchema)
+@blp.arguments(ResolveSchema())
 @blp.response(200, DiscrepancySchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such discrepancy, or no such order")
 @blp.alt_response(409, schema=ErrorSchema, description="Already resolved, or the action does not apply")

@@ -24,7 +24,7 @@ blp = Blueprint("rewards", __name__, url_prefix="/api/v1", description="Rewards 
 
 
 @blp.route("/rewards", methods=["GET"])
-@blp.arguments(RewardQuerySchema, location="query")
+@blp.arguments(RewardQuerySchema(), location="query")
 @blp.response(200, RewardItemSchema(many=True))
 @blp.paginate()
 def list_rewards(query: dict[str, Any], pagination_parameters):
@@ -47,8 +47,8 @@ def get_reward(item_id: int):
 @blp.route("/rewards/<int:item_id>/redeem", methods=["POST"])
 @limiter.limit(lambda: current_app.config["REDEEM_RATE_LIMIT"], key_func=per_caller)
 @auth_required()
-@blp.arguments(IdempotencyHeaderSchema, location="headers")
-@blp.arguments(RedeemSchema)
+@blp.arguments(IdempotencyHeaderSchema(), location="headers")
+@blp.arguments(RedeemSchema())
 @blp.response(201, RedemptionSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such reward")
 @blp.alt_response(

@@ -35,7 +35,7 @@ def _actor() -> int:
 
 @blp.route("/rewards", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(AdminRewardQuerySchema, location="query")
+@blp.arguments(AdminRewardQuerySchema(), location="query")
 @blp.response(200, AdminRewardItemSchema(many=True))
 @blp.paginate()
 def list_rewards(query: dict[str, Any], pagination_parameters):
@@ -49,7 +49,7 @@ def list_rewards(query: dict[str, Any], pagination_parameters):
 
 @blp.route("/rewards", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(RewardItemCreateSchema)
+@blp.arguments(RewardItemCreateSchema())
 @blp.response(201, AdminRewardItemSchema)
 def create_reward(data: dict[str, Any]):
     """Add a reward item."""
@@ -67,7 +67,7 @@ def get_reward(item_id: int):
 
 @blp.route("/rewards/<int:item_id>", methods=["PATCH"])
 @auth_required(admin=True)
-@blp.arguments(RewardItemUpdateSchema)
+@blp.arguments(RewardItemUpdateSchema())
 @blp.response(200, AdminRewardItemSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such reward")
 @blp.alt_response(
@@ -80,7 +80,7 @@ def update_reward(changes: dict[str, Any], item_id: int):
 
 @blp.route("/rewards/<int:item_id>/codes", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(CodesLoadSchema)
+@blp.arguments(CodesLoadSchema())
 @blp.response(201, CodeLoadSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such reward")
 @blp.alt_response(409, schema=ErrorSchema, description="Codes exist already, or the item does not use codes")
@@ -92,7 +92,7 @@ def load_codes(data: dict[str, Any], item_id: int):
 
 @blp.route("/rewards/<int:item_id>/codes/generate", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(CodesGenerateSchema)
+@blp.arguments(CodesGenerateSchema())
 @blp.response(201, CodeLoadSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such reward")
 @blp.alt_response(409, schema=ErrorSchema, description="The item does not use codes")
@@ -103,7 +103,7 @@ def generate_codes(data: dict[str, Any], item_id: int):
 
 @blp.route("/redemptions", methods=["GET"])
 @auth_required(admin=True)
-@blp.arguments(AdminRedemptionQuerySchema, location="query")
+@blp.arguments(AdminRedemptionQuerySchema(), location="query")
 @blp.response(200, AdminRedemptionSchema(many=True))
 @blp.paginate()
 def list_redemptions(query: dict[str, Any], pagination_parameters):
@@ -127,7 +127,7 @@ def _move(redemption_id: int, target: RedemptionState, note: str):
 
 @blp.route("/redemptions/<int:redemption_id>/issue", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(TransitionSchema)
+@blp.arguments(TransitionSchema())
 @blp.response(200, AdminRedemptionSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such redemption")
 @blp.alt_response(409, schema=ErrorSchema, description="Only a pending redemption can be issued")
@@ -138,7 +138,7 @@ def issue(data: dict[str, Any], redemption_id: int):
 
 @blp.route("/redemptions/<int:redemption_id>/use", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(TransitionSchema)
+@blp.arguments(TransitionSchema())
 @blp.response(200, AdminRedemptionSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such redemption")
 @blp.alt_response(409, schema=ErrorSchema, description="Only an issued redemption can be used")
@@ -149,7 +149,7 @@ def use(data: dict[str, Any], redemption_id: int):
 
 @blp.route("/redemptions/<int:redemption_id>/cancel", methods=["POST"])
 @auth_required(admin=True)
-@blp.arguments(TransitionSchema)
+@blp.arguments(TransitionSchema())
 @blp.response(200, AdminRedemptionSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such redemption")
 @blp.alt_response(409, schema=ErrorSchema, description="A used or cancelled redemption cannot be cancelled")

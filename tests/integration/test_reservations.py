@@ -80,7 +80,11 @@ def test_release_returns_grams_and_they_are_reused_first(app):
     assert list(run_audit(pool_only=True)) == []
 
 
-def test_returned_grams_then_the_tail_then_the_tail_alone(app):
+@pytest.mark.parametrize(
+    "database", ["app", pytest.param("pg_app", marks=pytest.mark.postgres)], ids=["sqlite", "postgresql"]
+)
+def test_returned_grams_then_the_tail_then_the_tail_alone(database, request):
+    request.getfixturevalue(database)  # the take from the tail is one statement on PostgreSQL
     _, (bid,) = _pool({2021: 1})
     first = reservations.reserve(10_000, Selector(), ttl_s=60)
     reservations.reserve(10_000, Selector(), ttl_s=60)
