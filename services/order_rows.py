@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import Insert, Select, Table, bindparam, insert, select, union_all
+from sqlalchemy import Insert, Select, Table, bindparam, cast, insert, null, select, union_all
 from sqlalchemy.orm import Session
 
-from models import Order, OrderEvent, OrderLine, Reservation, ReservationStatus, utcnow
+from models import (
+    AllocationState,
+    IdempotencyKey,
+    Order,
+    OrderEvent,
+    OrderLine,
+    Reservation,
+    ReservationStatus,
+    utcnow,
+)
 from services import idempotency, order_states, reservations
 from services.reservations import PlannedTake
 
@@ -21,6 +30,7 @@ _RESERVATIONS = Reservation.__table__
 _ORDERS = Order.__table__
 _EVENTS = OrderEvent.__table__
 _LINES = OrderLine.__table__
+_KEYS = IdempotencyKey.__table__
 _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
 _INSERT_EVENTS = insert(_EVENTS)
 _INSERT_LINES = insert(_LINES)
@@ -105,25 +115,43 @@ def write_new_order(
         "created_at": now,
     }
     if connection.dialect.name == "postgresql":
+        # One round trip: the rows, and for a one-batch plan also the take with its slice.
+        fused_take = len(planned) == 1
         parameters = _prefixed("r", reservation) | _prefixed("o", row)
         for index, event in enumerate(events):
             parameters |= _prefixed(f"e{index}", event)
         for index, line in enumerate(lines):
             parameters |= _prefixed(f"l{index}", line)
-        order_id, reservation_id = connection.execute(
-            _insert_all(tuple(row), len(events), len(lines)), parameters
-        ).one()
+        if fused_take:
+            parameters |= {
+                "batch_id": planned[0].batch_id,
+                "grams": planned[0].grams,
+                "state": AllocationState.RESERVED,
+            }
+        if idempotency_key is not None:
+            scope, key, request_hash = idempotency_key
+            parameters |= {
+                "k_user_id": user_id,
+                "k_scope": scope,
+                "k_key": key,
+                "k_request_hash": request_hash,
+            }
+            parameters["k_created_at"] = now
+        statement = _insert_all(tuple(row), len(events), len(lines), fused_take, idempotency_key is not None)
+        order_id, reservation_id, taken_to = connection.execute(statement, parameters).one()
+        if taken_to is None:  # the batch has returned grams to reuse first (or was emptied meanwhile)
+            reservations.take(session, reservation_id, planned)
     else:
         reservation_id = reservations.insert_reservation(session, values["grams"], values["expires_at"])
         order_id = connection.execute(_INSERT_ORDER, {**row, "reservation_id": reservation_id}).scalar_one()
         connection.execute(_INSERT_EVENTS, [{"order_id": order_id, **event} for event in events])
         connection.execute(_INSERT_LINES, [{"order_id": order_id, **line} for line in lines])
+        if idempotency_key is not None:
+            scope, key, request_hash = idempotency_key
+            idempotency.remember(session, user_id, scope, key, request_hash, order_id)
+        # Last: the batch rows are the hot spot, so their locks are held only from here to the commit.
+        reservations.take(session, reservation_id, planned)
     row["reservation_id"] = reservation_id
-    if idempotency_key is not None:
-        scope, key, request_hash = idempotency_key
-        idempotency.remember(session, user_id, scope, key, request_hash, order_id)
-    # Last: the batch rows are the hot spot, so their locks are held only from here to the commit.
-    reservations.take(session, reservation_id, planned)
     return Order(
         id=order_id,
         **row,
@@ -145,10 +173,17 @@ def _from_select(table: Table, columns: tuple[str, ...], rows: Select) -> Insert
 
 
 @cache
-def _insert_all(order_columns: tuple[str, ...], event_count: int, line_count: int) -> Select:
+def _insert_all(
+    order_columns: tuple[str, ...], event_count: int, line_count: int, fused_take: bool, keyed: bool
+) -> Select:
     """PostgreSQL: the reservation, the order, its events and lines in one statement (one round trip).
 
-    Data-modifying CTEs; gives (order id, reservation id). Built once per shape.
+    Data-modifying CTEs, built once per shape; gives (order id, reservation id, end of the slice
+    taken). With `fused_take` the one planned batch gives its grams from its tail in the same
+    statement (`reservations.take_from_tail`): the batch row is locked by this statement, which
+    comes last before the commit; the slice end is NULL when it could not (free ranges to reuse
+    first, or too few grams), and the caller takes the slower way. With `keyed` the
+    Idempotency-Key row is written too.
     """
     reservation_columns = (
         "grams", "returned_g", "status", "expires_at", "confirmed_at", "released_at", "created_at",
@@ -179,6 +214,20 @@ def _insert_all(order_columns: tuple[str, ...], event_count: int, line_count: in
         ("order_id", *line_columns),
         union_all(*(_row_select(_LINES, f"l{i}", line_columns, order.c.id) for i in range(line_count))),
     ).returning(_LINES.c.id)
-    return select(order.c.id, order.c.reservation_id).add_cte(
-        events.cte("new_events"), lines.cte("new_lines")
-    )
+    ctes = [events.cte("new_events"), lines.cte("new_lines")]
+    if keyed:
+        key_columns = ("user_id", "scope", "key", "request_hash", "created_at")
+        ctes.append(
+            _from_select(
+                _KEYS,
+                ("resource_id", *key_columns),
+                _row_select(_KEYS, "k", key_columns, cast(order.c.id, _KEYS.c.resource_id.type)),
+            )
+            .returning(_KEYS.c.id)
+            .cte("new_key")
+        )
+    taken_to = null()
+    if fused_take:
+        taken = reservations.take_from_tail(select(reservation.c.id).scalar_subquery()).cte("new_slice")
+        taken_to = select(taken.c.end_g).scalar_subquery()
+    return select(order.c.id, order.c.reservation_id, taken_to).add_cte(*ctes)

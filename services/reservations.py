@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import Select, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Insert, Select, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -188,22 +188,33 @@ _TAKE = (
 )
 _ALLOCATIONS = Allocation.__table__
 _INSERT_ALLOCATIONS = insert(_ALLOCATIONS)
-# PostgreSQL: the take from the tail and its allocation row in one statement; no row when the
-# batch has free ranges or too few grams.
-_taken = _TAKE_FROM_TAIL.returning(_BATCHES.c.id).cte("taken")
-_TAKE_FROM_TAIL_RECORDED = (
-    insert(_ALLOCATIONS)
-    .from_select(
-        ["reservation_id", "batch_id", "start_g", "end_g", "state"],
-        select(
-            bindparam("reservation_id", type_=_ALLOCATIONS.c.reservation_id.type),
-            _taken.c.id,
-            _taken.c.cursor_g - bindparam("grams"),
-            _taken.c.cursor_g,
-            bindparam("state", type_=_ALLOCATIONS.c.state.type),
-        ),
+
+
+def take_from_tail(reservation_id: ColumnElement[int]) -> Insert:
+    """PostgreSQL: the take from a batch's tail and its allocation row in one statement.
+
+    Parameters `batch_id`, `grams` and `state`; returns the slice's end, or no row when the batch
+    has free ranges or too few grams. `reservation_id` is a bind parameter or a column of a CTE.
+    """
+    taken = _TAKE_FROM_TAIL.returning(_BATCHES.c.id).cte("taken")
+    return (
+        insert(_ALLOCATIONS)
+        .from_select(
+            ["reservation_id", "batch_id", "start_g", "end_g", "state"],
+            select(
+                reservation_id,
+                taken.c.id,
+                taken.c.cursor_g - bindparam("grams"),
+                taken.c.cursor_g,
+                bindparam("state", type_=_ALLOCATIONS.c.state.type),
+            ),
+        )
+        .returning(_ALLOCATIONS.c.end_g)
     )
-    .returning(_ALLOCATIONS.c.end_g)
+
+
+_TAKE_FROM_TAIL_RECORDED = take_from_tail(
+    bindparam("reservation_id", type_=_ALLOCATIONS.c.reservation_id.type)
 )
 
 

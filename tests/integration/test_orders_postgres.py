@@ -1,0 +1,86 @@
+"""On PostgreSQL, where a new order is written in one statement: Idempotency-Key, reuse of returned grams."""
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from models import Allocation, IdempotencyKey, Order
+from models.database import unit_of_work
+from services.pool_audit import run_audit
+from tests.support.accounts import bearer, login_user
+from tests.support.pool import stock_pool
+
+pytestmark = pytest.mark.postgres
+
+ONE_UNIT = {"product": "one_yuan", "units": 1}
+
+
+@pytest.fixture
+def app_overrides():
+    return {"DATABASE_POOL_SIZE": 10}
+
+
+def _slices(out_trade_no: str) -> list[tuple[int, int]]:
+    with unit_of_work() as session:
+        rows = session.execute(
+            select(Allocation.start_g, Allocation.end_g)
+            .join(Order, Order.reservation_id == Allocation.reservation_id)
+            .where(Order.out_trade_no == out_trade_no)
+        ).all()
+        return sorted((start, end) for start, end in rows)
+
+
+def test_same_key_same_order_other_body_refused(pg_client):
+    stock_pool(tonnes=1)
+    token, _ = login_user(pg_client, "keyed-buyer")
+    headers = {**bearer(token), "Idempotency-Key": "order-1"}
+    first = pg_client.post("/api/v1/orders", json=ONE_UNIT, headers=headers)
+    again = pg_client.post("/api/v1/orders", json=ONE_UNIT, headers=headers)
+    other = pg_client.post("/api/v1/orders", json={"product": "one_yuan", "units": 2}, headers=headers)
+    assert first.status_code == 201 and again.status_code == 201
+    assert again.json["order"]["out_trade_no"] == first.json["order"]["out_trade_no"]
+    assert other.status_code == 422
+    with unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(Order)) == 1
+        stored = session.scalars(select(IdempotencyKey)).one()
+        order_id = session.scalar(select(Order.id))
+        assert stored.resource_id == str(order_id)
+
+
+def test_one_key_raced_by_many_requests_makes_one_order(pg_app):
+    stock_pool(tonnes=1)
+    client = pg_app.test_client()
+    token, _ = login_user(client, "racing-buyer")
+    headers = {**bearer(token), "Idempotency-Key": "raced"}
+    barrier = threading.Barrier(8)
+    numbers: list[str] = []
+
+    def place() -> None:
+        barrier.wait(timeout=30)
+        placed = client.post("/api/v1/orders", json=ONE_UNIT, headers=headers)
+        assert placed.status_code == 201, placed.json
+        numbers.append(placed.json["order"]["out_trade_no"])
+
+    threads = [threading.Thread(target=place) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(numbers) == 8 and len(set(numbers)) == 1
+    assert list(run_audit(pool_only=True)) == []
+
+
+def test_returned_grams_are_sold_again_first(pg_client):
+    stock_pool(tonnes=1)
+    token, _ = login_user(pg_client, "returning-buyer")
+    first = pg_client.post("/api/v1/orders", json=ONE_UNIT, headers=bearer(token)).json["order"]
+    second = pg_client.post("/api/v1/orders", json=ONE_UNIT, headers=bearer(token)).json["order"]
+    cancelled = pg_client.post(f"/api/v1/orders/{first['out_trade_no']}/cancel", headers=bearer(token))
+    assert cancelled.status_code == 200
+    third = pg_client.post("/api/v1/orders", json=ONE_UNIT, headers=bearer(token)).json["order"]
+    fourth = pg_client.post("/api/v1/orders", json=ONE_UNIT, headers=bearer(token)).json["order"]
+    assert _slices(second["out_trade_no"]) == [(10_000, 20_000)]
+    assert _slices(third["out_trade_no"]) == [(0, 10_000)]  # the cancelled order's grams
+    assert _slices(fourth["out_trade_no"]) == [(20_000, 30_000)]  # then the tail again
+    assert list(run_audit(pool_only=True)) == []
