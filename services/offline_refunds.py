@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from models import Order, Refund, RefundStatus, utcnow
 from models.database import read_session, unit_of_work
-from services import audit, refunds, retired_tonnes
+from services import audit, rankings, refunds, retired_tonnes
 from services.errors import Conflict, InvalidState, NotFound
 from services.order_policy import OrderPolicy
 from services.tokens import Principal
@@ -72,10 +72,11 @@ def mark_paid_out(
             )
         before = _snapshot(refund)
         refund.bank_reference = reference
-        refunds.complete_refund_in(session, refund, f"BANK-{reference}"[:64], policy)
+        posting = refunds.complete_refund_in(session, refund, f"BANK-{reference}"[:64], policy)
         audit.record(
             session, principal.user_id, "refund.paid_out", "order", out_trade_no, before, _snapshot(refund)
         )
+    rankings.post_offset(posting)
     return _reload(refund.id)
 
 

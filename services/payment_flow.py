@@ -24,7 +24,7 @@ from payments.interface import (
     TradeQuery,
     TradeState,
 )
-from services import certificates, events, order_states, orders, reservations
+from services import certificates, events, order_states, orders, rankings, reservations
 from services.errors import (
     InsufficientCredits,
     InvalidState,
@@ -163,7 +163,9 @@ def handle_payment_notification(
             return PaymentOutcome(order.id, "refund_started", refund.id)
         _record_event(session, order, notification, "fulfilled")
         fulfil_in(session, order, policy)
-        return PaymentOutcome(order.id, "fulfilled")
+        posting = rankings.offset_posting_in(session, order, order.grams)
+    rankings.post_offset(posting)
+    return PaymentOutcome(order.id, "fulfilled")
 
 
 def _order_by_no(out_trade_no: str) -> Order:

@@ -23,8 +23,9 @@ from datetime import date, datetime, timedelta
 
 import redis
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
-from models import Action, Order, OrderStatus, User
+from models import Action, Order, OrderStatus, User, utcnow
 from models.database import read_session
 from services.beijing_time import beijing_date, day_start_utc, today, week_id, week_start
 from services.certificates import mask_name
@@ -138,6 +139,28 @@ def record_offset(user_id: int, city: str | None, grams: int, at: datetime) -> N
     `city` is the buyer's profile city. Call it after the purchase commits; it never raises.
     """
     _record("offsets", user_id, city, grams, beijing_date(at))
+
+
+@dataclass(frozen=True)
+class OffsetPosting:
+    """What a fulfilment (grams > 0) or a refund (grams < 0) adds to the offset boards once committed."""
+
+    user_id: int
+    city: str | None
+    grams: int
+    at: datetime
+
+
+def offset_posting_in(session: Session, order: Order, grams: int) -> OffsetPosting:
+    """The posting of `grams` of `order` (at its fulfilment time, in its buyer's profile city)."""
+    city = session.scalar(select(User.city).where(User.id == order.user_id))
+    return OffsetPosting(order.user_id, (city or "").strip() or None, grams, order.fulfilled_at or utcnow())
+
+
+def post_offset(posting: OffsetPosting | None) -> None:
+    """Add a committed posting to the built offset boards (never raises: the database is the record)."""
+    if posting is not None:
+        record_offset(posting.user_id, posting.city, posting.grams, posting.at)
 
 
 def _record(board: str, user_id: int, city: str | None, grams: int, day: date) -> None:

@@ -31,6 +31,7 @@ from services import (
     events,
     order_states,
     orders,
+    rankings,
     refund_lines,
     reservations,
     retired_tonnes,
@@ -219,12 +220,16 @@ def complete_refund(out_refund_no: str, refund_id: str, policy: OrderPolicy) -> 
         refund = lock_refund(session, out_refund_no)
         if refund.status != RefundStatus.PROCESSING or refund.offline:
             return False
-        complete_refund_in(session, refund, refund_id, policy)
+        posting = complete_refund_in(session, refund, refund_id, policy)
+    rankings.post_offset(posting)
     return True
 
 
-def complete_refund_in(session: Session, refund: Refund, refund_id: str, policy: OrderPolicy) -> None:
-    """Complete a locked processing refund inside the caller's unit of work."""
+def complete_refund_in(
+    session: Session, refund: Refund, refund_id: str, policy: OrderPolicy
+) -> rankings.OffsetPosting | None:
+    """Complete a locked processing refund inside the caller's unit of work; what the caller posts
+    to the offset rankings once it has committed."""
     order = orders.lock_order(session, refund.order_id)
     refund.status = RefundStatus.SUCCEEDED
     refund.refund_id = refund_id
@@ -244,7 +249,7 @@ def complete_refund_in(session: Session, refund: Refund, refund_id: str, policy:
     full = order.refunded_fen == order.amount_fen
     if refund.automatic:
         order_states.transition(session, order, OrderStatus.REFUNDED, "late payment refunded")
-        return
+        return None
     order_states.transition(
         session,
         order,
@@ -255,6 +260,7 @@ def complete_refund_in(session: Session, refund: Refund, refund_id: str, policy:
     reverse_for_order(session, order, refund, policy)
     if full:
         events.offset_refunded_in(session, order)
+    return rankings.offset_posting_in(session, order, -refund.grams) if refund.grams else None
 
 
 def fail_refund(out_refund_no: str, why: str) -> bool:

@@ -16,6 +16,7 @@ from services import rankings
 from services.beijing_time import today
 from services.redis_store import get_redis
 from tests.support.accounts import bearer, login_user
+from tests.support.pool import stock_pool
 
 _numbers = itertools.count(1)
 
@@ -209,6 +210,26 @@ def test_record_offset_adds_to_built_boards_and_a_refund_takes_away(client):
 
     rankings.record_offset(alice_id, "三明", -10_000, utcnow())
     assert board(client, alice, board="offsets", period="day") == []
+
+
+def test_a_purchase_adds_to_built_offset_boards_at_once_and_its_refund_takes_away(client):
+    stock_pool()
+    alice, _alice_id = person(client, "a", "Alice", "三明")
+    assert board(client, alice, board="offsets", period="week") == []  # built, empty
+    assert board(client, alice, board="offsets", period="all", scope="city") == []
+
+    placed = client.post("/api/v1/orders", json={"product": "one_yuan", "units": 3}, headers=alice)
+    number = placed.json["order"]["out_trade_no"]
+    assert client.post(f"/api/v1/sandbox/orders/{number}/pay", headers=alice).status_code == 200
+    assert board(client, alice, board="offsets", period="week") == [(1, "A***e", 30_000, True)]
+    assert board(client, alice, board="offsets", period="all", scope="city") == [(1, "A***e", 30_000, True)]
+
+    refund = client.post(f"/api/v1/orders/{number}/refunds", json={"grams": 10_000}, headers=alice)
+    assert refund.status_code == 201 and refund.json["status"] == "succeeded"
+    assert board(client, alice, board="offsets", period="week") == [(1, "A***e", 20_000, True)]
+    # What the increments built is what a rebuild from the database finds.
+    get_redis().flushdb()
+    assert board(client, alice, board="offsets", period="week") == [(1, "A***e", 20_000, True)]
 
 
 def test_rankings_answer_503_when_redis_is_down_but_actions_are_recorded(client, monkeypatch):
