@@ -25,7 +25,7 @@ from bench.harness import (
     emit,
     flask,
     fresh_database,
-    gunicorn,
+    gunicorn_process,
     migrate,
     service_env,
 )
@@ -78,34 +78,6 @@ def make_organiser(url: str, user_id: int) -> int:
     return org_id
 
 
-def _children_of(pid: int) -> list[int]:
-    children = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The parent pid is the 2nd field after the parenthesised command name.
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            children.append(int(entry.name))
-    return children
-
-
-def _gunicorn_master(port: int) -> int:
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"gunicorn" in b" ".join(cmdline) and f"127.0.0.1:{port}".encode() in cmdline:
-            return int(entry.name)
-    raise RuntimeError("gunicorn master not found")
-
-
 def peak_rss_mb(pids: list[int]) -> float:
     """The largest VmHWM (peak resident set) among the processes, in MB."""
     peak_kb = 0
@@ -132,7 +104,8 @@ def main() -> None:
     migrate(env)
     print(flask(env, "factors", "load").strip())
     body = attendee_csv(args.attendees)
-    with gunicorn(env, args.workers) as base:
+    with gunicorn_process(env, args.workers) as server:
+        base = server.base
         login = requests.post(f"{base}/api/v1/auth/login", json={"code": "bench-organiser"}, timeout=10)
         login.raise_for_status()
         org_id = make_organiser(url, login.json()["user"]["id"])
@@ -151,7 +124,7 @@ def main() -> None:
         )
         created.raise_for_status()
         event_id = created.json()["event"]["id"]
-        workers = _children_of(_gunicorn_master(int(base.rsplit(":", 1)[1])))
+        workers = server.worker_pids()
 
         began = time.monotonic()
         uploaded = requests.post(

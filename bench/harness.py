@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -88,17 +89,78 @@ def flask(env: dict[str, str], *args: str) -> str:
     return run_checked([sys.executable, "-m", "flask", *args], env)
 
 
+class StackError(RuntimeError):
+    """A part of the local stack (gunicorn, a server) did not start or stopped unexpectedly."""
+
+
+def children_of(pid: int) -> list[int]:
+    """The ids of the live processes whose parent is `pid` (read from /proc; zombies left out)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # After the parenthesised command name: the state, then the parent pid.
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if int(parent) == pid and state != "Z":
+            children.append(int(entry.name))
+    return sorted(children)
+
+
+@dataclass
+class Gunicorn:
+    """A running gunicorn master: its base URL, process, log file (its stderr) and environment."""
+
+    base: str
+    process: subprocess.Popen
+    log_path: Path
+    workers: int
+    env: dict[str, str]
+
+    def worker_pids(self) -> list[int]:
+        return children_of(self.process.pid)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for_workers(self, without: int | None = None, timeout_s: float = 30) -> list[int]:
+        """Wait until all `workers` workers run, `without` (a dead worker) among them; their pids."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            pids = self.worker_pids()
+            if len(pids) >= self.workers and without not in pids:
+                return pids
+            time.sleep(0.05)
+        raise StackError(f"gunicorn has {len(self.worker_pids())} of {self.workers} workers")
+
+
 @contextmanager
-def gunicorn(
-    env: dict[str, str], workers: int = 4, threads: int = 1, port: int | None = None
-) -> Iterator[str]:
-    """Run `gunicorn wsgi:app -c gunicorn.conf.py` on a free loopback port; yields its base URL."""
+def gunicorn_process(
+    env: dict[str, str],
+    workers: int = 4,
+    threads: int = 1,
+    port: int | None = None,
+    app: str = "wsgi:app",
+    log_path: Path | None = None,
+) -> Iterator[Gunicorn]:
+    """Run `gunicorn APP -c gunicorn.conf.py` on a free loopback port until the block ends.
+
+    Its log goes to a file (a pipe nobody reads would fill up and block the workers).
+    """
     port = port or free_port()
+    own_log = log_path is None
+    if log_path is None:
+        descriptor, name = tempfile.mkstemp(prefix="gunicorn-", suffix=".log")
+        os.close(descriptor)
+        log_path = Path(name)
     args = [
         sys.executable,
         "-m",
         "gunicorn",
-        "wsgi:app",
+        app,
         "-c",
         "gunicorn.conf.py",
         "--bind",
@@ -108,13 +170,12 @@ def gunicorn(
         "--threads",
         str(threads),
     ]
-    process = subprocess.Popen(
-        args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    base = f"http://127.0.0.1:{port}"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    server = Gunicorn(f"http://127.0.0.1:{port}", process, log_path, workers, env)
     try:
-        _wait_ready(process, base)
-        yield base
+        _wait_ready(server)
+        yield server
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -122,22 +183,34 @@ def gunicorn(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if own_log:
+            log_path.unlink(missing_ok=True)
 
 
-def _wait_ready(process: subprocess.Popen, base: str, timeout_s: float = 60) -> None:
+@contextmanager
+def gunicorn(
+    env: dict[str, str], workers: int = 4, threads: int = 1, port: int | None = None
+) -> Iterator[str]:
+    """Run `gunicorn wsgi:app -c gunicorn.conf.py` on a free loopback port; yields its base URL."""
+    try:
+        with gunicorn_process(env, workers, threads, port) as server:
+            yield server.base
+    except StackError as exc:
+        sys.exit(str(exc))
+
+
+def _wait_ready(server: Gunicorn, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(
-                f"gunicorn exited with {process.returncode}:\n{process.stderr.read() if process.stderr else ''}"
-            )
+        if server.process.poll() is not None:
+            raise StackError(f"gunicorn exited with {server.process.returncode}:\n{server.log()}")
         try:
-            if requests.get(base + "/health/ready", timeout=2).status_code == 200:
+            if requests.get(server.base + "/health/ready", timeout=2).status_code == 200:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.2)
-    sys.exit("gunicorn did not become ready in time")
+    raise StackError(f"gunicorn did not become ready in time:\n{server.log()[-4000:]}")
 
 
 def sandbox_logins(base: str, count: int, prefix: str) -> list[str]:

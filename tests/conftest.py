@@ -193,3 +193,17 @@ def fake_wechatpay(wechatpay_keys: tuple[MerchantKeys, PlatformKeys]) -> Iterato
     )
     with fake:
         yield fake
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Repeat the one-line figures that fault tests report (`tests/support/live.py`), also under xdist."""
+    lines = [
+        value
+        for report in terminalreporter.stats.get("passed", [])
+        for name, value in getattr(report, "user_properties", [])
+        if name == "figures"
+    ]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(str(line))

@@ -1,46 +1,33 @@
-"""Start fulfilling a payment, then hang before the transaction commits (a worker about to be killed).
+"""The service's WSGI app, except that fulfilling an order of `FULFIL_HANG_UNITS` units hangs.
 
-Usage: python -m tests.support.fulfil_and_hang SETTINGS_JSON OUT_TRADE_NO TRANSACTION_ID AMOUNT_FEN
-Prints HANGING once the order row is locked and the grams are confirmed inside the open transaction.
+gunicorn serves `tests.support.fulfil_and_hang:app` in the worker-kill test. Fulfilment of such an
+order stops inside its transaction (the order row locked, its grams confirmed as sold, no commit
+yet): the worker writes its pid to `FULFIL_HANG_PIDFILE` and sleeps until it is killed.
 """
 
 from __future__ import annotations
 
-import json
-import sys
+import os
 import time
 from pathlib import Path
 
-from api import create_app
-from models import utcnow
-from payments.interface import PaymentNotification, TradeState
-from services import certificates, payment_flow
+from services import certificates
+from wsgi import app
+
+__all__ = ["app"]
+
+HANG_UNITS = int(os.environ["FULFIL_HANG_UNITS"])
+PIDFILE = Path(os.environ["FULFIL_HANG_PIDFILE"])
+_issue_in = certificates.issue_in
 
 
-def main() -> None:
-    settings_path, out_trade_no, transaction_id, amount = sys.argv[1:5]
-    app = create_app("testing", overrides=json.loads(Path(settings_path).read_text()))
-
-    def hang(*_args, **_kwargs):
-        print("HANGING", flush=True)
+def _issue_or_hang(session, order, *args, **kwargs):
+    if order.units == HANG_UNITS:
+        partial = PIDFILE.with_suffix(".partial")
+        partial.write_text(str(os.getpid()))
+        partial.rename(PIDFILE)  # the test never reads half a pid
         time.sleep(120)
-
-    certificates.issue_in = hang
-    with app.app_context():
-        from api.context import order_policy
-
-        notification = PaymentNotification(
-            out_trade_no=out_trade_no,
-            transaction_id=transaction_id,
-            trade_state=TradeState.SUCCESS,
-            amount_fen=int(amount),
-            appid="",
-            mchid="",
-            payer_openid="",
-            success_time=utcnow(),
-        )
-        payment_flow.handle_payment_notification(notification, "wechatpay_v3", order_policy())
+    return _issue_in(session, order, *args, **kwargs)
 
 
-if __name__ == "__main__":
-    main()
+certificates.issue_in = _issue_or_hang

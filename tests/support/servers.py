@@ -1,0 +1,131 @@
+"""Redis and PostgreSQL servers of a test's own, so that stopping or restarting one disturbs nobody else.
+
+`PrivateRedis` runs `redis-server` on a free loopback port (no persistence: a restart comes back
+empty, as a lost Redis does). `PrivatePostgres` runs a throw-away cluster (`initdb`, trust auth on
+127.0.0.1) with a `carbon` database; as root, the server runs as the `postgres` user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.harness import free_port
+
+PG_BIN = max(glob.glob("/usr/lib/postgresql/*/bin"), default="", key=lambda p: int(p.split("/")[-2]))
+
+
+def wait_for_port(port: int, timeout_s: float = 10) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+class PrivateRedis:
+    """A `redis-server` on a free port; `extra` are more command-line options (e.g. `--replicaof`)."""
+
+    def __init__(self, *extra: str) -> None:
+        self.port = free_port()
+        self.extra = extra
+        self.process: subprocess.Popen | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("redis-server") is not None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                *self.extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+def _as_postgres(*command: str) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of its own on a free port, with a `carbon` database."""
+
+    def __init__(self) -> None:
+        # Not under pytest's tmp dir: the server runs as `postgres`, which may not enter root's directories.
+        self.data = Path(tempfile.mkdtemp(prefix="carbon-pg-"))
+        self.port = free_port()
+
+    @staticmethod
+    def available() -> bool:
+        return bool(PG_BIN) and (os.geteuid() != 0 or shutil.which("runuser") is not None)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://root@127.0.0.1:{self.port}/carbon"
+
+    def _run(self, *command: str) -> None:
+        subprocess.run(_as_postgres(*command), check=True, capture_output=True, timeout=120)
+
+    def _ctl(self, *action: str) -> None:
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._run(
+            f"{PG_BIN}/pg_ctl",
+            "-D",
+            str(self.data),
+            "-w",
+            "-l",
+            str(self.data / "log"),
+            "-o",
+            options,
+            *action,
+        )
+
+    def start(self) -> None:
+        if os.geteuid() == 0:
+            shutil.chown(self.data, "postgres", "postgres")
+        self._run(f"{PG_BIN}/initdb", "-D", str(self.data), "-U", "root", "--auth=trust")
+        self._ctl("start")
+        self._run(f"{PG_BIN}/createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "root", "carbon")
+
+    def restart(self) -> None:
+        """A fast restart: open connections are terminated, transactions in flight roll back."""
+        self._ctl("-m", "fast", "restart")
+
+    def stop(self) -> None:
+        subprocess.run(
+            _as_postgres(f"{PG_BIN}/pg_ctl", "-D", str(self.data), "-m", "immediate", "stop"),
+            capture_output=True,
+        )
+        shutil.rmtree(self.data, ignore_errors=True)
