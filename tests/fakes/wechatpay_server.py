@@ -252,6 +252,24 @@ class FakeRefund:
 
 
 @dataclass(frozen=True)
+class Received:
+    """A request as the fake received it: when (monotonic seconds), what, and the fault it was given."""
+
+    at: float
+    method: str
+    path: str
+    body: bytes
+    fault: tuple[str, float] | None
+
+    def field(self, name: str) -> str:
+        """A field of the JSON body (APIv3), or '' when there is none."""
+        try:
+            return str(json.loads(self.body or b"{}").get(name, ""))
+        except (ValueError, AttributeError):
+            return ""
+
+
+@dataclass(frozen=True)
 class Callback:
     """An APIv3 callback as WeChat Pay would POST it."""
 
@@ -322,6 +340,7 @@ class FakeWeChatPay:
         self.trades: dict[str, FakeTrade] = {}
         self.refunds: dict[str, FakeRefund] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request received
+        self.received: list[Received] = []  # every request with its time, body and the fault it got
         self.v2_messages: list[dict[str, str]] = []  # every APIv2 request message, parsed
         self.bills: dict[str, bytes] = {}
         self.tamper_bills = False  # serve bill files that do not match their digest
@@ -625,6 +644,7 @@ class FakeWeChatPay:
         with self._lock:
             self.requests.append((handler.command, handler.path))
             fault = self._faults.pop(0) if self._faults else None
+            self.received.append(Received(time.monotonic(), handler.command, handler.path, body, fault))
         try:
             if fault and fault[0] == "delay":
                 time.sleep(fault[1])

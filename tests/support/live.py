@@ -189,12 +189,16 @@ class PurchaseRun:
 
 
 def deliver(
-    base: str, callback: Callback, tally: Tally | None = None, provider: str = "wechatpay_v3"
+    base: str,
+    callback: Callback,
+    tally: Tally | None = None,
+    provider: str = "wechatpay_v3",
+    path: str = "notify",
 ) -> requests.Response | Exception:
-    """POST a signed WeChat Pay callback to the service, as WeChat Pay does."""
+    """POST a signed WeChat Pay callback to the service (`notify` or `refund-notify`), as WeChat Pay does."""
     try:
         answer: requests.Response | Exception = requests.post(
-            f"{base}/api/v1/payments/{provider}/notify",
+            f"{base}/api/v1/payments/{provider}/{path}",
             data=callback.body,
             headers={"Content-Type": "application/json", **callback.headers},
             timeout=TIMEOUT_S,
