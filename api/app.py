@@ -127,7 +127,6 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
         OPENAPI_SWAGGER_UI_URL="/api/docs/swagger-ui/",
         OPENAPI_REDOC_PATH="/docs/redoc",
         OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
-        RATELIMIT_STORAGE_URI=settings["REDIS_URL"] or "memory://",
         RATELIMIT_ENABLED=settings["RATELIMIT_ENABLED"],
         RATELIMIT_SWALLOW_ERRORS=True,  # Redis down must not stop purchases; limits degrade open.
         JSON_SORT_KEYS=False,
@@ -135,7 +134,15 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
     observability.init_app(app)
 
     database.configure(settings["DATABASE_URL"], settings["DATABASE_POOL_SIZE"])
-    redis_store.configure(settings["REDIS_URL"])
+    redis = redis_store.configure(settings)
+    if settings["REDIS_URL"]:
+        # The limiter shares the service's connections: the same server (through Sentinel too), timeouts and retry.
+        app.config.update(
+            RATELIMIT_STORAGE_URI="redis://",
+            RATELIMIT_STORAGE_OPTIONS={"connection_pool": redis.connection_pool},
+        )
+    else:
+        app.config.update(RATELIMIT_STORAGE_URI="memory://")
     limiter.init_app(app)
     context.init_app(app)
 

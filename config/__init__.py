@@ -50,6 +50,17 @@ SETTINGS: tuple[Setting, ...] = (
         "in-process stand-in (fakeredis), single process only.",
     ),
     Setting(
+        "REDIS_SENTINELS",
+        "",
+        "Redis Sentinels (`host:port`, comma-separated). Set: the Redis master is the one they name "
+        "`REDIS_SENTINEL_MASTER`, found again after a failover; `REDIS_URL` then gives only the "
+        "database number and credentials.",
+    ),
+    Setting("REDIS_SENTINEL_MASTER", "mymaster", "Name under which the Sentinels monitor the Redis master."),
+    Setting(
+        "REDIS_SENTINEL_PASSWORD", "", "Password of the Sentinels themselves (their `requirepass`), if any."
+    ),
+    Setting(
         "PAYMENT_PROVIDER",
         "sandbox",
         "`wechatpay_v3`, `wechatpay_v2` or `sandbox` (never allowed in production).",
@@ -276,6 +287,7 @@ def load_settings(
     values.update(overrides or {})
     values["DATABASE_URL"] = normalise_database_url(values["DATABASE_URL"])
     check_tiers(values)
+    check_redis(values)
     if profile == "production":
         check_production(values)
     return values
@@ -291,6 +303,28 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def sentinel_addresses(text: str) -> list[tuple[str, int]]:
+    """`host:port,host:port` (REDIS_SENTINELS) as pairs; ConfigurationError names a bad entry."""
+    addresses = []
+    for entry in (part.strip() for part in text.split(",")):
+        host, _, port = entry.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigurationError(f"REDIS_SENTINELS: {entry!r} is not host:port")
+        addresses.append((host.strip("[]"), int(port)))
+    return addresses
+
+
+def check_redis(values: Mapping[str, Any]) -> None:
+    """Sentinel addresses must parse, and come with REDIS_URL (database number and credentials)."""
+    if values["REDIS_SENTINELS"]:
+        sentinel_addresses(values["REDIS_SENTINELS"])
+        if not values["REDIS_URL"]:
+            raise ConfigurationError(
+                "REDIS_SENTINELS needs REDIS_URL for the database number and credentials, "
+                "e.g. redis://:PASSWORD@mymaster/0 (its host is not used)"
+            )
 
 
 def check_tiers(values: Mapping[str, Any]) -> None:

@@ -1,7 +1,7 @@
 """Redis and PostgreSQL servers of a test's own, so that stopping or restarting one disturbs nobody else.
 
 `PrivateRedis` runs `redis-server` on a free loopback port (no persistence: a restart comes back
-empty, as a lost Redis does). `PrivatePostgres` runs a throw-away cluster (`initdb`, trust auth on
+empty, as a lost Redis does); `PrivateSentinel` a Redis Sentinel watching one. `PrivatePostgres` runs a throw-away cluster (`initdb`, trust auth on
 127.0.0.1) with a `carbon` database; as root, the server runs as the `postgres` user.
 """
 
@@ -73,6 +73,44 @@ class PrivateRedis:
             self.process.kill()
             self.process.wait()
             self.process = None
+
+
+class PrivateSentinel:
+    """A Redis Sentinel (`redis-server --sentinel`) watching one master under `name`, alone (quorum 1)."""
+
+    def __init__(self, name: str, master: PrivateRedis, down_after_ms: int = 1000) -> None:
+        self.name = name
+        self.master = master
+        self.down_after_ms = down_after_ms
+        self.port = free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="carbon-sentinel-"))
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        config = self.directory / "sentinel.conf"  # Sentinel rewrites its file: it must be its own
+        config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\n"
+            f"sentinel monitor {self.name} 127.0.0.1 {self.master.port} 1\n"
+            f"sentinel down-after-milliseconds {self.name} {self.down_after_ms}\n"
+            f"sentinel failover-timeout {self.name} 10000\n"
+        )
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server") or "redis-server", str(config), "--sentinel"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _as_postgres(*command: str) -> list[str]:
