@@ -1,8 +1,9 @@
 """Redis and PostgreSQL servers of a test's own, so that stopping or restarting one disturbs nobody else.
 
 `PrivateRedis` runs `redis-server` on a free loopback port (no persistence: a restart comes back
-empty, as a lost Redis does); `PrivateSentinel` a Redis Sentinel watching one. `PrivatePostgres` runs a throw-away cluster (`initdb`, trust auth on
-127.0.0.1) with a `carbon` database; as root, the server runs as the `postgres` user.
+empty, as a lost Redis does); `PrivateSentinel` runs a Redis Sentinel watching one. `PrivatePostgres`
+runs a throw-away cluster (`initdb`, trust auth on 127.0.0.1) with a `carbon` database, and can make
+a synchronous streaming replica of itself; as root, the servers run as the `postgres` user.
 """
 
 from __future__ import annotations
@@ -155,11 +156,46 @@ class PrivatePostgres:
             shutil.chown(self.data, "postgres", "postgres")
         self._run(f"{PG_BIN}/initdb", "-D", str(self.data), "-U", "root", "--auth=trust")
         self._ctl("start")
-        self._run(f"{PG_BIN}/createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "root", "carbon")
+        self._run(f"{PG_BIN}/createdb", *self._connection(), "carbon")
 
     def restart(self) -> None:
         """A fast restart: open connections are terminated, transactions in flight roll back."""
         self._ctl("-m", "fast", "restart")
+
+    def _connection(self) -> list[str]:
+        return ["-h", "127.0.0.1", "-p", str(self.port), "-U", "root"]
+
+    def sql(self, statement: str) -> str:
+        """Run one SQL statement with psql in the `carbon` database; its output, unaligned."""
+        command = [f"{PG_BIN}/psql", *self._connection(), "-d", "carbon", "-At", "-c", statement]
+        done = subprocess.run(_as_postgres(*command), check=True, capture_output=True, text=True, timeout=60)
+        return done.stdout.strip()
+
+    def standby(self) -> PrivatePostgres:
+        """A streaming replica of this server (`pg_basebackup -R`), started, its commits made synchronous."""
+        replica = PrivatePostgres()
+        if os.geteuid() == 0:
+            shutil.chown(replica.data, "postgres", "postgres")
+        # A fast checkpoint: the default spreads it out and makes the copy wait.
+        backup = ["-D", str(replica.data), "-R", "-X", "stream", "--checkpoint=fast"]
+        self._run(f"{PG_BIN}/pg_basebackup", *self._connection(), *backup)
+        replica._ctl("start")
+        self.sql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        self.sql("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + 30
+        while self.sql("SELECT sync_state FROM pg_stat_replication") != "sync":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the standby did not become a synchronous replica")
+            time.sleep(0.1)
+        return replica
+
+    def crash(self) -> None:
+        """Stop at once, as a crash does (no checkpoint; the data directory stays)."""
+        self._run(f"{PG_BIN}/pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
+
+    def promote(self) -> None:
+        """A standby becomes a primary and takes writes."""
+        self._ctl("promote")
 
     def stop(self) -> None:
         subprocess.run(
