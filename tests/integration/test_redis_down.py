@@ -35,7 +35,7 @@ def private_redis():
     server = PrivateRedis()
     server.start()
     yield server
-    server.stop()
+    server.remove()
 
 
 @pytest.fixture

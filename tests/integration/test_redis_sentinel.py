@@ -35,8 +35,9 @@ def redis_pair():
     sentinel = PrivateSentinel(NAME, master)
     sentinel.start()
     yield master, replica, sentinel
-    for server in (sentinel, replica, master):
-        server.stop()
+    sentinel.stop()
+    for server in (replica, master):
+        server.remove()
 
 
 @pytest.fixture

@@ -40,6 +40,7 @@ class PrivateRedis:
     def __init__(self, *extra: str) -> None:
         self.port = free_port()
         self.extra = extra
+        self.directory = Path(tempfile.mkdtemp(prefix="carbon-redis-"))  # where a replica keeps its copy
         self.process: subprocess.Popen | None = None
 
     @staticmethod
@@ -62,6 +63,8 @@ class PrivateRedis:
                 "",
                 "--appendonly",
                 "no",
+                "--dir",
+                str(self.directory),
                 *self.extra,
             ],
             stdout=subprocess.DEVNULL,
@@ -70,10 +73,15 @@ class PrivateRedis:
         wait_for_port(self.port)
 
     def stop(self) -> None:
+        """Kill the server (it may start again, empty); its files stay until `remove`."""
         if self.process:
             self.process.kill()
             self.process.wait()
             self.process = None
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 class PrivateSentinel:
