@@ -24,6 +24,7 @@ from services.errors import (
     ValidationFailed,
 )
 from services.order_policy import OrderPolicy
+from services.order_rows import WrittenOrder
 from services.tokens import Principal
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PlacedOrder:
-    order: Order
+    order: Order | WrittenOrder
     request_payment: dict[str, str] | None
     payment_error: str | None = None
 

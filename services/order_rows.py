@@ -2,12 +2,14 @@
 
 This is the hot path of every purchase. It writes with prebuilt Core statements (one round trip
 each, compiled once) instead of the ORM's unit of work, takes the batch rows last so their locks
-are held only until the commit, and answers with transient objects built from what it wrote, so
+are held only until the commit, and answers with plain objects built from what it wrote, so
 nothing is read back.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 
 from sqlalchemy import Insert, Select, Table, bindparam, cast, insert, null, select, union_all
@@ -15,16 +17,70 @@ from sqlalchemy.orm import Session
 
 from models import (
     AllocationState,
+    Channel,
     IdempotencyKey,
     Order,
     OrderEvent,
     OrderLine,
+    OrderStatus,
     Reservation,
     ReservationStatus,
     utcnow,
 )
 from services import idempotency, order_states, reservations
 from services.reservations import PlannedTake
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenLine:
+    order_id: int
+    project_id: int
+    batch_id: int
+    grams: int
+    refunded_g: int
+    price_fen_per_t: int
+    amount_fen: int
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenEvent:
+    order_id: int
+    from_status: str | None
+    to_status: str
+    note: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenOrder:
+    """A new order as written: the columns of `Order` with its lines and events, read from nothing."""
+
+    id: int
+    out_trade_no: str
+    user_id: int
+    channel: Channel
+    status: OrderStatus
+    grams: int
+    amount_fen: int
+    refunded_fen: int
+    refunded_g: int
+    units: int | None
+    project_id: int | None
+    owner_id: int | None
+    holder_name: str
+    reservation_id: int
+    provider: str
+    prepay_id: str | None
+    transaction_id: str | None
+    expires_at: datetime
+    paid_at: datetime | None
+    fulfilled_at: datetime | None
+    source_type: str | None
+    source_id: str | None
+    created_at: datetime
+    lines: list[WrittenLine]
+    events: list[WrittenEvent]
+
 
 _RESERVATIONS = Reservation.__table__
 _ORDERS = Order.__table__
@@ -74,8 +130,8 @@ def write_new_order(
     price_fen_per_t: int,
     prepaid: bool,
     idempotency_key: tuple[str, str, str] | None = None,
-) -> Order:
-    """Insert a new order drawing `planned` grams; gives it as a transient object with lines and events.
+) -> WrittenOrder:
+    """Insert a new order drawing `planned` grams; gives it as written, with its lines and events.
 
     `values` are the order's own columns (out_trade_no, grams, amount_fen, expires_at, ...);
     `idempotency_key` is (scope, key, request hash). Raises reservations.PlanStale when a batch was
@@ -152,11 +208,11 @@ def write_new_order(
         # Last: the batch rows are the hot spot, so their locks are held only from here to the commit.
         reservations.take(session, reservation_id, planned)
     row["reservation_id"] = reservation_id
-    return Order(
+    return WrittenOrder(
         id=order_id,
         **row,
-        lines=[OrderLine(order_id=order_id, **line) for line in lines],
-        events=[OrderEvent(order_id=order_id, **event) for event in events],
+        lines=[WrittenLine(order_id=order_id, **line) for line in lines],
+        events=[WrittenEvent(order_id=order_id, **event) for event in events],
     )
 
 

@@ -108,9 +108,9 @@ def record_order(
     prepay_id: str | None = None,
     idempotency_key: str | None = None,
     request_hash: str = "",
-) -> Order:
-    """Reserve the grams and record the order in one transaction; the order comes back with its lines
-    and events loaded. A prepay id already obtained makes it `awaiting_payment` at once."""
+) -> order_rows.WrittenOrder:
+    """Reserve the grams and record the order in one transaction; gives the order as written, with its
+    lines and events. A prepay id already obtained makes it `awaiting_payment` at once."""
     for _attempt in range(reservations.MAX_PLAN_ATTEMPTS):
         try:
             return _record_once(
@@ -149,7 +149,7 @@ def _record_once(
     prepay_id: str | None,
     idempotency_key: str | None,
     request_hash: str,
-) -> Order:
+) -> order_rows.WrittenOrder:
     with unit_of_work() as session:
         if idempotency_key:
             existing = _replay(session, principal.user_id, idempotency_key, request_hash)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import ColumnElement, Insert, Select, bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Insert, Select, any_, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from models import (
@@ -97,8 +98,12 @@ _PROJECTS = Project.__table__
 
 
 @cache
-def _plan_query(by_project: bool, by_owner: bool, by_kind: bool, by_kinds: bool) -> Select:
-    """The planning query for one shape of selector, built once (its SQL is compiled once too)."""
+def _plan_query(by_project: bool, by_owner: bool, by_kind: bool, by_kinds: bool, arrays: bool) -> Select:
+    """The planning query for one shape of selector, built once (its SQL is compiled once too).
+
+    With `arrays` (PostgreSQL) a list of kinds is one array parameter, so the SQL text stays the same
+    for every list; elsewhere it is an expanding IN.
+    """
     query = (
         select(_BATCHES.c.id, _BATCHES.c.available_g, _BATCHES.c.project_id)
         .join(_PROJECTS, _PROJECTS.c.id == _BATCHES.c.project_id)
@@ -111,7 +116,10 @@ def _plan_query(by_project: bool, by_owner: bool, by_kind: bool, by_kinds: bool)
         query = query.where(_PROJECTS.c.owner_id == bindparam("owner_id"))
     if by_kind:
         query = query.where(_PROJECTS.c.kind_code == bindparam("kind_code"))
-    if by_kinds:
+    if by_kinds and arrays:
+        kinds = bindparam("kind_codes", type_=postgresql.ARRAY(_PROJECTS.c.kind_code.type))
+        query = query.where(_PROJECTS.c.kind_code == any_(kinds))
+    elif by_kinds:
         query = query.where(_PROJECTS.c.kind_code.in_(bindparam("kind_codes", expanding=True)))
     return query
 
@@ -120,11 +128,13 @@ def plan(session: Session, grams: int, selector: Selector) -> list[PlannedTake]:
     """Which batches to draw from (oldest vintage first), read without locking; in batch-id order."""
     if grams <= 0:
         raise ValidationFailed("Grams to reserve must be positive.", errors={"grams": ["must be positive"]})
+    connection = session.connection()
     query = _plan_query(
         selector.project_id is not None,
         selector.owner_id is not None,
         selector.kind_code is not None,
         selector.kind_codes is not None,
+        connection.dialect.name == "postgresql",
     )
     parameters = {
         "project_id": selector.project_id,
@@ -134,7 +144,7 @@ def plan(session: Session, grams: int, selector: Selector) -> list[PlannedTake]:
     }
     planned: list[PlannedTake] = []
     remaining = grams
-    for batch_id, available, project_id in session.connection().execute(query, parameters):
+    for batch_id, available, project_id in connection.execute(query, parameters):
         take = min(available, remaining)
         planned.append(PlannedTake(batch_id, take, project_id))
         remaining -= take
