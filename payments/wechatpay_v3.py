@@ -85,17 +85,25 @@ class _CoreAt(Core):
         pass  # the configured gateway wins over the address the library assigns
 
     @property
-    def _http(self) -> urllib3.PoolManager:
-        # One connection pool per core: the library opens a new connection (and re-reads the proxy
-        # environment) for every call, a TLS handshake each time against the real gateway.
-        pool = self.__dict__.get("_http_pool")
-        if pool is None:
+    def _http(self) -> tuple[urllib3.PoolManager | urllib3.HTTPConnectionPool, str]:
+        """The connection pool for the gateway and the prefix of request targets on it.
+
+        One pool per core: the library opens a new connection (and re-reads the proxy environment)
+        for every call, a TLS handshake each time against the real gateway. Without a proxy, the
+        gateway's own pool is used directly (absolute URLs go through a proxy manager).
+        """
+        http = self.__dict__.get("_http_pool")
+        if http is None:
             proxies = self._proxy or requests.utils.get_environ_proxies(self._configured_gateway)
             proxy = proxies.get(urlsplit(self._configured_gateway).scheme)
             options = {"ca_certs": certifi.where(), "retries": False, "maxsize": 4}
-            pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
-            self.__dict__["_http_pool"] = pool
-        return pool
+            if proxy:
+                http = (urllib3.ProxyManager(proxy, **options), self._configured_gateway)
+            else:
+                pool = urllib3.PoolManager(**options).connection_from_url(self._configured_gateway)
+                http = (pool, urlsplit(self._configured_gateway).path.rstrip("/"))
+            self.__dict__["_http_pool"] = http
+        return http
 
     def request(
         self,
@@ -124,10 +132,11 @@ class _CoreAt(Core):
         headers["Authorization"] = build_authorization(
             path, method.value, self._mchid, self._cert_serial_no, self._private_key, data=body
         )
+        pool, prefix = self._http
         try:
-            response = self._http.request(
+            response = pool.request(
                 method.value,
-                self._gate_way + path,
+                prefix + path,
                 body=body.encode() if data else None,
                 headers=headers,
                 timeout=self._timeout,
