@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Insert, Select, Table, bindparam, cast, insert, null, select, union_all
+from sqlalchemy import Insert, Select, Table, bindparam, cast, exists, insert, null, select, true, union_all
 from sqlalchemy.orm import Session
 
 from models import (
@@ -28,7 +28,7 @@ from models import (
     utcnow,
 )
 from services import idempotency, order_states, reservations
-from services.reservations import PlannedTake
+from services.reservations import Selector
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,16 +126,17 @@ def write_new_order(
     *,
     user_id: int,
     values: dict,
-    planned: list[PlannedTake],
+    selector: Selector,
     price_fen_per_t: int,
     prepaid: bool,
     idempotency_key: tuple[str, str, str] | None = None,
 ) -> WrittenOrder:
-    """Insert a new order drawing `planned` grams; gives it as written, with its lines and events.
+    """Reserve the order's grams from the pool and insert it; gives it as written, with lines and events.
 
     `values` are the order's own columns (out_trade_no, grams, amount_fen, expires_at, ...);
-    `idempotency_key` is (scope, key, request hash). Raises reservations.PlanStale when a batch was
-    emptied since planning (the caller rolls back and plans again).
+    `idempotency_key` is (scope, key, request hash). Raises InsufficientCredits when the selection
+    has too few grams, reservations.PlanStale when a batch was emptied since it was read (the
+    caller rolls back and starts again).
     """
     connection = session.connection()
     now = utcnow()
@@ -155,12 +156,6 @@ def write_new_order(
         {"from_status": source, "to_status": target, "note": note, "at": now}
         for source, target, note in transitions
     ]
-    lines = line_values(
-        values["amount_fen"],
-        {take.batch_id: take.grams for take in planned},
-        {take.batch_id: take.project_id for take in planned},
-        price_fen_per_t,
-    )
     reservation = {
         "grams": values["grams"],
         "returned_g": 0,
@@ -170,46 +165,92 @@ def write_new_order(
         "released_at": None,
         "created_at": now,
     }
-    if connection.dialect.name == "postgresql":
-        # One round trip: the rows, and for a one-batch plan also the take with its slice.
-        fused_take = len(planned) == 1
-        parameters = _prefixed("r", reservation) | _prefixed("o", row)
-        for index, event in enumerate(events):
-            parameters |= _prefixed(f"e{index}", event)
-        for index, line in enumerate(lines):
-            parameters |= _prefixed(f"l{index}", line)
-        if fused_take:
-            parameters |= {
-                "batch_id": planned[0].batch_id,
-                "grams": planned[0].grams,
-                "state": AllocationState.RESERVED,
-            }
-        if idempotency_key is not None:
-            scope, key, request_hash = idempotency_key
-            parameters |= {
-                "k_user_id": user_id,
-                "k_scope": scope,
-                "k_key": key,
-                "k_request_hash": request_hash,
-            }
-            parameters["k_created_at"] = now
-        statement = _insert_all(tuple(row), len(events), len(lines), fused_take, idempotency_key is not None)
-        order_id, reservation_id, taken_to = connection.execute(statement, parameters).one()
-        if taken_to is None:  # the batch has returned grams to reuse first (or was emptied meanwhile)
-            reservations.take(session, reservation_id, planned)
-    else:
-        reservation_id = reservations.insert_reservation(session, values["grams"], values["expires_at"])
-        order_id = connection.execute(_INSERT_ORDER, {**row, "reservation_id": reservation_id}).scalar_one()
-        connection.execute(_INSERT_EVENTS, [{"order_id": order_id, **event} for event in events])
-        connection.execute(_INSERT_LINES, [{"order_id": order_id, **line} for line in lines])
-        if idempotency_key is not None:
-            scope, key, request_hash = idempotency_key
-            idempotency.remember(session, user_id, scope, key, request_hash, order_id)
-        # Last: the batch rows are the hot spot, so their locks are held only from here to the commit.
+    if connection.dialect.name != "postgresql":
+        return _write_step_by_step(session, row, events, selector, price_fen_per_t, idempotency_key)
+    parameters = _prefixed("r", reservation) | _prefixed("o", row)
+    for index, event in enumerate(events):
+        parameters |= _prefixed(f"e{index}", event)
+    if idempotency_key is not None:
+        scope, key, request_hash = idempotency_key
+        parameters |= {"k_user_id": user_id, "k_scope": scope, "k_key": key, "k_request_hash": request_hash}
+        parameters["k_created_at"] = now
+    grams = values["grams"]
+    parameters |= {"grams": grams, "state": AllocationState.RESERVED}
+    # The usual case, in one round trip: the first batch of the plan serves the whole order from its tail.
+    query, plan_parameters = reservations.plan_query(selector, True)
+    line = {
+        "grams": grams,
+        "refunded_g": 0,
+        "price_fen_per_t": price_fen_per_t,
+        "amount_fen": values["amount_fen"],
+    }
+    statement = _insert_all(tuple(row), len(events), 1, "first", idempotency_key is not None, query)
+    written = connection.execute(
+        statement, parameters | plan_parameters | _prefixed("l0", line)
+    ).one_or_none()
+    if written is not None:
+        order_id, reservation_id, taken_to, batch_id, project_id = written
+        if taken_to is None:
+            raise reservations.PlanStale  # the batch changed between reading and locking it
+        lines = [{"project_id": project_id, "batch_id": batch_id, **line}]
+        return _written(order_id, reservation_id, row, lines, events)
+    # Otherwise plan over several batches, or reuse returned grams first.
+    planned = reservations.plan(session, grams, selector)
+    lines = line_values(
+        values["amount_fen"],
+        {take.batch_id: take.grams for take in planned},
+        {take.batch_id: take.project_id for take in planned},
+        price_fen_per_t,
+    )
+    for index, planned_line in enumerate(lines):
+        parameters |= _prefixed(f"l{index}", planned_line)
+    one_batch = len(planned) == 1
+    if one_batch:
+        parameters["batch_id"] = planned[0].batch_id
+    statement = _insert_all(
+        tuple(row), len(events), len(lines), "planned" if one_batch else "", idempotency_key is not None, None
+    )
+    order_id, reservation_id, taken_to = connection.execute(statement, parameters).one()
+    if taken_to is None:  # returned grams to reuse first, or several batches
         reservations.take(session, reservation_id, planned)
-    row["reservation_id"] = reservation_id
+    return _written(order_id, reservation_id, row, lines, events)
+
+
+def _write_step_by_step(
+    session: Session,
+    row: dict,
+    events: list[dict],
+    selector: Selector,
+    price_fen_per_t: int,
+    idempotency_key: tuple[str, str, str] | None,
+) -> WrittenOrder:
+    """The same rows one statement each (SQLite, the embedded default)."""
+    connection = session.connection()
+    planned = reservations.plan(session, row["grams"], selector)
+    lines = line_values(
+        row["amount_fen"],
+        {take.batch_id: take.grams for take in planned},
+        {take.batch_id: take.project_id for take in planned},
+        price_fen_per_t,
+    )
+    reservation_id = reservations.insert_reservation(session, row["grams"], row["expires_at"])
+    order_id = connection.execute(_INSERT_ORDER, {**row, "reservation_id": reservation_id}).scalar_one()
+    connection.execute(_INSERT_EVENTS, [{"order_id": order_id, **event} for event in events])
+    connection.execute(_INSERT_LINES, [{"order_id": order_id, **line} for line in lines])
+    if idempotency_key is not None:
+        scope, key, request_hash = idempotency_key
+        idempotency.remember(session, row["user_id"], scope, key, request_hash, order_id)
+    # Last: the batch rows are the hot spot, so their locks are held only from here to the commit.
+    reservations.take(session, reservation_id, planned)
+    return _written(order_id, reservation_id, row, lines, events)
+
+
+def _written(
+    order_id: int, reservation_id: int, row: dict, lines: list[dict], events: list[dict]
+) -> WrittenOrder:
     return WrittenOrder(
         id=order_id,
+        reservation_id=reservation_id,
         **row,
         lines=[WrittenLine(order_id=order_id, **line) for line in lines],
         events=[WrittenEvent(order_id=order_id, **event) for event in events],
@@ -230,22 +271,37 @@ def _from_select(table: Table, columns: tuple[str, ...], rows: Select) -> Insert
 
 @cache
 def _insert_all(
-    order_columns: tuple[str, ...], event_count: int, line_count: int, fused_take: bool, keyed: bool
+    order_columns: tuple[str, ...],
+    event_count: int,
+    line_count: int,
+    take: str,
+    keyed: bool,
+    plan: Select | None,
 ) -> Select:
-    """PostgreSQL: the reservation, the order, its events and lines in one statement (one round trip).
+    """PostgreSQL: a new order's rows in one statement of data-modifying CTEs, built once per shape.
 
-    Data-modifying CTEs, built once per shape; gives (order id, reservation id, end of the slice
-    taken). With `fused_take` the one planned batch gives its grams from its tail in the same
-    statement (`reservations.take_from_tail`): the batch row is locked by this statement, which
-    comes last before the commit; the slice end is NULL when it could not (free ranges to reuse
-    first, or too few grams), and the caller takes the slower way. With `keyed` the
-    Idempotency-Key row is written too.
+    Inserts the reservation, the order, its events and lines (and with `keyed` the Idempotency-Key
+    row), and gives (order id, reservation id, end of the slice taken or NULL, ...). `take`:
+    - "first": the batch is the first row of the planning query `plan`; nothing at all is written
+      (no row comes back) unless that batch alone can serve the order from its tail; the one line
+      is that batch's, and (batch id, project id) come back too;
+    - "planned": the one planned batch (parameter `batch_id`) is taken from too;
+    - "": nothing is taken (the caller takes in the same transaction).
+    The take (`reservations.take_from_tail`) locks the batch row in this statement, the last one
+    before the commit; its slice end is NULL when the batch could not give its grams.
     """
+    first = reservations.first_batch(plan).cte("first_batch") if take == "first" else None
     reservation_columns = (
         "grams", "returned_g", "status", "expires_at", "confirmed_at", "released_at", "created_at",
     )  # fmt: skip
+    reservation_rows = _row_select(_RESERVATIONS, "r", reservation_columns)
+    if first is not None:
+        reservation_rows = reservation_rows.select_from(first).where(
+            first.c.available_g >= bindparam("grams"),
+            first.c.available_g == first.c.issued_g - first.c.cursor_g,
+        )
     reservation = (
-        _from_select(_RESERVATIONS, reservation_columns, _row_select(_RESERVATIONS, "r", reservation_columns))
+        _from_select(_RESERVATIONS, reservation_columns, reservation_rows)
         .returning(_RESERVATIONS.c.id)
         .cte("new_reservation")
     )
@@ -265,11 +321,15 @@ def _insert_all(
         union_all(*(_row_select(_EVENTS, f"e{i}", event_columns, order.c.id) for i in range(event_count))),
     ).returning(_EVENTS.c.id)
     line_columns = ("project_id", "batch_id", "grams", "refunded_g", "price_fen_per_t", "amount_fen")
-    lines = _from_select(
-        _LINES,
-        ("order_id", *line_columns),
-        union_all(*(_row_select(_LINES, f"l{i}", line_columns, order.c.id) for i in range(line_count))),
-    ).returning(_LINES.c.id)
+    if first is not None:
+        amounts = ("grams", "refunded_g", "price_fen_per_t", "amount_fen")
+        line_rows = _row_select(_LINES, "l0", amounts, order.c.id, first.c.project_id, first.c.id)
+        line_rows = line_rows.select_from(order.join(first, true()))
+    else:
+        line_rows = union_all(
+            *(_row_select(_LINES, f"l{i}", line_columns, order.c.id) for i in range(line_count))
+        )
+    lines = _from_select(_LINES, ("order_id", *line_columns), line_rows).returning(_LINES.c.id)
     ctes = [events.cte("new_events"), lines.cte("new_lines")]
     if keyed:
         key_columns = ("user_id", "scope", "key", "request_hash", "created_at")
@@ -283,7 +343,17 @@ def _insert_all(
             .cte("new_key")
         )
     taken_to = null()
-    if fused_take:
-        taken = reservations.take_from_tail(select(reservation.c.id).scalar_subquery()).cte("new_slice")
-        taken_to = select(taken.c.end_g).scalar_subquery()
-    return select(order.c.id, order.c.reservation_id, taken_to).add_cte(*ctes)
+    if take:
+        batch_id = select(first.c.id).scalar_subquery() if first is not None else None
+        # Only for an order written here: when the first batch could not serve, nothing is taken.
+        taken = reservations.take_from_tail(
+            select(reservation.c.id).scalar_subquery(), batch_id, exists(select(reservation.c.id))
+        )
+        taken_to = select(taken.cte("new_slice").c.end_g).scalar_subquery()
+    if first is None:
+        return select(order.c.id, order.c.reservation_id, taken_to).add_cte(*ctes)
+    return (
+        select(order.c.id, order.c.reservation_id, taken_to, first.c.id, first.c.project_id)
+        .select_from(order.join(first, true()))
+        .add_cte(*ctes)
+    )

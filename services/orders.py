@@ -155,7 +155,6 @@ def _record_once(
             existing = _replay(session, principal.user_id, idempotency_key, request_hash)
             if existing is not None:
                 raise ReplayedOrder(existing)
-        planned = reservations.plan(session, priced.grams, priced.selector)
         return order_rows.write_new_order(
             session,
             user_id=principal.user_id,
@@ -175,7 +174,7 @@ def _record_once(
                 "source_type": request.source_type,
                 "source_id": request.source_id,
             },
-            planned=planned,
+            selector=priced.selector,
             price_fen_per_t=priced.price_fen_per_t,
             prepaid=prepay_id is not None,
             idempotency_key=(IDEMPOTENCY_SCOPE, idempotency_key, request_hash) if idempotency_key else None,

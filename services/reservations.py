@@ -18,7 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from sqlalchemy import ColumnElement, Insert, Select, any_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Select,
+    Update,
+    any_,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -111,17 +122,45 @@ def _plan_query(by_project: bool, by_owner: bool, by_kind: bool, by_kinds: bool,
         .order_by(_BATCHES.c.vintage, _BATCHES.c.id)
     )
     if by_project:
-        query = query.where(_BATCHES.c.project_id == bindparam("project_id"))
+        query = query.where(_BATCHES.c.project_id == bindparam("plan_project_id"))
     if by_owner:
-        query = query.where(_PROJECTS.c.owner_id == bindparam("owner_id"))
+        query = query.where(_PROJECTS.c.owner_id == bindparam("plan_owner_id"))
     if by_kind:
-        query = query.where(_PROJECTS.c.kind_code == bindparam("kind_code"))
+        query = query.where(_PROJECTS.c.kind_code == bindparam("plan_kind_code"))
     if by_kinds and arrays:
-        kinds = bindparam("kind_codes", type_=postgresql.ARRAY(_PROJECTS.c.kind_code.type))
+        kinds = bindparam("plan_kind_codes", type_=postgresql.ARRAY(_PROJECTS.c.kind_code.type))
         query = query.where(_PROJECTS.c.kind_code == any_(kinds))
     elif by_kinds:
-        query = query.where(_PROJECTS.c.kind_code.in_(bindparam("kind_codes", expanding=True)))
+        query = query.where(_PROJECTS.c.kind_code.in_(bindparam("plan_kind_codes", expanding=True)))
     return query
+
+
+def plan_query(selector: Selector, postgresql_dialect: bool) -> tuple[Select, dict]:
+    """The planning query for `selector` (eligible batches, oldest vintage first) and its parameters.
+
+    The parameters are named `plan_*`, so that they never meet a column's name in an enclosing
+    UPDATE (Core would set that column from them).
+    """
+    query = _plan_query(
+        selector.project_id is not None,
+        selector.owner_id is not None,
+        selector.kind_code is not None,
+        selector.kind_codes is not None,
+        postgresql_dialect,
+    )
+    parameters = {
+        "plan_project_id": selector.project_id,
+        "plan_owner_id": selector.owner_id,
+        "plan_kind_code": selector.kind_code,
+        "plan_kind_codes": list(selector.kind_codes or ()),
+    }
+    return query, parameters
+
+
+def first_batch(query: Select) -> Select:
+    """The planning query's first batch (id, available_g, project_id, issued_g, cursor_g): the one
+    plan() would draw from first."""
+    return query.add_columns(_BATCHES.c.issued_g, _BATCHES.c.cursor_g).limit(1)
 
 
 def plan(session: Session, grams: int, selector: Selector) -> list[PlannedTake]:
@@ -129,19 +168,7 @@ def plan(session: Session, grams: int, selector: Selector) -> list[PlannedTake]:
     if grams <= 0:
         raise ValidationFailed("Grams to reserve must be positive.", errors={"grams": ["must be positive"]})
     connection = session.connection()
-    query = _plan_query(
-        selector.project_id is not None,
-        selector.owner_id is not None,
-        selector.kind_code is not None,
-        selector.kind_codes is not None,
-        connection.dialect.name == "postgresql",
-    )
-    parameters = {
-        "project_id": selector.project_id,
-        "owner_id": selector.owner_id,
-        "kind_code": selector.kind_code,
-        "kind_codes": list(selector.kind_codes or ()),
-    }
+    query, parameters = plan_query(selector, connection.dialect.name == "postgresql")
     planned: list[PlannedTake] = []
     remaining = grams
     for batch_id, available, project_id in connection.execute(query, parameters):
@@ -172,22 +199,26 @@ def insert_reservation(session: Session, grams: int, expires_at: datetime) -> in
     )
 
 
-# A batch without free ranges (available = the never-allocated tail) gives its grams from the tail:
-# the take and the cursor's advance are one statement. Otherwise the rows are returned grams first.
-_TAKE_FROM_TAIL = (
-    update(_BATCHES)
-    .where(
-        _BATCHES.c.id == bindparam("batch_id"),
-        _BATCHES.c.available_g >= bindparam("grams"),
-        _BATCHES.c.available_g == _BATCHES.c.issued_g - _BATCHES.c.cursor_g,
+def _take_from_tail_update(batch_id: ColumnElement[int]) -> Update:
+    # A batch without free ranges (available = its never-allocated tail) gives its grams from the
+    # tail: the take and the cursor's advance are one statement. Otherwise returned grams go first.
+    return (
+        update(_BATCHES)
+        .where(
+            _BATCHES.c.id == batch_id,
+            _BATCHES.c.available_g >= bindparam("grams"),
+            _BATCHES.c.available_g == _BATCHES.c.issued_g - _BATCHES.c.cursor_g,
+        )
+        .values(
+            available_g=_BATCHES.c.available_g - bindparam("grams"),
+            reserved_g=_BATCHES.c.reserved_g + bindparam("grams"),
+            cursor_g=_BATCHES.c.cursor_g + bindparam("grams"),
+        )
+        .returning(_BATCHES.c.cursor_g)
     )
-    .values(
-        available_g=_BATCHES.c.available_g - bindparam("grams"),
-        reserved_g=_BATCHES.c.reserved_g + bindparam("grams"),
-        cursor_g=_BATCHES.c.cursor_g + bindparam("grams"),
-    )
-    .returning(_BATCHES.c.cursor_g)
-)
+
+
+_TAKE_FROM_TAIL = _take_from_tail_update(bindparam("batch_id"))
 _TAKE = (
     update(_BATCHES)
     .where(_BATCHES.c.id == bindparam("batch_id"), _BATCHES.c.available_g >= bindparam("grams"))
@@ -200,13 +231,22 @@ _ALLOCATIONS = Allocation.__table__
 _INSERT_ALLOCATIONS = insert(_ALLOCATIONS)
 
 
-def take_from_tail(reservation_id: ColumnElement[int]) -> Insert:
+def take_from_tail(
+    reservation_id: ColumnElement[int],
+    batch_id: ColumnElement[int] | None = None,
+    only_if: ColumnElement[bool] | None = None,
+) -> Insert:
     """PostgreSQL: the take from a batch's tail and its allocation row in one statement.
 
-    Parameters `batch_id`, `grams` and `state`; returns the slice's end, or no row when the batch
-    has free ranges or too few grams. `reservation_id` is a bind parameter or a column of a CTE.
+    Parameters `grams` and `state` (and `batch_id` unless given as an expression); returns the
+    slice's end, or no row when the batch has free ranges or too few grams (or `only_if` is false).
+    `reservation_id`, `batch_id` and `only_if` are bind parameters or expressions over CTEs of an
+    enclosing statement.
     """
-    taken = _TAKE_FROM_TAIL.returning(_BATCHES.c.id).cte("taken")
+    update_tail = _TAKE_FROM_TAIL if batch_id is None else _take_from_tail_update(batch_id)
+    if only_if is not None:
+        update_tail = update_tail.where(only_if)
+    taken = update_tail.returning(_BATCHES.c.id).cte("taken")
     return (
         insert(_ALLOCATIONS)
         .from_select(

@@ -84,3 +84,18 @@ def test_returned_grams_are_sold_again_first(pg_client):
     assert _slices(third["out_trade_no"]) == [(0, 10_000)]  # the cancelled order's grams
     assert _slices(fourth["out_trade_no"]) == [(20_000, 30_000)]  # then the tail again
     assert list(run_audit(pool_only=True)) == []
+
+
+def test_an_order_spanning_two_batches_takes_the_older_first(pg_client):
+    project_id, (older, newer) = stock_pool(tonnes=2)
+    token, _ = login_user(pg_client, "large-buyer")
+    body = {"product": "credits", "project_id": project_id, "kg": 600}
+    first = pg_client.post("/api/v1/orders", json=body, headers=bearer(token))
+    second = pg_client.post("/api/v1/orders", json=body, headers=bearer(token))
+    assert first.status_code == 201 and second.status_code == 201, second.json
+    assert [(line["batch_id"], line["grams"]) for line in first.json["order"]["lines"]] == [(older, 600_000)]
+    spanning = second.json["order"]["lines"]
+    assert [(line["batch_id"], line["grams"]) for line in spanning] == [(older, 400_000), (newer, 200_000)]
+    assert sum(line["amount_fen"] for line in spanning) == second.json["order"]["amount_fen"]
+    assert _slices(second.json["order"]["out_trade_no"]) == [(0, 200_000), (600_000, 1_000_000)]
+    assert list(run_audit(pool_only=True)) == []
