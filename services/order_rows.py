@@ -12,11 +12,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Insert, Select, Table, bindparam, cast, exists, insert, null, select, true, union_all
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Insert,
+    Select,
+    Table,
+    bindparam,
+    cast,
+    exists,
+    insert,
+    literal_column,
+    null,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from models import (
-    AllocationState,
     Channel,
     IdempotencyKey,
     Order,
@@ -156,60 +170,52 @@ def write_new_order(
         {"from_status": source, "to_status": target, "note": note, "at": now}
         for source, target, note in transitions
     ]
-    reservation = {
-        "grams": values["grams"],
-        "returned_g": 0,
-        "status": ReservationStatus.RESERVED,
-        "expires_at": values["expires_at"],
-        "confirmed_at": None,
-        "released_at": None,
-        "created_at": now,
-    }
     if connection.dialect.name != "postgresql":
         return _write_step_by_step(session, row, events, selector, price_fen_per_t, idempotency_key)
-    parameters = _prefixed("r", reservation) | _prefixed("o", row)
+    # Few parameters and a short text keep the statement in psycopg's cache of parsed queries.
+    variable = tuple(
+        name for name in row if name not in _SHARED_ORDER_COLUMNS and name not in _ORDER_CONSTANTS
+    )
+    parameters = {
+        "grams": values["grams"],
+        "expires_at": values["expires_at"],
+        "now": now,
+        "price": price_fen_per_t,
+        **{f"o_{name}": row[name] for name in variable},
+    }
     for index, event in enumerate(events):
-        parameters |= _prefixed(f"e{index}", event)
+        parameters |= {f"e{index}_from": event["from_status"], f"e{index}_to": event["to_status"]}
+        parameters[f"e{index}_note"] = event["note"]
+    keyed = idempotency_key is not None
     if idempotency_key is not None:
-        scope, key, request_hash = idempotency_key
-        parameters |= {"k_user_id": user_id, "k_scope": scope, "k_key": key, "k_request_hash": request_hash}
-        parameters["k_created_at"] = now
-    grams = values["grams"]
-    parameters |= {"grams": grams, "state": AllocationState.RESERVED}
+        parameters["k_scope"], parameters["k_key"], parameters["k_request_hash"] = idempotency_key
     # The usual case, in one round trip: the first batch of the plan serves the whole order from its tail.
     query, plan_parameters = reservations.plan_query(selector, True)
-    line = {
-        "grams": grams,
-        "refunded_g": 0,
-        "price_fen_per_t": price_fen_per_t,
-        "amount_fen": values["amount_fen"],
-    }
-    statement = _insert_all(tuple(row), len(events), 1, "first", idempotency_key is not None, query)
-    written = connection.execute(
-        statement, parameters | plan_parameters | _prefixed("l0", line)
-    ).one_or_none()
+    statement = _insert_all(variable, len(events), 1, "first", keyed, query)
+    written = connection.execute(statement, parameters | plan_parameters).one_or_none()
     if written is not None:
         order_id, reservation_id, taken_to, batch_id, project_id = written
         if taken_to is None:
             raise reservations.PlanStale  # the batch changed between reading and locking it
-        lines = [{"project_id": project_id, "batch_id": batch_id, **line}]
+        lines = line_values(
+            values["amount_fen"], {batch_id: values["grams"]}, {batch_id: project_id}, price_fen_per_t
+        )
         return _written(order_id, reservation_id, row, lines, events)
     # Otherwise plan over several batches, or reuse returned grams first.
-    planned = reservations.plan(session, grams, selector)
+    planned = reservations.plan(session, values["grams"], selector)
     lines = line_values(
         values["amount_fen"],
         {take.batch_id: take.grams for take in planned},
         {take.batch_id: take.project_id for take in planned},
         price_fen_per_t,
     )
-    for index, planned_line in enumerate(lines):
-        parameters |= _prefixed(f"l{index}", planned_line)
+    for index, line in enumerate(lines):
+        parameters |= {f"l{index}_project_id": line["project_id"], f"l{index}_batch_id": line["batch_id"]}
+        parameters |= {f"l{index}_grams": line["grams"], f"l{index}_amount_fen": line["amount_fen"]}
     one_batch = len(planned) == 1
     if one_batch:
         parameters["batch_id"] = planned[0].batch_id
-    statement = _insert_all(
-        tuple(row), len(events), len(lines), "planned" if one_batch else "", idempotency_key is not None, None
-    )
+    statement = _insert_all(variable, len(events), len(lines), "planned" if one_batch else "", keyed, None)
     order_id, reservation_id, taken_to = connection.execute(statement, parameters).one()
     if taken_to is None:  # returned grams to reuse first, or several batches
         reservations.take(session, reservation_id, planned)
@@ -257,16 +263,27 @@ def _written(
     )
 
 
-def _prefixed(prefix: str, values: dict) -> dict:
-    return {f"{prefix}_{name}": value for name, value in values.items()}
+_ZERO = literal_column("0")
+_ORDER_CONSTANTS = {
+    "refunded_fen": _ZERO,
+    "refunded_g": _ZERO,
+    "transaction_id": null(),
+    "paid_at": null(),
+    "fulfilled_at": null(),
+}
+_SHARED_ORDER_COLUMNS = ("grams", "expires_at", "created_at")
 
 
-def _row_select(table: Table, prefix: str, columns: tuple[str, ...], *leading) -> Select:
-    return select(*leading, *(bindparam(f"{prefix}_{name}", type_=table.c[name].type) for name in columns))
+def _param(name: str, column: ColumnElement) -> BindParameter:
+    return bindparam(name, type_=column.type)
 
 
-def _from_select(table: Table, columns: tuple[str, ...], rows: Select) -> Insert:
-    return insert(table).from_select(list(columns), rows, include_defaults=False)
+def _insert_from(table: Table, columns: dict[str, ColumnElement], rows: Select | None = None) -> Insert:
+    """INSERT INTO table (columns) SELECT their expressions (from `rows`' FROM and WHERE, if given)."""
+    select_rows = select(*columns.values())
+    if rows is not None:
+        select_rows = rows.with_only_columns(*columns.values(), maintain_column_froms=True)
+    return insert(table).from_select(list(columns), select_rows, include_defaults=False)
 
 
 @cache
@@ -290,58 +307,105 @@ def _insert_all(
     The take (`reservations.take_from_tail`) locks the batch row in this statement, the last one
     before the commit; its slice end is NULL when the batch could not give its grams.
     """
-    first = reservations.first_batch(plan).cte("first_batch") if take == "first" else None
-    reservation_columns = (
-        "grams", "returned_g", "status", "expires_at", "confirmed_at", "released_at", "created_at",
-    )  # fmt: skip
-    reservation_rows = _row_select(_RESERVATIONS, "r", reservation_columns)
+    grams, now = _param("grams", _ORDERS.c.grams), _param("now", _ORDERS.c.created_at)
+    first = reservations.first_batch(plan).cte("pick") if take == "first" else None
+    reservation_rows = None
     if first is not None:
-        reservation_rows = reservation_rows.select_from(first).where(
-            first.c.available_g >= bindparam("grams"),
-            first.c.available_g == first.c.issued_g - first.c.cursor_g,
+        reservation_rows = (
+            select(first.c.id)
+            .where(first.c.available_g >= grams)
+            .where(first.c.available_g == first.c.issued_g - first.c.cursor_g)
         )
     reservation = (
-        _from_select(_RESERVATIONS, reservation_columns, reservation_rows)
-        .returning(_RESERVATIONS.c.id)
-        .cte("new_reservation")
-    )
-    order = (
-        _from_select(
-            _ORDERS,
-            ("reservation_id", *order_columns),
-            _row_select(_ORDERS, "o", order_columns, reservation.c.id),
+        _insert_from(
+            _RESERVATIONS,
+            {
+                "grams": grams,
+                "returned_g": _ZERO,
+                "status": literal_column(f"'{ReservationStatus.RESERVED.value}'"),
+                "expires_at": _param("expires_at", _RESERVATIONS.c.expires_at),
+                "confirmed_at": null(),
+                "released_at": null(),
+                "created_at": now,
+            },
+            reservation_rows,
         )
-        .returning(_ORDERS.c.id, _ORDERS.c.reservation_id)
-        .cte("new_order")
+        .returning(_RESERVATIONS.c.id)
+        .cte("new_res")
     )
-    event_columns = ("from_status", "to_status", "note", "at")
-    events = _from_select(
-        _EVENTS,
-        ("order_id", *event_columns),
-        union_all(*(_row_select(_EVENTS, f"e{i}", event_columns, order.c.id) for i in range(event_count))),
-    ).returning(_EVENTS.c.id)
-    line_columns = ("project_id", "batch_id", "grams", "refunded_g", "price_fen_per_t", "amount_fen")
+    order_values = {
+        "reservation_id": reservation.c.id,
+        "grams": grams,
+        "expires_at": _param("expires_at", _ORDERS.c.expires_at),
+        "created_at": now,
+        **_ORDER_CONSTANTS,
+        **{name: _param(f"o_{name}", _ORDERS.c[name]) for name in order_columns},
+    }
+    order = (
+        _insert_from(_ORDERS, order_values, select(reservation.c.id))
+        .returning(_ORDERS.c.id, _ORDERS.c.reservation_id)
+        .cte("new_ord")
+    )
+    events = insert(_EVENTS).from_select(
+        ["order_id", "from_status", "to_status", "note", "at"],
+        union_all(
+            *(
+                select(
+                    order.c.id,
+                    _param(f"e{i}_from", _EVENTS.c.from_status),
+                    _param(f"e{i}_to", _EVENTS.c.to_status),
+                    _param(f"e{i}_note", _EVENTS.c.note),
+                    now,
+                )
+                for i in range(event_count)
+            )
+        ),
+    )
+    price = _param("price", _LINES.c.price_fen_per_t)
     if first is not None:
-        amounts = ("grams", "refunded_g", "price_fen_per_t", "amount_fen")
-        line_rows = _row_select(_LINES, "l0", amounts, order.c.id, first.c.project_id, first.c.id)
-        line_rows = line_rows.select_from(order.join(first, true()))
+        line_rows = select(
+            order.c.id,
+            first.c.project_id,
+            first.c.id,
+            grams,
+            _ZERO,
+            price,
+            _param("o_amount_fen", _LINES.c.amount_fen),
+        ).select_from(order.join(first, true()))
     else:
         line_rows = union_all(
-            *(_row_select(_LINES, f"l{i}", line_columns, order.c.id) for i in range(line_count))
-        )
-    lines = _from_select(_LINES, ("order_id", *line_columns), line_rows).returning(_LINES.c.id)
-    ctes = [events.cte("new_events"), lines.cte("new_lines")]
-    if keyed:
-        key_columns = ("user_id", "scope", "key", "request_hash", "created_at")
-        ctes.append(
-            _from_select(
-                _KEYS,
-                ("resource_id", *key_columns),
-                _row_select(_KEYS, "k", key_columns, cast(order.c.id, _KEYS.c.resource_id.type)),
+            *(
+                select(
+                    order.c.id,
+                    _param(f"l{i}_project_id", _LINES.c.project_id),
+                    _param(f"l{i}_batch_id", _LINES.c.batch_id),
+                    _param(f"l{i}_grams", _LINES.c.grams),
+                    _ZERO,
+                    price,
+                    _param(f"l{i}_amount_fen", _LINES.c.amount_fen),
+                )
+                for i in range(line_count)
             )
-            .returning(_KEYS.c.id)
-            .cte("new_key")
         )
+    lines = insert(_LINES).from_select(
+        ["order_id", "project_id", "batch_id", "grams", "refunded_g", "price_fen_per_t", "amount_fen"],
+        line_rows,
+    )
+    ctes = [events.returning(_EVENTS.c.id).cte("new_evt"), lines.returning(_LINES.c.id).cte("new_lin")]
+    if keyed:
+        key = _insert_from(
+            _KEYS,
+            {
+                "resource_id": cast(order.c.id, _KEYS.c.resource_id.type),
+                "user_id": _param("o_user_id", _KEYS.c.user_id),
+                "scope": _param("k_scope", _KEYS.c.scope),
+                "key": _param("k_key", _KEYS.c.key),
+                "request_hash": _param("k_request_hash", _KEYS.c.request_hash),
+                "created_at": now,
+            },
+            select(order.c.id),
+        )
+        ctes.append(key.returning(_KEYS.c.id).cte("new_key"))
     taken_to = null()
     if take:
         batch_id = select(first.c.id).scalar_subquery() if first is not None else None

@@ -27,6 +27,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     insert,
+    literal_column,
     select,
     update,
 )
@@ -238,7 +239,7 @@ def take_from_tail(
 ) -> Insert:
     """PostgreSQL: the take from a batch's tail and its allocation row in one statement.
 
-    Parameters `grams` and `state` (and `batch_id` unless given as an expression); returns the
+    Parameter `grams` (and `batch_id` unless given as an expression); returns the
     slice's end, or no row when the batch has free ranges or too few grams (or `only_if` is false).
     `reservation_id`, `batch_id` and `only_if` are bind parameters or expressions over CTEs of an
     enclosing statement.
@@ -256,7 +257,7 @@ def take_from_tail(
                 taken.c.id,
                 taken.c.cursor_g - bindparam("grams"),
                 taken.c.cursor_g,
-                bindparam("state", type_=_ALLOCATIONS.c.state.type),
+                literal_column(f"'{AllocationState.RESERVED.value}'"),
             ),
         )
         .returning(_ALLOCATIONS.c.end_g)
@@ -285,7 +286,7 @@ def take(session: Session, reservation_id: int, planned: list[PlannedTake]) -> l
         parameters = {"batch_id": batch_id, "grams": grams}
         if recorded_here:
             statement = _TAKE_FROM_TAIL_RECORDED
-            parameters |= {"reservation_id": reservation_id, "state": AllocationState.RESERVED}
+            parameters["reservation_id"] = reservation_id
         else:
             statement = _TAKE_FROM_TAIL
         end = connection.execute(statement, parameters).scalar()
