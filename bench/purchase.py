@@ -5,6 +5,8 @@ Runs gunicorn + PostgreSQL + Redis with WeChat Pay APIv3 faked at the wire in a 
   1. the reference: an endpoint that does one conditional UPDATE of one row per request;
   2. order creation (reserve grams, record the order, prepay at WeChat Pay);
   3. whole purchases: create, then a signed, encrypted payment callback, fulfilment included.
+The three alternate in slices (`--rounds`), after a warm-up, so that a machine whose speed drifts
+affects them alike.
 Afterwards it checks the pool: no gram oversold, every paid order fulfilled, the audit clean.
 The last line is JSON: orders_per_s, purchases_per_s, p50_ms, p99_ms, reference_per_s, ratio, oversold_g.
 """
@@ -25,6 +27,7 @@ from sqlalchemy import create_engine, func, select
 from bench.harness import (
     DEFAULT_MAINTENANCE_URL,
     DEFAULT_REDIS_URL,
+    LoadResult,
     drive,
     emit,
     fresh_database,
@@ -187,7 +190,10 @@ def audit_violations(env: dict[str, str]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=16, help="concurrent simulated users")
-    parser.add_argument("--duration", type=float, default=15, help="seconds per phase")
+    parser.add_argument("--duration", type=float, default=15, help="seconds of load per phase")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating slices per phase, so all see the same machine"
+    )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--tonnes", type=int, default=2_000, help="credits in the pool")
     parser.add_argument(
@@ -254,9 +260,13 @@ def main() -> None:
                 )
 
             drive(reference, args.users, 2)  # warm-up
-            ref = drive(reference, args.users, args.duration)
-            orders = drive(create, args.users, args.duration, expected_status=201)
-            purchases = drive(purchase, args.users, args.duration)
+            drive(create, args.users, 2, expected_status=201)
+            ref, orders, purchases = LoadResult(), LoadResult(), LoadResult()
+            slice_s = args.duration / args.rounds
+            for _ in range(args.rounds):
+                ref.add(drive(reference, args.users, slice_s))
+                orders.add(drive(create, args.users, slice_s, expected_status=201))
+                purchases.add(drive(purchase, args.users, slice_s))
         figures = pool_figures(url)
         violations = audit_violations(env)
     finally:
