@@ -1,19 +1,24 @@
 """On PostgreSQL, where a new order is written in one statement: Idempotency-Key, reuse of returned grams."""
 
 import threading
+import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from models import Allocation, IdempotencyKey, Order
+from models import Allocation, Batch, IdempotencyKey, Order, utcnow
 from models.database import unit_of_work
+from services import reservations
 from services.pool_audit import run_audit
+from services.reservations import Selector
 from tests.support.accounts import bearer, login_user
 from tests.support.pool import stock_pool
 
 pytestmark = pytest.mark.postgres
 
 ONE_UNIT = {"product": "one_yuan", "units": 1}
+TONNE = 1_000_000
 
 
 @pytest.fixture
@@ -98,4 +103,31 @@ def test_an_order_spanning_two_batches_takes_the_older_first(pg_client):
     assert [(line["batch_id"], line["grams"]) for line in spanning] == [(older, 400_000), (newer, 200_000)]
     assert sum(line["amount_fen"] for line in spanning) == second.json["order"]["amount_fen"]
     assert _slices(second.json["order"]["out_trade_no"]) == [(0, 200_000), (600_000, 1_000_000)]
+    assert list(run_audit(pool_only=True)) == []
+
+
+def test_a_batch_emptied_while_the_order_waits_for_it_sends_the_order_elsewhere(pg_app):
+    """The first batch looks right when the order's statement starts, but a reservation holding its
+    lock takes all of it: the statement takes nothing, the order starts again and goes to the next."""
+    _, (older, newer) = stock_pool(tonnes=2)
+    client = pg_app.test_client()
+    token, _ = login_user(client, "patient-buyer")
+    locked = threading.Event()
+
+    def take_the_older_batch() -> None:
+        with unit_of_work() as session:
+            reservations.reserve_in(session, TONNE, Selector(), utcnow() + timedelta(minutes=15))
+            locked.set()
+            time.sleep(1.0)  # the order's statement is waiting for this batch row meanwhile
+
+    holder = threading.Thread(target=take_the_older_batch)
+    holder.start()
+    assert locked.wait(timeout=10)
+    placed = client.post("/api/v1/orders", json=ONE_UNIT, headers=bearer(token))
+    holder.join()
+    assert placed.status_code == 201, placed.json
+    assert [line["batch_id"] for line in placed.json["order"]["lines"]] == [newer]
+    with unit_of_work() as session:
+        assert session.get(Batch, older, populate_existing=True).reserved_g == TONNE
+        assert session.scalar(select(func.count()).select_from(Order)) == 1
     assert list(run_audit(pool_only=True)) == []
