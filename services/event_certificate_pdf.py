@@ -35,6 +35,15 @@ def _by_kind(sources: list[dict[str, Any]]) -> dict[str, int]:
     return dict(totals)
 
 
+def _factor_sets(sources: list[dict[str, Any]]) -> str:
+    """The factor-library versions the sources used ("v3"), and whether some factors were the organiser's."""
+    versions = sorted({source["factor_set_version"] for source in sources if source["factor_set_version"]})
+    named = ", ".join(f"v{version}" for version in versions)
+    if any(source["factor_set_version"] is None for source in sources):
+        named = f"{named} + organiser-cited" if named else "organiser-cited"
+    return named or "-"
+
+
 def _chart(estimate: dict[str, int], actual: dict[str, int], width: float) -> Drawing:
     kinds = [kind for kind in SOURCE_LABELS if kind in estimate or kind in actual]
     drawing = Drawing(width, 62 * mm)
@@ -83,6 +92,8 @@ def render_event_pdf(disclosure: dict[str, Any], disclosure_url: str) -> bytes:
         f"时间 Dates: {disclosure['start_date']} – {disclosure['end_date']}    地点 City: {disclosure['venue_city']}",
         f"预估排放 Estimate: {format_grams(disclosure['estimate']['total_grams'])} CO2e    "
         f"实际排放 Actual: {format_grams(disclosure['actual']['total_grams'])} CO2e",
+        f"中和期限 Neutralise by: {disclosure['offset_deadline']}    "
+        f"排放因子库 Factor sets: {_factor_sets(disclosure['actual']['sources'])}",
     ):
         pdf.drawString(22 * mm, y, line)
         y -= 7 * mm

@@ -1,8 +1,10 @@
 """Event neutralisation: accounting to the gram, attendee lists, member-only access, offset, disclosure."""
 
+import io
 from datetime import date, timedelta
 
 import pytest
+from pypdf import PdfReader
 
 from models import Event, utcnow
 from models.database import read_session
@@ -272,6 +274,9 @@ def test_offset_paid_by_wechat_sandbox_then_declared_and_disclosed(client, org, 
 
     pdf = client.get(f"{url}/certificate.pdf", headers=org["headers"])
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    assert f"Neutralise by: {body['offset_deadline']}" in text
+    assert f"Factor sets: v{library.version} + organiser-cited" in text
 
 
 def test_offset_paid_by_bank_transfer_confirmed_by_an_admin(client, org):
