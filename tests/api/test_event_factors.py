@@ -36,7 +36,7 @@ def test_the_event_factors_are_the_librarys_with_their_sources(client, library):
     assert response.status_code == 200
     factors = {f["key"]: f for f in response.json}
     assert {f["factor_set_version"] for f in response.json} == {library.version}
-    assert {f["category"] for f in response.json} == {"electricity", "fuel", "transport"}
+    assert {f["category"] for f in response.json} == {"electricity", "fuel", "heat", "transport"}
     # Savings, conversions, food and benchmarks are not event emission factors.
     assert not [k for k in factors if k.startswith(("saving.", "flight.", "density.", "food.", "benchmark."))]
     east = factors["electricity.grid.east"]
@@ -48,6 +48,9 @@ def test_the_event_factors_are_the_librarys_with_their_sources(client, library):
     assert "Mao Baohua" in hsr["source"]
     assert factors["fuel.diesel"]["source_kind"] == "vehicles"
     assert factors["fuel.natural_gas"]["source_kind"] == "venue_fuel"
+    # 0.11 tCO2/GJ of purchased heat is 110 kg per GJ.
+    heat = factors["heat.purchased"]
+    assert (heat["kg_per_unit"], heat["activity_unit"], heat["source_kind"]) == ("110.00", "GJ", "venue_heat")
 
 
 def test_without_a_published_factor_set_no_event_is_planned(client):
@@ -109,6 +112,16 @@ def test_a_saved_source_keeps_its_factor_after_a_new_publication(client, org, li
         f"{url}/sources", json={**source, "factor_key": "food.beef"}, headers=org["headers"]
     )
     assert unknown.status_code == 422 and "factor_key" in unknown.json["errors"]
+
+
+def test_purchased_heat_uses_the_librarys_default_factor(client, org, library):
+    event = create_event(client, org)
+    body = {"phase": "actual", "kind": "venue_heat", "activity": "12.5", "factor_key": "heat.purchased"}
+    heat = client.post(f"/api/v1/events/{event['id']}/sources", json=body, headers=org["headers"])
+    # 12.5 GJ × 110 kg = 1,375,000 g
+    assert heat.status_code == 201, heat.json
+    assert (heat.json["grams"], heat.json["activity_unit"]) == (1_375_000, "GJ")
+    assert "purchased heat" in heat.json["factor_source"]
 
 
 def test_a_travel_mode_needs_a_cited_row_in_the_current_set(client, org):
