@@ -1,6 +1,6 @@
 """Event accounting's view of the factor library: the current published factor set's factors and cities.
 
-Events use the library's electricity (by grid), fuel, purchased-heat and transport factors, each with its source,
+Events use the library's electricity (by grid), fuel, purchased-heat, food (catering) and transport factors, each with its source,
 and its city table for attendee travel. A source row records the factor-set version and factor key
 it was computed with, so a later publication never changes a saved event. A travel mode is accepted
 only when the set holds a cited factor under the mode's key (`TRAVEL_MODE_KEYS`); there is no
@@ -19,14 +19,23 @@ from services.errors import ValidationFailed
 from services.footprint_calculator import City, FactorTable, FactorValue, grams_per_unit
 
 # Library categories whose factors event sources may use.
-EVENT_CATEGORIES = ("electricity", "fuel", "heat", "transport")
+EVENT_CATEGORIES = ("electricity", "food", "fuel", "heat", "transport")
 # The fuels burnt by event vehicles; the other fuels are burnt at the venue.
 VEHICLE_FUELS = ("fuel.gasoline", "fuel.diesel")
 SOURCE_KIND_OF_CATEGORY = {
     "electricity": "venue_electricity",
+    "food": "catering",  # food bought for the event's meals, per kg
     "fuel": "venue_fuel",
     "heat": "venue_heat",
     "transport": "travel",
+}
+# The source kinds a factor of each category may quantify (fuel: at the venue or in event vehicles).
+SOURCE_KINDS_OF_CATEGORY = {
+    "electricity": frozenset({"venue_electricity"}),
+    "food": frozenset({"catering"}),
+    "fuel": frozenset({"venue_fuel", "vehicles"}),
+    "heat": frozenset({"venue_heat"}),
+    "transport": frozenset({"travel"}),
 }
 # Attendee-list travel mode → the library key of its per-passenger-km factor. A mode whose key the
 # current set lacks is refused; a cited row under that key (and a new publication) enables it.

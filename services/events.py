@@ -278,6 +278,12 @@ def _factor_for(session: Session, values: Mapping[str, Any]) -> _SourceFactor:
                 f"No event emission factor {key!r} in factor set version {factors.version}.",
                 errors={"factor_key": [f"unknown key {key!r}"]},
             )
+        kinds = event_factors.SOURCE_KINDS_OF_CATEGORY[factor.category]
+        if values.get("kind") not in kinds:
+            raise ValidationFailed(
+                f"Factor {key!r} ({factor.category}) is for {', '.join(sorted(kinds))} sources.",
+                errors={"factor_key": [f"not a factor for {values.get('kind')} sources"]},
+            )
         return _SourceFactor(
             key, factor.kg_per_unit, factor.activity_unit, factor.source, factor.factor_set_version
         )

@@ -36,9 +36,10 @@ def test_the_event_factors_are_the_librarys_with_their_sources(client, library):
     assert response.status_code == 200
     factors = {f["key"]: f for f in response.json}
     assert {f["factor_set_version"] for f in response.json} == {library.version}
-    assert {f["category"] for f in response.json} == {"electricity", "fuel", "heat", "transport"}
-    # Savings, conversions, food and benchmarks are not event emission factors.
-    assert not [k for k in factors if k.startswith(("saving.", "flight.", "density.", "food.", "benchmark."))]
+    assert {f["category"] for f in response.json} == {"electricity", "food", "fuel", "heat", "transport"}
+    # Savings, conversions and benchmarks are not event emission factors.
+    assert not [k for k in factors if k.startswith(("saving.", "flight.", "density.", "benchmark."))]
+    assert factors["food.beef"]["source_kind"] == "catering" and "Poore" in factors["food.beef"]["source"]
     east = factors["electricity.grid.east"]
     assert (east["kg_per_unit"], east["activity_unit"], east["year"]) == ("0.5500", "kWh", 2023)
     assert east["source_kind"] == "venue_electricity" and "Ministry of Ecology" in east["source"]
@@ -109,7 +110,7 @@ def test_a_saved_source_keeps_its_factor_after_a_new_publication(client, org, li
     assert custom.status_code == 201 and custom.json["factor_set_version"] is None
 
     unknown = client.post(
-        f"{url}/sources", json={**source, "factor_key": "food.beef"}, headers=org["headers"]
+        f"{url}/sources", json={**source, "factor_key": "saving.shenzhen.metro"}, headers=org["headers"]
     )
     assert unknown.status_code == 422 and "factor_key" in unknown.json["errors"]
 
@@ -122,6 +123,19 @@ def test_purchased_heat_uses_the_librarys_default_factor(client, org, library):
     assert heat.status_code == 201, heat.json
     assert (heat.json["grams"], heat.json["activity_unit"]) == (1_375_000, "GJ")
     assert "purchased heat" in heat.json["factor_source"]
+
+
+def test_catering_counts_the_food_bought_with_the_librarys_food_factors(client, org, library):
+    event = create_event(client, org)
+    body = {"phase": "actual", "kind": "catering", "activity": "40", "factor_key": "food.poultry"}
+    meals = client.post(f"/api/v1/events/{event['id']}/sources", json=body, headers=org["headers"])
+    # 40 kg of poultry × 9.87 kg = 394,800 g
+    assert meals.status_code == 201, meals.json
+    assert (meals.json["grams"], meals.json["activity_unit"]) == (394_800, "kg")
+    wrong_kind = client.post(
+        f"/api/v1/events/{event['id']}/sources", json={**body, "kind": "waste"}, headers=org["headers"]
+    )
+    assert wrong_kind.status_code == 422
 
 
 def test_a_travel_mode_needs_a_cited_row_in_the_current_set(client, org):
