@@ -1,9 +1,10 @@
 """A new order's rows, written in one short transaction: reservation, order, events, lines, slices.
 
-This is the hot path of every purchase. It writes with prebuilt Core statements (one round trip
-each, compiled once) instead of the ORM's unit of work, takes the batch rows last so their locks
-are held only until the commit, and answers with plain objects built from what it wrote, so
-nothing is read back.
+This is the hot path of every purchase. On PostgreSQL the usual order is planned, written and takes
+its grams in one statement of data-modifying CTEs (one round trip; the batch row is locked from
+there to the commit); other orders plan first and take the slower way in the same transaction. On
+SQLite (the embedded default) the same rows are written one Core statement each, the batch rows
+last. Either way it answers with plain objects built from what it wrote: nothing is read back.
 """
 
 from __future__ import annotations
