@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import date
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -84,7 +85,7 @@ class _CoreAt(Core):
     def _gate_way(self, _library_default: str) -> None:
         pass  # the configured gateway wins over the address the library assigns
 
-    @property
+    @cached_property
     def _http(self) -> tuple[urllib3.PoolManager | urllib3.HTTPConnectionPool, str]:
         """The connection pool for the gateway and the prefix of request targets on it.
 
@@ -92,18 +93,13 @@ class _CoreAt(Core):
         for every call, a TLS handshake each time against the real gateway. Without a proxy, the
         gateway's own pool is used directly (absolute URLs go through a proxy manager).
         """
-        http = self.__dict__.get("_http_pool")
-        if http is None:
-            proxies = self._proxy or requests.utils.get_environ_proxies(self._configured_gateway)
-            proxy = proxies.get(urlsplit(self._configured_gateway).scheme)
-            options = {"ca_certs": certifi.where(), "retries": False, "maxsize": 4}
-            if proxy:
-                http = (urllib3.ProxyManager(proxy, **options), self._configured_gateway)
-            else:
-                pool = urllib3.PoolManager(**options).connection_from_url(self._configured_gateway)
-                http = (pool, urlsplit(self._configured_gateway).path.rstrip("/"))
-            self.__dict__["_http_pool"] = http
-        return http
+        proxies = self._proxy or requests.utils.get_environ_proxies(self._configured_gateway)
+        proxy = proxies.get(urlsplit(self._configured_gateway).scheme)
+        options = {"ca_certs": certifi.where(), "retries": False, "maxsize": 4}
+        if proxy:
+            return urllib3.ProxyManager(proxy, **options), self._configured_gateway
+        pool = urllib3.PoolManager(**options).connection_from_url(self._configured_gateway)
+        return pool, urlsplit(self._configured_gateway).path.rstrip("/")
 
     def request(
         self,

@@ -13,7 +13,7 @@ import io
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -110,21 +110,11 @@ def offset_order_in(session: Session, event: Event) -> Order | None:
 def offset_fulfilled_in(session: Session, order: Order) -> bool:
     """The event this order offsets moves to `offset`, in the transaction that fulfils the order.
 
-    A conditional UPDATE: only the event that names this order as its offset, and only from
-    `accounted`; True when it moved.
+    Only the event that names this order as its offset, and only from `accounted`; True when it moved.
     """
-    if order.channel is not Channel.EVENT or order.source_type != "event" or not order.source_id:
-        return False
-    moved = session.execute(
-        update(Event)
-        .where(
-            Event.id == int(order.source_id),
-            Event.offset_order_no == order.out_trade_no,
-            Event.stage == EventStage.ACCOUNTED,
-        )
-        .values(stage=EventStage.OFFSET, offset_at=order.fulfilled_at or utcnow())
-    ).rowcount
-    return bool(moved)
+    return _move_offset_stage(
+        session, order, EventStage.ACCOUNTED, EventStage.OFFSET, order.fulfilled_at or utcnow()
+    )
 
 
 def offset_refunded_in(session: Session, order: Order) -> bool:
@@ -132,6 +122,13 @@ def offset_refunded_in(session: Session, order: Order) -> bool:
 
     A declared event stays declared; its disclosure shows it is no longer covered by credits.
     """
+    return _move_offset_stage(session, order, EventStage.OFFSET, EventStage.ACCOUNTED, None)
+
+
+def _move_offset_stage(
+    session: Session, order: Order, source: EventStage, target: EventStage, offset_at: datetime | None
+) -> bool:
+    """A conditional UPDATE of the event whose offset is `order`, from `source` to `target`."""
     if order.channel is not Channel.EVENT or order.source_type != "event" or not order.source_id:
         return False
     moved = session.execute(
@@ -139,9 +136,9 @@ def offset_refunded_in(session: Session, order: Order) -> bool:
         .where(
             Event.id == int(order.source_id),
             Event.offset_order_no == order.out_trade_no,
-            Event.stage == EventStage.OFFSET,
+            Event.stage == source,
         )
-        .values(stage=EventStage.ACCOUNTED, offset_at=None)
+        .values(stage=target, offset_at=offset_at)
     ).rowcount
     return bool(moved)
 

@@ -43,7 +43,7 @@ from models import (
     utcnow,
 )
 from services import idempotency, order_states, reservations
-from services.reservations import Selector
+from services.reservations import PlannedTake, Selector
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +192,7 @@ def write_new_order(
         parameters["k_scope"], parameters["k_key"], parameters["k_request_hash"] = idempotency_key
     # The usual case, in one round trip: the first batch of the plan serves the whole order from its tail.
     query, plan_parameters = reservations.plan_query(selector, True)
-    statement = _insert_all(variable, len(events), 1, "first", keyed, query)
+    statement = _insert_all(variable, len(events), 1, keyed, query)
     written = connection.execute(statement, parameters | plan_parameters).one_or_none()
     if written is not None:
         order_id, reservation_id, taken_to, batch_id, project_id = written
@@ -202,25 +202,25 @@ def write_new_order(
             values["amount_fen"], {batch_id: values["grams"]}, {batch_id: project_id}, price_fen_per_t
         )
         return _written(order_id, reservation_id, row, lines, events)
-    # Otherwise plan over several batches, or reuse returned grams first.
+    # Otherwise (several batches, or returned grams to reuse first): plan, write, then take.
     planned = reservations.plan(session, values["grams"], selector)
-    lines = line_values(
-        values["amount_fen"],
+    lines = _planned_lines(planned, values["amount_fen"], price_fen_per_t)
+    for index, line in enumerate(lines):
+        parameters |= {f"l{index}_project_id": line["project_id"], f"l{index}_batch_id": line["batch_id"]}
+        parameters |= {f"l{index}_grams": line["grams"], f"l{index}_amount_fen": line["amount_fen"]}
+    statement = _insert_all(variable, len(events), len(lines), keyed, None)
+    order_id, reservation_id = connection.execute(statement, parameters).one()
+    reservations.take(session, reservation_id, planned)
+    return _written(order_id, reservation_id, row, lines, events)
+
+
+def _planned_lines(planned: list[PlannedTake], amount_fen: int, price_fen_per_t: int) -> list[dict[str, int]]:
+    return line_values(
+        amount_fen,
         {take.batch_id: take.grams for take in planned},
         {take.batch_id: take.project_id for take in planned},
         price_fen_per_t,
     )
-    for index, line in enumerate(lines):
-        parameters |= {f"l{index}_project_id": line["project_id"], f"l{index}_batch_id": line["batch_id"]}
-        parameters |= {f"l{index}_grams": line["grams"], f"l{index}_amount_fen": line["amount_fen"]}
-    one_batch = len(planned) == 1
-    if one_batch:
-        parameters["batch_id"] = planned[0].batch_id
-    statement = _insert_all(variable, len(events), len(lines), "planned" if one_batch else "", keyed, None)
-    order_id, reservation_id, taken_to = connection.execute(statement, parameters).one()
-    if taken_to is None:  # returned grams to reuse first, or several batches
-        reservations.take(session, reservation_id, planned)
-    return _written(order_id, reservation_id, row, lines, events)
 
 
 def _write_step_by_step(
@@ -234,12 +234,7 @@ def _write_step_by_step(
     """The same rows one statement each (SQLite, the embedded default)."""
     connection = session.connection()
     planned = reservations.plan(session, row["grams"], selector)
-    lines = line_values(
-        row["amount_fen"],
-        {take.batch_id: take.grams for take in planned},
-        {take.batch_id: take.project_id for take in planned},
-        price_fen_per_t,
-    )
+    lines = _planned_lines(planned, row["amount_fen"], price_fen_per_t)
     reservation_id = reservations.insert_reservation(session, row["grams"], row["expires_at"])
     order_id = connection.execute(_INSERT_ORDER, {**row, "reservation_id": reservation_id}).scalar_one()
     connection.execute(_INSERT_EVENTS, [{"order_id": order_id, **event} for event in events])
@@ -289,27 +284,21 @@ def _insert_from(table: Table, columns: dict[str, ColumnElement], rows: Select |
 
 @cache
 def _insert_all(
-    order_columns: tuple[str, ...],
-    event_count: int,
-    line_count: int,
-    take: str,
-    keyed: bool,
-    plan: Select | None,
+    order_columns: tuple[str, ...], event_count: int, line_count: int, keyed: bool, plan: Select | None
 ) -> Select:
     """PostgreSQL: a new order's rows in one statement of data-modifying CTEs, built once per shape.
 
     Inserts the reservation, the order, its events and lines (and with `keyed` the Idempotency-Key
-    row), and gives (order id, reservation id, end of the slice taken or NULL, ...). `take`:
-    - "first": the batch is the first row of the planning query `plan`; nothing at all is written
-      (no row comes back) unless that batch alone can serve the order from its tail; the one line
-      is that batch's, and (batch id, project id) come back too;
-    - "planned": the one planned batch (parameter `batch_id`) is taken from too;
-    - "": nothing is taken (the caller takes in the same transaction).
-    The take (`reservations.take_from_tail`) locks the batch row in this statement, the last one
-    before the commit; its slice end is NULL when the batch could not give its grams.
+    row). Without `plan`, the lines are parameters and it gives (order id, reservation id); the
+    caller takes the grams next, in the same transaction. With the planning query `plan`, the batch
+    is that query's first row: nothing at all is written (no row comes back) unless that batch alone
+    can serve the order from its tail; then the one line is that batch's, the grams are taken in
+    this statement (`reservations.take_from_tail`, which locks the batch row: the last statement
+    before the commit), and it gives (order id, reservation id, end of the slice taken, batch id,
+    project id), the slice end NULL when the batch could no longer give its grams.
     """
     grams, now = _param("grams", _ORDERS.c.grams), _param("now", _ORDERS.c.created_at)
-    first = reservations.first_batch(plan).cte("pick") if take == "first" else None
+    first = reservations.first_batch(plan).cte("pick") if plan is not None else None
     reservation_rows = None
     if first is not None:
         reservation_rows = (
@@ -407,16 +396,15 @@ def _insert_all(
             select(order.c.id),
         )
         ctes.append(key.returning(_KEYS.c.id).cte("new_key"))
-    taken_to = null()
-    if take:
-        batch_id = select(first.c.id).scalar_subquery() if first is not None else None
-        # Only for an order written here: when the first batch could not serve, nothing is taken.
-        taken = reservations.take_from_tail(
-            select(reservation.c.id).scalar_subquery(), batch_id, exists(select(reservation.c.id))
-        )
-        taken_to = select(taken.cte("new_slice").c.end_g).scalar_subquery()
     if first is None:
-        return select(order.c.id, order.c.reservation_id, taken_to).add_cte(*ctes)
+        return select(order.c.id, order.c.reservation_id).add_cte(*ctes)
+    # Only for an order written here: when the first batch could not serve, nothing is taken.
+    taken = reservations.take_from_tail(
+        select(reservation.c.id).scalar_subquery(),
+        select(first.c.id).scalar_subquery(),
+        exists(select(reservation.c.id)),
+    )
+    taken_to = select(taken.cte("new_slice").c.end_g).scalar_subquery()
     return (
         select(order.c.id, order.c.reservation_id, taken_to, first.c.id, first.c.project_id)
         .select_from(order.join(first, true()))

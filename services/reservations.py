@@ -269,18 +269,16 @@ _TAKE_FROM_TAIL_RECORDED = take_from_tail(
 )
 
 
-def take(session: Session, reservation_id: int, planned: list[PlannedTake]) -> list[tuple[int, int, int]]:
+def take(session: Session, reservation_id: int, planned: list[PlannedTake]) -> None:
     """Take the planned grams (conditional UPDATEs in batch-id order) and record their slices.
 
     The batch rows stay locked until the caller commits, so callers insert everything else first
-    and call this last. Gives the slices as (batch_id, start_g, end_g); raises PlanStale when a
-    batch no longer has its planned grams.
+    and call this last. Raises PlanStale when a batch no longer has its planned grams.
     """
     session.flush()  # whatever the caller added goes in before the locks are taken
     connection = session.connection()
     recorded_here = connection.dialect.name == "postgresql"
-    slices: list[tuple[int, int, int]] = []
-    unrecorded: list[tuple[int, int, int]] = []
+    unrecorded: list[tuple[int, int, int]] = []  # slices whose allocation rows are still to insert
     for planned_take in planned:
         batch_id, grams = planned_take.batch_id, planned_take.grams
         parameters = {"batch_id": batch_id, "grams": grams}
@@ -291,15 +289,12 @@ def take(session: Session, reservation_id: int, planned: list[PlannedTake]) -> l
             statement = _TAKE_FROM_TAIL
         end = connection.execute(statement, parameters).scalar()
         if end is not None:
-            slices.append((batch_id, end - grams, end))
             if not recorded_here:
-                unrecorded.append(slices[-1])
+                unrecorded.append((batch_id, end - grams, end))
             continue
         if connection.execute(_TAKE, parameters).rowcount != 1:
             raise PlanStale
-        carved = [(batch_id, start, end) for start, end in _carve(session, batch_id, grams)]
-        slices += carved
-        unrecorded += carved
+        unrecorded += [(batch_id, start, end) for start, end in _carve(session, batch_id, grams)]
     if unrecorded:
         connection.execute(
             _INSERT_ALLOCATIONS,
@@ -314,7 +309,6 @@ def take(session: Session, reservation_id: int, planned: list[PlannedTake]) -> l
                 for batch_id, start, end in unrecorded
             ],
         )
-    return slices
 
 
 def _carve(session: Session, batch_id: int, grams: int) -> list[tuple[int, int]]:

@@ -23,6 +23,6 @@ ORDER_COLUMNS = (
 def test_first_batch_statement_is_cacheable(selector, keyed):
     dialect = create_engine("postgresql+psycopg://").dialect
     query, plan_parameters = reservations.plan_query(selector, True)
-    compiled = _insert_all(ORDER_COLUMNS, 2, 1, "first", keyed, query).compile(dialect=dialect)
+    compiled = _insert_all(ORDER_COLUMNS, 2, 1, keyed, query).compile(dialect=dialect)
     assert len(str(compiled).encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
     assert len(compiled.params) + len(plan_parameters) <= _queries.MAX_CACHED_STATEMENT_PARAMS
