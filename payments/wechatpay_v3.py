@@ -22,9 +22,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
-import certifi
 import requests
-import urllib3
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3 import __version__ as wechatpayv3_version
@@ -32,6 +30,7 @@ from wechatpayv3.core import Core
 from wechatpayv3.type import RequestType
 from wechatpayv3.utils import build_authorization
 
+from payments.curl_transport import CurlTransport, TransportError
 from payments.errors import (
     AlreadyPaid,
     GatewayError,
@@ -86,20 +85,15 @@ class _CoreAt(Core):
         pass  # the configured gateway wins over the address the library assigns
 
     @cached_property
-    def _http(self) -> tuple[urllib3.PoolManager | urllib3.HTTPConnectionPool, str]:
-        """The connection pool for the gateway and the prefix of request targets on it.
+    def _transport(self) -> CurlTransport:
+        """Kept-alive connections to the gateway, through the library's proxy or the environment's.
 
-        One pool per core: the library opens a new connection (and re-reads the proxy environment)
-        for every call, a TLS handshake each time against the real gateway. Without a proxy, the
-        gateway's own pool is used directly (absolute URLs go through a proxy manager).
+        The library itself opens a new connection (and re-reads the proxy environment) for every
+        call: a TLS handshake each time against the real gateway.
         """
         proxies = self._proxy or requests.utils.get_environ_proxies(self._configured_gateway)
         proxy = proxies.get(urlsplit(self._configured_gateway).scheme)
-        options = {"ca_certs": certifi.where(), "retries": False, "maxsize": 4}
-        if proxy:
-            return urllib3.ProxyManager(proxy, **options), self._configured_gateway
-        pool = urllib3.PoolManager(**options).connection_from_url(self._configured_gateway)
-        return pool, urlsplit(self._configured_gateway).path.rstrip("/")
+        return CurlTransport(self._configured_gateway, self._timeout, proxy)
 
     def request(
         self,
@@ -128,23 +122,16 @@ class _CoreAt(Core):
         headers["Authorization"] = build_authorization(
             path, method.value, self._mchid, self._cert_serial_no, self._private_key, data=body
         )
-        pool, prefix = self._http
         try:
-            response = pool.request(
-                method.value,
-                prefix + path,
-                body=body.encode() if data else None,
-                headers=headers,
-                timeout=self._timeout,
-            )
-        except urllib3.exceptions.HTTPError as exc:
+            answer = self._transport.request(method.value, path, body.encode() if data else None, headers)
+        except TransportError as exc:
             raise GatewayError(f"WeChat Pay is unreachable: {exc}") from exc
-        text = response.data.decode("utf-8", errors="replace")
-        answered = 200 <= response.status < 300
-        if answered and not skip_verify and not self._verify_signature(response.headers, text):
+        text = answer.body.decode("utf-8", errors="replace")
+        answered = 200 <= answer.status < 300
+        if answered and not skip_verify and not self._verify_signature(answer.headers, text):
             raise GatewayError("WeChat Pay's answer failed its signature check")
-        content_type = response.headers.get("Content-Type", "")
-        return response.status, text if "application/json" in content_type else response.data
+        content_type = answer.headers.get("Content-Type", "")
+        return answer.status, text if "application/json" in content_type else answer.body
 
 
 class _WeChatPayAt(WeChatPay):

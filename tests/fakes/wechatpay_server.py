@@ -29,7 +29,6 @@ import hmac
 import json
 import re
 import secrets
-import string
 import threading
 import time
 import urllib.error
@@ -38,6 +37,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -54,11 +54,10 @@ from cryptography.x509.oid import NameOID
 
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
-_ALPHANUM = string.ascii_letters + string.digits
 
 
 def _nonce(length: int = 32) -> str:
-    return "".join(secrets.choice(_ALPHANUM) for _ in range(length))
+    return secrets.token_hex(length // 2)
 
 
 def _rsa_key() -> rsa.RSAPrivateKey:
@@ -170,6 +169,10 @@ class MerchantKeys:
     def generate(cls, mchid: str = "1900000109") -> MerchantKeys:
         key = _rsa_key()
         return cls(private_key=key, certificate=_self_signed(key, f"{mchid} merchant API certificate"))
+
+    @cached_property
+    def public_key(self) -> rsa.RSAPublicKey:
+        return self.private_key.public_key()
 
     @property
     def private_key_pem(self) -> str:
@@ -299,7 +302,8 @@ class _ApiError(Exception):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    disable_nagle_algorithm = True  # headers and body go out in separate writes
+    disable_nagle_algorithm = True
+    wbufsize = -1  # headers and body go out in one write, when the handler flushes after each answer
     protocol_version = "HTTP/1.1"  # keep-alive, as WeChat Pay's gateway allows
 
     def do_GET(self) -> None:
@@ -685,7 +689,7 @@ class FakeWeChatPay:
             raise _ApiError(401, "SIGN_ERROR", "stale timestamp")
         message = f"{handler.command}\n{handler.path}\n{fields['timestamp']}\n{fields.get('nonce_str')}\n"
         message += body.decode() + "\n"
-        if not rsa_verify(self.merchant.private_key.public_key(), message, fields.get("signature", "")):
+        if not rsa_verify(self.merchant.public_key, message, fields.get("signature", "")):
             raise _ApiError(401, "SIGN_ERROR", "the signature does not verify")
 
     def _answer_v3(self, handler: _Handler, status: int, payload: Any | None) -> None:
