@@ -65,8 +65,9 @@ def unit_of_work() -> Iterator[Session]:
 
 
 @contextmanager
-def single_read() -> Iterator[Connection]:
-    """A connection in autocommit mode for one read-only statement: no BEGIN or ROLLBACK round trips."""
+def single_statement() -> Iterator[Connection]:
+    """A connection in autocommit mode for one statement, which is its own transaction: no BEGIN,
+    COMMIT or ROLLBACK round trips. For reads, and for writes that are whole in one statement."""
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         yield connection
 

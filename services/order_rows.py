@@ -1,10 +1,11 @@
-"""A new order's rows, written in one short transaction: reservation, order, events, lines, slices.
+"""A new order's rows: reservation, order, events, lines, slices, written without reading back.
 
-This is the hot path of every purchase. On PostgreSQL the usual order is planned, written and takes
-its grams in one statement of data-modifying CTEs (one round trip; the batch row is locked from
-there to the commit); other orders plan first and take the slower way in the same transaction. On
-SQLite (the embedded default) the same rows are written one Core statement each, the batch rows
-last. Either way it answers with plain objects built from what it wrote: nothing is read back.
+This is the hot path of every purchase. On PostgreSQL the usual order (one batch serves it from its
+tail) is planned, taken and written in one statement of data-modifying CTEs that is its own
+transaction: one round trip, and the batch row stays locked only while that statement runs. Other
+orders (several batches, or returned grams to reuse first) plan, write and take in one short
+transaction. On SQLite (the embedded default) the same rows are written one Core statement each,
+the batch rows last. Either way it answers with plain objects built from what it wrote.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from sqlalchemy import (
     Table,
     bindparam,
     cast,
-    exists,
     insert,
     literal_column,
     null,
@@ -42,6 +42,7 @@ from models import (
     ReservationStatus,
     utcnow,
 )
+from models.database import single_statement
 from services import idempotency, order_states, reservations
 from services.reservations import PlannedTake, Selector
 
@@ -136,6 +137,36 @@ def line_values(
     ]
 
 
+def write_whole_order(
+    *,
+    user_id: int,
+    values: dict,
+    selector: Selector,
+    price_fen_per_t: int,
+    prepaid: bool,
+    idempotency_key: tuple[str, str, str] | None = None,
+) -> WrittenOrder | None:
+    """PostgreSQL: the usual order, written in one statement that is its own transaction.
+
+    The first batch of the plan serves the whole order from its tail: reservation, order, events,
+    line, slice (and the Idempotency-Key row) go in with the take, or nothing does. Gives the order
+    as written, or None when that batch cannot serve it whole (then `write_new_order` does, in a
+    transaction). Arguments as for `write_new_order`.
+    """
+    row, events, variable, parameters = _new_order(user_id, values, price_fen_per_t, prepaid, idempotency_key)
+    query, plan_parameters = reservations.plan_query(selector, True)
+    statement = _insert_all(variable, len(events), 1, idempotency_key is not None, query)
+    with single_statement() as connection:
+        written = connection.execute(statement, parameters | plan_parameters).one_or_none()
+    if written is None:
+        return None
+    order_id, reservation_id, batch_id, project_id = written
+    lines = line_values(
+        values["amount_fen"], {batch_id: values["grams"]}, {batch_id: project_id}, price_fen_per_t
+    )
+    return _written(order_id, reservation_id, row, lines, events)
+
+
 def write_new_order(
     session: Session,
     *,
@@ -146,7 +177,8 @@ def write_new_order(
     prepaid: bool,
     idempotency_key: tuple[str, str, str] | None = None,
 ) -> WrittenOrder:
-    """Reserve the order's grams from the pool and insert it; gives it as written, with lines and events.
+    """Reserve the order's grams from the pool and insert it in the caller's transaction; gives it as
+    written, with lines and events.
 
     `values` are the order's own columns (out_trade_no, grams, amount_fen, expires_at, ...);
     `idempotency_key` is (scope, key, request hash). Raises InsufficientCredits when the selection
@@ -154,6 +186,30 @@ def write_new_order(
     caller rolls back and starts again).
     """
     connection = session.connection()
+    row, events, variable, parameters = _new_order(user_id, values, price_fen_per_t, prepaid, idempotency_key)
+    if connection.dialect.name != "postgresql":
+        return _write_step_by_step(session, row, events, selector, price_fen_per_t, idempotency_key)
+    # PostgreSQL: plan, write the rows in one statement, then take.
+    planned = reservations.plan(session, values["grams"], selector)
+    lines = _planned_lines(planned, values["amount_fen"], price_fen_per_t)
+    for index, line in enumerate(lines):
+        parameters |= {f"l{index}_project_id": line["project_id"], f"l{index}_batch_id": line["batch_id"]}
+        parameters |= {f"l{index}_grams": line["grams"], f"l{index}_amount_fen": line["amount_fen"]}
+    statement = _insert_all(variable, len(events), len(lines), idempotency_key is not None, None)
+    order_id, reservation_id = connection.execute(statement, parameters).one()
+    reservations.take(session, reservation_id, planned)
+    return _written(order_id, reservation_id, row, lines, events)
+
+
+def _new_order(
+    user_id: int,
+    values: dict,
+    price_fen_per_t: int,
+    prepaid: bool,
+    idempotency_key: tuple[str, str, str] | None,
+) -> tuple[dict, list[dict], tuple[str, ...], dict]:
+    """The order's row and events, and for PostgreSQL's one-statement write its variable columns and
+    their parameters."""
     now = utcnow()
     status, transitions = order_states.opening(prepaid)
     row = {
@@ -171,8 +227,6 @@ def write_new_order(
         {"from_status": source, "to_status": target, "note": note, "at": now}
         for source, target, note in transitions
     ]
-    if connection.dialect.name != "postgresql":
-        return _write_step_by_step(session, row, events, selector, price_fen_per_t, idempotency_key)
     # Few parameters and a short text keep the statement in psycopg's cache of parsed queries.
     variable = tuple(
         name for name in row if name not in _SHARED_ORDER_COLUMNS and name not in _ORDER_CONSTANTS
@@ -187,31 +241,9 @@ def write_new_order(
     for index, event in enumerate(events):
         parameters |= {f"e{index}_from": event["from_status"], f"e{index}_to": event["to_status"]}
         parameters[f"e{index}_note"] = event["note"]
-    keyed = idempotency_key is not None
     if idempotency_key is not None:
         parameters["k_scope"], parameters["k_key"], parameters["k_request_hash"] = idempotency_key
-    # The usual case, in one round trip: the first batch of the plan serves the whole order from its tail.
-    query, plan_parameters = reservations.plan_query(selector, True)
-    statement = _insert_all(variable, len(events), 1, keyed, query)
-    written = connection.execute(statement, parameters | plan_parameters).one_or_none()
-    if written is not None:
-        order_id, reservation_id, taken_to, batch_id, project_id = written
-        if taken_to is None:
-            raise reservations.PlanStale  # the batch changed between reading and locking it
-        lines = line_values(
-            values["amount_fen"], {batch_id: values["grams"]}, {batch_id: project_id}, price_fen_per_t
-        )
-        return _written(order_id, reservation_id, row, lines, events)
-    # Otherwise (several batches, or returned grams to reuse first): plan, write, then take.
-    planned = reservations.plan(session, values["grams"], selector)
-    lines = _planned_lines(planned, values["amount_fen"], price_fen_per_t)
-    for index, line in enumerate(lines):
-        parameters |= {f"l{index}_project_id": line["project_id"], f"l{index}_batch_id": line["batch_id"]}
-        parameters |= {f"l{index}_grams": line["grams"], f"l{index}_amount_fen": line["amount_fen"]}
-    statement = _insert_all(variable, len(events), len(lines), keyed, None)
-    order_id, reservation_id = connection.execute(statement, parameters).one()
-    reservations.take(session, reservation_id, planned)
-    return _written(order_id, reservation_id, row, lines, events)
+    return row, events, variable, parameters
 
 
 def _planned_lines(planned: list[PlannedTake], amount_fen: int, price_fen_per_t: int) -> list[dict[str, int]]:
@@ -291,21 +323,18 @@ def _insert_all(
     Inserts the reservation, the order, its events and lines (and with `keyed` the Idempotency-Key
     row). Without `plan`, the lines are parameters and it gives (order id, reservation id); the
     caller takes the grams next, in the same transaction. With the planning query `plan`, the batch
-    is that query's first row: nothing at all is written (no row comes back) unless that batch alone
-    can serve the order from its tail; then the one line is that batch's, the grams are taken in
-    this statement (`reservations.take_from_tail`, which locks the batch row: the last statement
-    before the commit), and it gives (order id, reservation id, end of the slice taken, batch id,
-    project id), the slice end NULL when the batch could no longer give its grams.
+    is that query's first row, and the statement first takes the order's grams from that batch's
+    tail (`reservations.tail_take`, a conditional UPDATE that locks the batch row); every row is
+    inserted from what that take returned. So the statement is whole by itself: either the batch
+    served the whole order and everything is written (it gives order id, reservation id, batch id,
+    project id), or nothing is written and no row comes back. It needs no transaction around it.
     """
     grams, now = _param("grams", _ORDERS.c.grams), _param("now", _ORDERS.c.created_at)
     first = reservations.first_batch(plan).cte("pick") if plan is not None else None
-    reservation_rows = None
+    taken = reservation_rows = None
     if first is not None:
-        reservation_rows = (
-            select(first.c.id)
-            .where(first.c.available_g >= grams)
-            .where(first.c.available_g == first.c.issued_g - first.c.cursor_g)
-        )
+        taken = reservations.tail_take(select(first.c.id).scalar_subquery()).cte("taken")
+        reservation_rows = select(taken.c.id)
     reservation = (
         _insert_from(
             _RESERVATIONS,
@@ -398,15 +427,9 @@ def _insert_all(
         ctes.append(key.returning(_KEYS.c.id).cte("new_key"))
     if first is None:
         return select(order.c.id, order.c.reservation_id).add_cte(*ctes)
-    # Only for an order written here: when the first batch could not serve, nothing is taken.
-    taken = reservations.take_from_tail(
-        select(reservation.c.id).scalar_subquery(),
-        select(first.c.id).scalar_subquery(),
-        exists(select(reservation.c.id)),
-    )
-    taken_to = select(taken.cte("new_slice").c.end_g).scalar_subquery()
+    ctes.append(reservations.slice_taken(reservation.c.id, taken, reservation).cte("new_slice"))
     return (
-        select(order.c.id, order.c.reservation_id, taken_to, first.c.id, first.c.project_id)
+        select(order.c.id, order.c.reservation_id, first.c.id, first.c.project_id)
         .select_from(order.join(first, true()))
         .add_cte(*ctes)
     )

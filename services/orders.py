@@ -30,7 +30,7 @@ from models import (
     Reservation,
     utcnow,
 )
-from models.database import read_session, unit_of_work
+from models.database import is_postgres, read_session, unit_of_work
 from services import idempotency, order_rows, order_states, reservations
 from services.errors import InsufficientCredits, NotFound, ValidationFailed
 from services.order_policy import OrderPolicy
@@ -150,35 +150,38 @@ def _record_once(
     idempotency_key: str | None,
     request_hash: str,
 ) -> order_rows.WrittenOrder:
+    arguments = dict(
+        user_id=principal.user_id,
+        values={
+            "out_trade_no": out_trade_no,
+            "channel": request.channel
+            or (Channel.ONE_YUAN if request.product == "one_yuan" else Channel.CREDITS),
+            "grams": priced.grams,
+            "amount_fen": priced.amount_fen,
+            "units": request.units,
+            "project_id": request.project_id,
+            "owner_id": request.owner_id,
+            "holder_name": request.holder_name,
+            "provider": provider_name,
+            "prepay_id": prepay_id,
+            "expires_at": expires_at,
+            "source_type": request.source_type,
+            "source_id": request.source_id,
+        },
+        selector=priced.selector,
+        price_fen_per_t=priced.price_fen_per_t,
+        prepaid=prepay_id is not None,
+        idempotency_key=(IDEMPOTENCY_SCOPE, idempotency_key, request_hash) if idempotency_key else None,
+    )
+    # A key already used is found before (place_order) or by the key row's unique index (a race).
+    if is_postgres() and (written := order_rows.write_whole_order(**arguments)) is not None:
+        return written
     with unit_of_work() as session:
         if idempotency_key:
             existing = _replay(session, principal.user_id, idempotency_key, request_hash)
             if existing is not None:
                 raise ReplayedOrder(existing)
-        return order_rows.write_new_order(
-            session,
-            user_id=principal.user_id,
-            values={
-                "out_trade_no": out_trade_no,
-                "channel": request.channel
-                or (Channel.ONE_YUAN if request.product == "one_yuan" else Channel.CREDITS),
-                "grams": priced.grams,
-                "amount_fen": priced.amount_fen,
-                "units": request.units,
-                "project_id": request.project_id,
-                "owner_id": request.owner_id,
-                "holder_name": request.holder_name,
-                "provider": provider_name,
-                "prepay_id": prepay_id,
-                "expires_at": expires_at,
-                "source_type": request.source_type,
-                "source_id": request.source_id,
-            },
-            selector=priced.selector,
-            price_fen_per_t=priced.price_fen_per_t,
-            prepaid=prepay_id is not None,
-            idempotency_key=(IDEMPOTENCY_SCOPE, idempotency_key, request_hash) if idempotency_key else None,
-        )
+        return order_rows.write_new_order(session, **arguments)
 
 
 def create_order(

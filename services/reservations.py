@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import (
+    CTE,
     ColumnElement,
     Insert,
     Select,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -232,40 +234,37 @@ _ALLOCATIONS = Allocation.__table__
 _INSERT_ALLOCATIONS = insert(_ALLOCATIONS)
 
 
-def take_from_tail(
-    reservation_id: ColumnElement[int],
-    batch_id: ColumnElement[int] | None = None,
-    only_if: ColumnElement[bool] | None = None,
-) -> Insert:
-    """PostgreSQL: the take from a batch's tail and its allocation row in one statement.
+def tail_take(batch_id: ColumnElement[int]) -> Update:
+    """The take of parameter `grams` from the tail of batch `batch_id` (a bind parameter or an
+    expression over an enclosing statement's CTEs); returns the batch's new cursor and its id, or no
+    row when the batch has free ranges or too few grams."""
+    return _take_from_tail_update(batch_id).returning(_BATCHES.c.id)
 
-    Parameter `grams` (and `batch_id` unless given as an expression); returns the
-    slice's end, or no row when the batch has free ranges or too few grams (or `only_if` is false).
-    `reservation_id`, `batch_id` and `only_if` are bind parameters or expressions over CTEs of an
-    enclosing statement.
-    """
-    update_tail = _TAKE_FROM_TAIL if batch_id is None else _take_from_tail_update(batch_id)
-    if only_if is not None:
-        update_tail = update_tail.where(only_if)
-    taken = update_tail.returning(_BATCHES.c.id).cte("taken")
+
+def slice_taken(reservation_id: ColumnElement[int], taken: CTE, joined: CTE | None = None) -> Insert:
+    """PostgreSQL: the allocation row of the slice `taken` (a CTE of `tail_take`) for the reservation;
+    returns the slice's end. `reservation_id` is a bind parameter, or a column of the CTE `joined`
+    (one row at most)."""
+    rows = select(
+        reservation_id,
+        taken.c.id,
+        taken.c.cursor_g - bindparam("grams"),
+        taken.c.cursor_g,
+        literal_column(f"'{AllocationState.RESERVED.value}'"),
+    )
+    if joined is not None:
+        rows = rows.select_from(joined.join(taken, true()))
     return (
         insert(_ALLOCATIONS)
-        .from_select(
-            ["reservation_id", "batch_id", "start_g", "end_g", "state"],
-            select(
-                reservation_id,
-                taken.c.id,
-                taken.c.cursor_g - bindparam("grams"),
-                taken.c.cursor_g,
-                literal_column(f"'{AllocationState.RESERVED.value}'"),
-            ),
-        )
+        .from_select(["reservation_id", "batch_id", "start_g", "end_g", "state"], rows)
         .returning(_ALLOCATIONS.c.end_g)
     )
 
 
-_TAKE_FROM_TAIL_RECORDED = take_from_tail(
-    bindparam("reservation_id", type_=_ALLOCATIONS.c.reservation_id.type)
+# The take and its allocation row in one statement.
+_TAKE_FROM_TAIL_RECORDED = slice_taken(
+    bindparam("reservation_id", type_=_ALLOCATIONS.c.reservation_id.type),
+    tail_take(bindparam("batch_id")).cte("taken"),
 )
 
 

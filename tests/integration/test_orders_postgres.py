@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from models import Allocation, Batch, IdempotencyKey, Order, utcnow
+from models import Allocation, Batch, IdempotencyKey, Order, Reservation, utcnow
 from models.database import unit_of_work
 from services import reservations
 from services.pool_audit import run_audit
@@ -34,6 +34,15 @@ def _slices(out_trade_no: str) -> list[tuple[int, int]]:
             .where(Order.out_trade_no == out_trade_no)
         ).all()
         return sorted((start, end) for start, end in rows)
+
+
+def _counts() -> tuple[int, int]:
+    """(reservations, orders): a one-statement write that could not serve its order leaves no row."""
+    with unit_of_work() as session:
+        return (
+            session.scalar(select(func.count()).select_from(Reservation)),
+            session.scalar(select(func.count()).select_from(Order)),
+        )
 
 
 def test_same_key_same_order_other_body_refused(pg_client):
@@ -88,6 +97,7 @@ def test_returned_grams_are_sold_again_first(pg_client):
     assert _slices(second["out_trade_no"]) == [(10_000, 20_000)]
     assert _slices(third["out_trade_no"]) == [(0, 10_000)]  # the cancelled order's grams
     assert _slices(fourth["out_trade_no"]) == [(20_000, 30_000)]  # then the tail again
+    assert _counts() == (4, 4)
     assert list(run_audit(pool_only=True)) == []
 
 
@@ -103,6 +113,7 @@ def test_an_order_spanning_two_batches_takes_the_older_first(pg_client):
     assert [(line["batch_id"], line["grams"]) for line in spanning] == [(older, 400_000), (newer, 200_000)]
     assert sum(line["amount_fen"] for line in spanning) == second.json["order"]["amount_fen"]
     assert _slices(second.json["order"]["out_trade_no"]) == [(0, 200_000), (600_000, 1_000_000)]
+    assert _counts() == (2, 2)
     assert list(run_audit(pool_only=True)) == []
 
 
@@ -129,5 +140,5 @@ def test_a_batch_emptied_while_the_order_waits_for_it_sends_the_order_elsewhere(
     assert [line["batch_id"] for line in placed.json["order"]["lines"]] == [newer]
     with unit_of_work() as session:
         assert session.get(Batch, older, populate_existing=True).reserved_g == TONNE
-        assert session.scalar(select(func.count()).select_from(Order)) == 1
+    assert _counts() == (2, 1)  # the holder's reservation and the order's
     assert list(run_audit(pool_only=True)) == []
