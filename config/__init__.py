@@ -42,7 +42,12 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "SQLAlchemy URL. Empty: SQLite file `instance/carbon.sqlite3`. `postgresql://` URLs use psycopg 3.",
     ),
-    Setting("DATABASE_POOL_SIZE", 5, "Connections per process in the PostgreSQL pool.", int),
+    Setting(
+        "DATABASE_POOL_SIZE",
+        5,
+        "Connections kept per process in each PostgreSQL pool (transactions; one-statement writes), as many again at peaks.",
+        int,
+    ),
     Setting(
         "REDIS_URL",
         "",

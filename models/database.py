@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 _factory = sessionmaker(expire_on_commit=False)
 db_session: scoped_session[Session] = scoped_session(_factory)
 _engine: Engine | None = None
+# PostgreSQL: a second pool, in autocommit and without the liveness ping, for whole-statement writes.
+_statement_engine: Engine | None = None
 
 
 def make_engine(url: str, pool_size: int = 5, **kwargs: Any) -> Engine:
@@ -32,11 +34,17 @@ def make_engine(url: str, pool_size: int = 5, **kwargs: Any) -> Engine:
 
 
 def configure(url: str, pool_size: int = 5) -> Engine:
-    """Bind the session factory to a new engine for `url`."""
-    global _engine
-    if _engine is not None:
-        _engine.dispose()
+    """Bind the session factory to a new engine for `url` (on PostgreSQL, also the statement pool)."""
+    global _engine, _statement_engine
+    for engine in (_engine, _statement_engine):
+        if engine is not None:
+            engine.dispose()
     _engine = make_engine(url, pool_size)
+    _statement_engine = None
+    if _engine.dialect.name == "postgresql":
+        _statement_engine = create_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, isolation_level="AUTOCOMMIT"
+        )
     db_session.remove()
     _factory.configure(bind=_engine)
     return _engine
@@ -65,10 +73,28 @@ def unit_of_work() -> Iterator[Session]:
 
 
 @contextmanager
-def single_statement() -> Iterator[Connection]:
-    """A connection in autocommit mode for one statement, which is its own transaction: no BEGIN,
-    COMMIT or ROLLBACK round trips. For reads, and for writes that are whole in one statement."""
+def single_read() -> Iterator[Connection]:
+    """A connection in autocommit mode for one read-only statement: no BEGIN or ROLLBACK round trips."""
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection
+
+
+@contextmanager
+def whole_statement() -> Iterator[Connection]:
+    """A connection for one write that is whole by itself: it runs in autocommit, as its own
+    transaction, with no BEGIN or COMMIT round trip.
+
+    On PostgreSQL the connection comes from a pool that skips the liveness ping (one more round trip
+    per checkout). A connection the server has dropped fails the statement with
+    `DBAPIError.connection_invalidated` set, and the pool then replaces its idle connections; the
+    statement may or may not have landed, so the caller must find out (a unique key it wrote
+    tells) before it writes again.
+    """
+    if _statement_engine is None:
+        with single_read() as connection:
+            yield connection
+        return
+    with _statement_engine.connect() as connection:
         yield connection
 
 

@@ -53,16 +53,7 @@ class CurlTransport:
     def request(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> Answer:
         """Send one request; the answer whatever its status. Raises TransportError."""
         handle = self._handle()
-        received = BytesIO()
-        answer_headers: CaseInsensitiveDict = CaseInsensitiveDict()
-
-        def header_line(line: bytes) -> None:
-            name, colon, value = line.decode("iso-8859-1").partition(":")
-            if colon:
-                answer_headers[name.strip()] = value.strip()
-            elif name.startswith("HTTP/"):
-                answer_headers.clear()  # a new status line: headers of an interim answer are dropped
-
+        received, header_lines = BytesIO(), BytesIO()
         handle.setopt(pycurl.URL, self.base_url + path)
         if body is None:
             handle.setopt(pycurl.HTTPGET, 1)
@@ -74,11 +65,25 @@ class CurlTransport:
             pycurl.HTTPHEADER, [f"{name}: {value}" for name, value in headers.items()] + ["Expect:"]
         )
         handle.setopt(pycurl.WRITEDATA, received)
-        handle.setopt(pycurl.HEADERFUNCTION, header_line)
+        handle.setopt(pycurl.HEADERFUNCTION, header_lines.write)
         try:
             handle.perform()
         except pycurl.error as exc:
             self._local.handle = None
             handle.close()  # a connection left in an unknown state is not reused
             raise TransportError(f"{method} {path}: {exc.args[-1] if exc.args else exc}") from exc
-        return Answer(handle.getinfo(pycurl.RESPONSE_CODE), answer_headers, received.getvalue())
+        return Answer(
+            handle.getinfo(pycurl.RESPONSE_CODE), _headers(header_lines.getvalue()), received.getvalue()
+        )
+
+
+def _headers(raw: bytes) -> CaseInsensitiveDict:
+    """The final answer's headers (those of an interim answer, such as 100 Continue, are dropped)."""
+    headers: CaseInsensitiveDict = CaseInsensitiveDict()
+    for line in raw.decode("iso-8859-1").split("\r\n"):
+        name, colon, value = line.partition(":")
+        if colon:
+            headers[name.strip()] = value.strip()
+        elif name.startswith("HTTP/"):
+            headers.clear()
+    return headers

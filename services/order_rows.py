@@ -42,7 +42,7 @@ from models import (
     ReservationStatus,
     utcnow,
 )
-from models.database import single_statement
+from models.database import whole_statement
 from services import idempotency, order_states, reservations
 from services.reservations import PlannedTake, Selector
 
@@ -156,7 +156,7 @@ def write_whole_order(
     row, events, variable, parameters = _new_order(user_id, values, price_fen_per_t, prepaid, idempotency_key)
     query, plan_parameters = reservations.plan_query(selector, True)
     statement = _insert_all(variable, len(events), 1, idempotency_key is not None, query)
-    with single_statement() as connection:
+    with whole_statement() as connection:
         written = connection.execute(statement, parameters | plan_parameters).one_or_none()
     if written is None:
         return None

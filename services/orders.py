@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, inspect, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from models import (
@@ -97,6 +97,14 @@ def replayed_order_id(user_id: int, idempotency_key: str, request_hash: str) -> 
         session.rollback()
 
 
+def _order_id(out_trade_no: str) -> int | None:
+    session = read_session()
+    try:
+        return session.scalar(select(Order.id).where(Order.out_trade_no == out_trade_no))
+    finally:
+        session.rollback()
+
+
 def record_order(
     principal: Principal,
     request: OrderRequest,
@@ -108,7 +116,7 @@ def record_order(
     prepay_id: str | None = None,
     idempotency_key: str | None = None,
     request_hash: str = "",
-) -> order_rows.WrittenOrder:
+) -> order_rows.WrittenOrder | Order:
     """Reserve the grams and record the order in one transaction; gives the order as written, with its
     lines and events. A prepay id already obtained makes it `awaiting_payment` at once."""
     for _attempt in range(reservations.MAX_PLAN_ATTEMPTS):
@@ -127,6 +135,9 @@ def record_order(
         except reservations.PlanStale:
             continue  # a batch sold its grams meanwhile: plan again in a new transaction
         except IntegrityError:
+            landed = _order_id(out_trade_no)
+            if landed is not None:  # this request's own order, written before its connection broke
+                return load_order(landed)
             # Two requests with one key raced; the other one won and its order is the answer.
             if not idempotency_key:
                 raise
@@ -174,8 +185,15 @@ def _record_once(
         idempotency_key=(IDEMPOTENCY_SCOPE, idempotency_key, request_hash) if idempotency_key else None,
     )
     # A key already used is found before (place_order) or by the key row's unique index (a race).
-    if is_postgres() and (written := order_rows.write_whole_order(**arguments)) is not None:
-        return written
+    if is_postgres():
+        try:
+            written = order_rows.write_whole_order(**arguments)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            written = None  # the connection broke: the write below finds out whether this one landed
+        if written is not None:
+            return written
     with unit_of_work() as session:
         if idempotency_key:
             existing = _replay(session, principal.user_id, idempotency_key, request_hash)

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.orm import Session
 
 from models import AuthToken, OrganisationMember, Role, User, utcnow
-from models.database import single_statement, unit_of_work
+from models.database import single_read, unit_of_work
 from services.errors import PermissionDenied, Unauthenticated
 from services.redis_store import get_redis
 
@@ -139,7 +139,7 @@ _PRINCIPAL_QUERY = (
 def _load(token_hash: str) -> tuple[Principal, datetime]:
     # One statement outside a transaction: the user's row once per organisation they belong to,
     # or once with NULL.
-    with single_statement() as connection:
+    with single_read() as connection:
         rows = connection.execute(_PRINCIPAL_QUERY, {"token_hash": token_hash, "now": utcnow()}).all()
     if not rows or not rows[0].is_active:
         raise Unauthenticated("The token is unknown, expired or revoked; log in again.")

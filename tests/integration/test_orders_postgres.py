@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from models import Allocation, Batch, IdempotencyKey, Order, Reservation, utcnow
 from models.database import unit_of_work
-from services import reservations
+from services import order_rows, reservations
 from services.pool_audit import run_audit
 from services.reservations import Selector
 from tests.support.accounts import bearer, login_user
@@ -141,4 +142,45 @@ def test_a_batch_emptied_while_the_order_waits_for_it_sends_the_order_elsewhere(
     with unit_of_work() as session:
         assert session.get(Batch, older, populate_existing=True).reserved_g == TONNE
     assert _counts() == (2, 1)  # the holder's reservation and the order's
+    assert list(run_audit(pool_only=True)) == []
+
+
+def _broken_connection() -> OperationalError:
+    return OperationalError(
+        "WITH ...", {}, Exception("server closed the connection unexpectedly"), connection_invalidated=True
+    )
+
+
+def test_an_order_whose_connection_broke_after_it_landed_is_answered_once(pg_client, monkeypatch):
+    """The one-statement write lands, then its connection breaks before the answer comes back: the
+    careful path finds the order by its own number and answers it; nothing is written twice."""
+    stock_pool(tonnes=1)
+    token, _ = login_user(pg_client, "unlucky-buyer")
+    write = order_rows.write_whole_order
+
+    def lands_then_breaks(**arguments):
+        write(**arguments)
+        raise _broken_connection()
+
+    monkeypatch.setattr(order_rows, "write_whole_order", lands_then_breaks)
+    placed = pg_client.post("/api/v1/orders", json=ONE_UNIT, headers=bearer(token))
+    assert placed.status_code == 201, placed.json
+    assert placed.json["order"]["status"] == "awaiting_payment"
+    assert _counts() == (1, 1)
+    assert _slices(placed.json["order"]["out_trade_no"]) == [(0, 10_000)]
+    assert list(run_audit(pool_only=True)) == []
+
+
+def test_an_order_whose_connection_broke_before_it_landed_is_written_the_careful_way(pg_client, monkeypatch):
+    stock_pool(tonnes=1)
+    token, _ = login_user(pg_client, "unluckier-buyer")
+
+    def breaks(**_arguments):
+        raise _broken_connection()
+
+    monkeypatch.setattr(order_rows, "write_whole_order", breaks)
+    placed = pg_client.post("/api/v1/orders", json=ONE_UNIT, headers=bearer(token))
+    assert placed.status_code == 201, placed.json
+    assert _counts() == (1, 1)
+    assert _slices(placed.json["order"]["out_trade_no"]) == [(0, 10_000)]
     assert list(run_audit(pool_only=True)) == []
