@@ -1,7 +1,7 @@
 """Event accounting's view of the factor library: the current published factor set's factors and cities.
 
-Events use the library's electricity (by grid), fuel, purchased-heat, food (catering) and transport factors, each with its source,
-and its city table for attendee travel. A source row records the factor-set version and factor key
+Events use the library's electricity (by grid), fuel, purchased-heat, accommodation (hotel nights),
+food (catering) and transport factors, each with its source, and its city table for attendee travel. A source row records the factor-set version and factor key
 it was computed with, so a later publication never changes a saved event. A travel mode is accepted
 only when the set holds a cited factor under the mode's key (`TRAVEL_MODE_KEYS`); there is no
 fallback figure.
@@ -19,10 +19,11 @@ from services.errors import ValidationFailed
 from services.footprint_calculator import City, FactorTable, FactorValue, grams_per_unit
 
 # Library categories whose factors event sources may use.
-EVENT_CATEGORIES = ("electricity", "food", "fuel", "heat", "transport")
+EVENT_CATEGORIES = ("accommodation", "electricity", "food", "fuel", "heat", "transport")
 # The fuels burnt by event vehicles; the other fuels are burnt at the venue.
 VEHICLE_FUELS = ("fuel.gasoline", "fuel.diesel")
 SOURCE_KIND_OF_CATEGORY = {
+    "accommodation": "accommodation",  # per room per night
     "electricity": "venue_electricity",
     "food": "catering",  # food bought for the event's meals, per kg
     "fuel": "venue_fuel",
@@ -31,6 +32,7 @@ SOURCE_KIND_OF_CATEGORY = {
 }
 # The source kinds a factor of each category may quantify (fuel: at the venue or in event vehicles).
 SOURCE_KINDS_OF_CATEGORY = {
+    "accommodation": frozenset({"accommodation"}),
     "electricity": frozenset({"venue_electricity"}),
     "food": frozenset({"catering"}),
     "fuel": frozenset({"venue_fuel", "vehicles"}),

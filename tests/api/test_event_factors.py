@@ -36,7 +36,14 @@ def test_the_event_factors_are_the_librarys_with_their_sources(client, library):
     assert response.status_code == 200
     factors = {f["key"]: f for f in response.json}
     assert {f["factor_set_version"] for f in response.json} == {library.version}
-    assert {f["category"] for f in response.json} == {"electricity", "food", "fuel", "heat", "transport"}
+    assert {f["category"] for f in response.json} == {
+        "accommodation",
+        "electricity",
+        "food",
+        "fuel",
+        "heat",
+        "transport",
+    }
     # Savings, conversions and benchmarks are not event emission factors.
     assert not [k for k in factors if k.startswith(("saving.", "flight.", "density.", "benchmark."))]
     assert factors["food.beef"]["source_kind"] == "catering" and "Poore" in factors["food.beef"]["source"]
@@ -123,6 +130,25 @@ def test_purchased_heat_uses_the_librarys_default_factor(client, org, library):
     assert heat.status_code == 201, heat.json
     assert (heat.json["grams"], heat.json["activity_unit"]) == (1_375_000, "GJ")
     assert "purchased heat" in heat.json["factor_source"]
+
+
+def test_hotel_nights_use_the_librarys_hotel_stay_factor(client, org, library):
+    event = create_event(client, org)
+    body = {
+        "phase": "actual",
+        "kind": "accommodation",
+        "activity": "120",
+        "factor_key": "accommodation.hotel.china",
+    }
+    nights = client.post(f"/api/v1/events/{event['id']}/sources", json=body, headers=org["headers"])
+    # 120 room-nights × 53.5 kg = 6,420,000 g
+    assert nights.status_code == 201, nights.json
+    assert (nights.json["grams"], nights.json["activity_unit"]) == (6_420_000, "room-night")
+    assert "DESNZ" in nights.json["factor_source"] and "Hotel stay" in nights.json["factor_source"]
+    wrong_kind = client.post(
+        f"/api/v1/events/{event['id']}/sources", json={**body, "kind": "materials"}, headers=org["headers"]
+    )
+    assert wrong_kind.status_code == 422
 
 
 def test_catering_counts_the_food_bought_with_the_librarys_food_factors(client, org, library):
