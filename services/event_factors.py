@@ -1,7 +1,8 @@
 """Event accounting's view of the factor library: the current published factor set's factors and cities.
 
 Events use the library's electricity (by grid), fuel, purchased-heat, accommodation (hotel nights),
-food (catering) and transport factors, each with its source, and its city table for attendee travel. A source row records the factor-set version and factor key
+food and meal (catering), material, waste and transport factors, each with its source, and its city
+table for attendee travel. A source row records the factor-set version and factor key
 it was computed with, so a later publication never changes a saved event. A travel mode is accepted
 only when the set holds a cited factor under the mode's key (`TRAVEL_MODE_KEYS`); there is no
 fallback figure.
@@ -19,7 +20,17 @@ from services.errors import ValidationFailed
 from services.footprint_calculator import City, FactorTable, FactorValue, grams_per_unit
 
 # Library categories whose factors event sources may use.
-EVENT_CATEGORIES = ("accommodation", "electricity", "food", "fuel", "heat", "transport")
+EVENT_CATEGORIES = (
+    "accommodation",
+    "electricity",
+    "food",
+    "fuel",
+    "heat",
+    "material",
+    "meal",
+    "transport",
+    "waste",
+)
 # The fuels burnt by event vehicles; the other fuels are burnt at the venue.
 VEHICLE_FUELS = ("fuel.gasoline", "fuel.diesel")
 SOURCE_KIND_OF_CATEGORY = {
@@ -28,7 +39,10 @@ SOURCE_KIND_OF_CATEGORY = {
     "food": "catering",  # food bought for the event's meals, per kg
     "fuel": "venue_fuel",
     "heat": "venue_heat",
+    "material": "materials",  # per tonne bought
+    "meal": "catering",  # per meal served
     "transport": "travel",
+    "waste": "waste",  # per tonne, by how it is disposed of
 }
 # The source kinds a factor of each category may quantify (fuel: at the venue or in event vehicles).
 SOURCE_KINDS_OF_CATEGORY = {
@@ -37,7 +51,10 @@ SOURCE_KINDS_OF_CATEGORY = {
     "food": frozenset({"catering"}),
     "fuel": frozenset({"venue_fuel", "vehicles"}),
     "heat": frozenset({"venue_heat"}),
+    "material": frozenset({"materials"}),
+    "meal": frozenset({"catering"}),
     "transport": frozenset({"travel"}),
+    "waste": frozenset({"waste"}),
 }
 # Attendee-list travel mode → the library key of its per-passenger-km factor. A mode whose key the
 # current set lacks is refused; a cited row under that key (and a new publication) enables it.

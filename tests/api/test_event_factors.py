@@ -42,7 +42,10 @@ def test_the_event_factors_are_the_librarys_with_their_sources(client, library):
         "food",
         "fuel",
         "heat",
+        "material",
+        "meal",
         "transport",
+        "waste",
     }
     # Savings, conversions and benchmarks are not event emission factors.
     assert not [k for k in factors if k.startswith(("saving.", "flight.", "density.", "benchmark."))]
@@ -149,6 +152,32 @@ def test_hotel_nights_use_the_librarys_hotel_stay_factor(client, org, library):
         f"/api/v1/events/{event['id']}/sources", json={**body, "kind": "materials"}, headers=org["headers"]
     )
     assert wrong_kind.status_code == 422
+
+
+def test_meals_materials_and_waste_use_the_librarys_factors_to_the_gram(client, org, library):
+    event = create_event(client, org)
+    url, headers = f"/api/v1/events/{event['id']}/sources", org["headers"]
+    rows = [
+        ("catering", "350", "meal.vegetarian", 178_500),  # 350 meals × 0.51 kg
+        ("catering", "120", "meal.beef", 871_200),  # 120 meals × 7.26 kg
+        ("materials", "0.85", "material.paper", 1_143_316),  # 0.85 t × 1,345.0779 kg = 1,143,316.215 g
+        ("materials", "0.126", "material.plastics", 399_735),  # 0.126 t × 3,172.49932 kg = 399,734.914 g
+        ("waste", "1.7", "waste.landfill.commercial", 884_906),  # 1.7 t × 520.5327 kg = 884,905.59 g
+        ("waste", "2.3", "waste.incineration.commercial", 10_777),  # 2.3 t × 4.68568 kg = 10,777.064 g
+    ]
+    for kind, activity, key, grams in rows:
+        body = {"phase": "actual", "kind": kind, "activity": activity, "factor_key": key}
+        source = client.post(url, json=body, headers=headers)
+        assert source.status_code == 201, source.json
+        assert source.json["grams"] == grams, key
+    paper = client.post(
+        url,
+        json={"phase": "actual", "kind": "waste", "activity": "1", "factor_key": "material.paper"},
+        headers=headers,
+    )
+    assert paper.status_code == 422  # a material factor does not quantify waste
+    totals = client.get(f"/api/v1/events/{event['id']}", headers=headers).json
+    assert totals["totals"]["actual"] == sum(grams for *_, grams in rows)
 
 
 def test_catering_counts_the_food_bought_with_the_librarys_food_factors(client, org, library):
