@@ -137,84 +137,71 @@ def line_values(
     ]
 
 
-def write_whole_order(
-    *,
-    user_id: int,
-    values: dict,
-    selector: Selector,
-    price_fen_per_t: int,
-    prepaid: bool,
-    idempotency_key: tuple[str, str, str] | None = None,
-) -> WrittenOrder | None:
+@dataclass(frozen=True)
+class NewOrder:
+    """What an order is written from: `values` are its own columns (out_trade_no, grams, amount_fen,
+    expires_at, ...); `idempotency_key` is (scope, key, request hash)."""
+
+    user_id: int
+    values: dict
+    selector: Selector
+    price_fen_per_t: int
+    prepaid: bool
+    idempotency_key: tuple[str, str, str] | None = None
+
+
+def write_whole_order(order: NewOrder) -> WrittenOrder | None:
     """PostgreSQL: the usual order, written in one statement that is its own transaction.
 
     The first batch of the plan serves the whole order from its tail: reservation, order, events,
     line, slice (and the Idempotency-Key row) go in with the take, or nothing does. Gives the order
     as written, or None when that batch cannot serve it whole (then `write_new_order` does, in a
-    transaction). Arguments as for `write_new_order`.
+    transaction).
     """
-    row, events, variable, parameters = _new_order(user_id, values, price_fen_per_t, prepaid, idempotency_key)
-    query, plan_parameters = reservations.plan_query(selector, True)
-    statement = _insert_all(variable, len(events), 1, idempotency_key is not None, query)
+    row, events, variable, parameters = _new_order(order)
+    query, plan_parameters = reservations.plan_query(order.selector, True)
+    statement = _insert_all(variable, len(events), 1, order.idempotency_key is not None, query)
     with whole_statement() as connection:
         written = connection.execute(statement, parameters | plan_parameters).one_or_none()
     if written is None:
         return None
     order_id, reservation_id, batch_id, project_id = written
-    lines = line_values(
-        values["amount_fen"], {batch_id: values["grams"]}, {batch_id: project_id}, price_fen_per_t
-    )
+    grams, amount_fen = order.values["grams"], order.values["amount_fen"]
+    lines = line_values(amount_fen, {batch_id: grams}, {batch_id: project_id}, order.price_fen_per_t)
     return _written(order_id, reservation_id, row, lines, events)
 
 
-def write_new_order(
-    session: Session,
-    *,
-    user_id: int,
-    values: dict,
-    selector: Selector,
-    price_fen_per_t: int,
-    prepaid: bool,
-    idempotency_key: tuple[str, str, str] | None = None,
-) -> WrittenOrder:
+def write_new_order(session: Session, order: NewOrder) -> WrittenOrder:
     """Reserve the order's grams from the pool and insert it in the caller's transaction; gives it as
     written, with lines and events.
 
-    `values` are the order's own columns (out_trade_no, grams, amount_fen, expires_at, ...);
-    `idempotency_key` is (scope, key, request hash). Raises InsufficientCredits when the selection
-    has too few grams, reservations.PlanStale when a batch was emptied since it was read (the
-    caller rolls back and starts again).
+    Raises InsufficientCredits when the selection has too few grams, reservations.PlanStale when a
+    batch was emptied since it was read (the caller rolls back and starts again).
     """
     connection = session.connection()
-    row, events, variable, parameters = _new_order(user_id, values, price_fen_per_t, prepaid, idempotency_key)
+    row, events, variable, parameters = _new_order(order)
     if connection.dialect.name != "postgresql":
-        return _write_step_by_step(session, row, events, selector, price_fen_per_t, idempotency_key)
+        return _write_step_by_step(session, row, events, order)
     # PostgreSQL: plan, write the rows in one statement, then take.
-    planned = reservations.plan(session, values["grams"], selector)
-    lines = _planned_lines(planned, values["amount_fen"], price_fen_per_t)
+    planned = reservations.plan(session, order.values["grams"], order.selector)
+    lines = _planned_lines(planned, order.values["amount_fen"], order.price_fen_per_t)
     for index, line in enumerate(lines):
         parameters |= {f"l{index}_project_id": line["project_id"], f"l{index}_batch_id": line["batch_id"]}
         parameters |= {f"l{index}_grams": line["grams"], f"l{index}_amount_fen": line["amount_fen"]}
-    statement = _insert_all(variable, len(events), len(lines), idempotency_key is not None, None)
+    statement = _insert_all(variable, len(events), len(lines), order.idempotency_key is not None, None)
     order_id, reservation_id = connection.execute(statement, parameters).one()
     reservations.take(session, reservation_id, planned)
     return _written(order_id, reservation_id, row, lines, events)
 
 
-def _new_order(
-    user_id: int,
-    values: dict,
-    price_fen_per_t: int,
-    prepaid: bool,
-    idempotency_key: tuple[str, str, str] | None,
-) -> tuple[dict, list[dict], tuple[str, ...], dict]:
+def _new_order(order: NewOrder) -> tuple[dict, list[dict], tuple[str, ...], dict]:
     """The order's row and events, and for PostgreSQL's one-statement write its variable columns and
     their parameters."""
     now = utcnow()
-    status, transitions = order_states.opening(prepaid)
+    status, transitions = order_states.opening(order.prepaid)
     row = {
-        **values,
-        "user_id": user_id,
+        **order.values,
+        "user_id": order.user_id,
         "status": status,
         "created_at": now,
         "refunded_fen": 0,
@@ -232,17 +219,17 @@ def _new_order(
         name for name in row if name not in _SHARED_ORDER_COLUMNS and name not in _ORDER_CONSTANTS
     )
     parameters = {
-        "grams": values["grams"],
-        "expires_at": values["expires_at"],
+        "grams": order.values["grams"],
+        "expires_at": order.values["expires_at"],
         "now": now,
-        "price": price_fen_per_t,
+        "price": order.price_fen_per_t,
         **{f"o_{name}": row[name] for name in variable},
     }
     for index, event in enumerate(events):
         parameters |= {f"e{index}_from": event["from_status"], f"e{index}_to": event["to_status"]}
         parameters[f"e{index}_note"] = event["note"]
-    if idempotency_key is not None:
-        parameters["k_scope"], parameters["k_key"], parameters["k_request_hash"] = idempotency_key
+    if order.idempotency_key is not None:
+        parameters["k_scope"], parameters["k_key"], parameters["k_request_hash"] = order.idempotency_key
     return row, events, variable, parameters
 
 
@@ -255,24 +242,17 @@ def _planned_lines(planned: list[PlannedTake], amount_fen: int, price_fen_per_t:
     )
 
 
-def _write_step_by_step(
-    session: Session,
-    row: dict,
-    events: list[dict],
-    selector: Selector,
-    price_fen_per_t: int,
-    idempotency_key: tuple[str, str, str] | None,
-) -> WrittenOrder:
+def _write_step_by_step(session: Session, row: dict, events: list[dict], order: NewOrder) -> WrittenOrder:
     """The same rows one statement each (SQLite, the embedded default)."""
     connection = session.connection()
-    planned = reservations.plan(session, row["grams"], selector)
-    lines = _planned_lines(planned, row["amount_fen"], price_fen_per_t)
+    planned = reservations.plan(session, row["grams"], order.selector)
+    lines = _planned_lines(planned, row["amount_fen"], order.price_fen_per_t)
     reservation_id = reservations.insert_reservation(session, row["grams"], row["expires_at"])
     order_id = connection.execute(_INSERT_ORDER, {**row, "reservation_id": reservation_id}).scalar_one()
     connection.execute(_INSERT_EVENTS, [{"order_id": order_id, **event} for event in events])
     connection.execute(_INSERT_LINES, [{"order_id": order_id, **line} for line in lines])
-    if idempotency_key is not None:
-        scope, key, request_hash = idempotency_key
+    if order.idempotency_key is not None:
+        scope, key, request_hash = order.idempotency_key
         idempotency.remember(session, row["user_id"], scope, key, request_hash, order_id)
     # Last: the batch rows are the hot spot, so their locks are held only from here to the commit.
     reservations.take(session, reservation_id, planned)

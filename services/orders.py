@@ -161,7 +161,7 @@ def _record_once(
     idempotency_key: str | None,
     request_hash: str,
 ) -> order_rows.WrittenOrder:
-    arguments = dict(
+    order = order_rows.NewOrder(
         user_id=principal.user_id,
         values={
             "out_trade_no": out_trade_no,
@@ -187,7 +187,7 @@ def _record_once(
     # A key already used is found before (place_order) or by the key row's unique index (a race).
     if is_postgres():
         try:
-            written = order_rows.write_whole_order(**arguments)
+            written = order_rows.write_whole_order(order)
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
@@ -199,7 +199,7 @@ def _record_once(
             existing = _replay(session, principal.user_id, idempotency_key, request_hash)
             if existing is not None:
                 raise ReplayedOrder(existing)
-        return order_rows.write_new_order(session, **arguments)
+        return order_rows.write_new_order(session, order)
 
 
 def create_order(

@@ -7,6 +7,17 @@ import pytest
 from tests.support.events import create_event, organiser, upload
 from tests.support.factors import publish_library
 
+EVENT_SOURCES_OF_FACTORS = {
+    "accommodation",
+    "electricity",
+    "food",
+    "fuel",
+    "heat",
+    "material",
+    "meal",
+    "transport",
+    "waste",
+}
 HEADER = "key,category,activity,unit,value,region,year,source,source_url,note\n"
 
 
@@ -36,17 +47,7 @@ def test_the_event_factors_are_the_librarys_with_their_sources(client, library):
     assert response.status_code == 200
     factors = {f["key"]: f for f in response.json}
     assert {f["factor_set_version"] for f in response.json} == {library.version}
-    assert {f["category"] for f in response.json} == {
-        "accommodation",
-        "electricity",
-        "food",
-        "fuel",
-        "heat",
-        "material",
-        "meal",
-        "transport",
-        "waste",
-    }
+    assert {f["category"] for f in response.json} == EVENT_SOURCES_OF_FACTORS
     # Savings, conversions and benchmarks are not event emission factors.
     assert not [k for k in factors if k.startswith(("saving.", "flight.", "density.", "benchmark."))]
     assert factors["food.beef"]["source_kind"] == "catering" and "Poore" in factors["food.beef"]["source"]

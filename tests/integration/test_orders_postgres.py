@@ -158,8 +158,8 @@ def test_an_order_whose_connection_broke_after_it_landed_is_answered_once(pg_cli
     token, _ = login_user(pg_client, "unlucky-buyer")
     write = order_rows.write_whole_order
 
-    def lands_then_breaks(**arguments):
-        write(**arguments)
+    def lands_then_breaks(order):
+        write(order)
         raise _broken_connection()
 
     monkeypatch.setattr(order_rows, "write_whole_order", lands_then_breaks)
@@ -175,7 +175,7 @@ def test_an_order_whose_connection_broke_before_it_landed_is_written_the_careful
     stock_pool(tonnes=1)
     token, _ = login_user(pg_client, "unluckier-buyer")
 
-    def breaks(**_arguments):
+    def breaks(_order):
         raise _broken_connection()
 
     monkeypatch.setattr(order_rows, "write_whole_order", breaks)
