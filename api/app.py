@@ -17,7 +17,7 @@ from api.limits import limiter
 from api.partner_auth import PARTNER_SCHEME
 from config import load_settings
 from models import database
-from services import redis_store
+from services import redis_store, tokens
 
 API_TITLE = "Carbon inclusion (碳普惠) API"
 
@@ -135,6 +135,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
 
     database.configure(settings["DATABASE_URL"], settings["DATABASE_POOL_SIZE"])
     redis = redis_store.configure(settings)
+    tokens.configure_local_cache(settings["PRINCIPAL_LOCAL_CACHE_S"] if settings["REDIS_URL"] else 0)
     if settings["REDIS_URL"]:
         # The limiter shares the service's connections: the same server (through Sentinel too), timeouts and retry.
         app.config.update(

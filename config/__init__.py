@@ -66,6 +66,14 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS_SENTINEL_PASSWORD", "", "Password of the Sentinels themselves (their `requirepass`), if any."
     ),
     Setting(
+        "PRINCIPAL_LOCAL_CACHE_S",
+        30,
+        "Seconds (at most 30) each process keeps a resolved bearer token; logout, revocation and role or "
+        "membership changes drop it everywhere through Redis at once. 0: ask Redis on every request. "
+        "Needs `REDIS_URL`.",
+        float,
+    ),
+    Setting(
         "PAYMENT_PROVIDER",
         "sandbox",
         "`wechatpay_v3`, `wechatpay_v2` or `sandbox` (never allowed in production).",

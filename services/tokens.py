@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from models import AuthToken, OrganisationMember, Role, User, utcnow
 from models.database import single_read, unit_of_work
 from services.errors import PermissionDenied, Unauthenticated
+from services.principal_cache import PrincipalCache
 from services.redis_store import get_redis
 
 
@@ -62,10 +63,18 @@ def issue_token_in(session, user: User, ttl_s: int) -> IssuedToken:
 # Resolved tokens are cached in Redis this long; revocation removes the entry at once. A membership
 # change or a disabled account takes effect on other tokens within this time.
 PRINCIPAL_CACHE_S = 30
+# And in each process, when configured (`configure_local_cache`): dropped on a Redis message.
+_local: PrincipalCache | None = None
+
+
+def configure_local_cache(ttl_s: float) -> None:
+    """Keep resolved tokens in this process for up to `ttl_s` (0: not at all); needs a real Redis."""
+    global _local
+    _local = PrincipalCache(get_redis, min(ttl_s, PRINCIPAL_CACHE_S)) if ttl_s > 0 else None
 
 
 def _cache_key(token_hash: str) -> str:
-    return f"auth:principal:v2:{token_hash}"
+    return f"auth:principal:v3:{token_hash}"
 
 
 def _user_key(user_id: int) -> str:
@@ -77,43 +86,57 @@ def authenticate(authorization: str | None) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthenticated("Send `Authorization: Bearer <token>`; log in to get a token.")
     token_hash = hash_token(authorization[len("Bearer ") :].strip())
-    cached = _cached(token_hash)
-    if cached is not None:
-        return cached
-    principal, expires_at = _load(token_hash)
-    ttl = min(PRINCIPAL_CACHE_S, int((expires_at - utcnow()).total_seconds()))
-    if ttl > 0:
-        try:
-            pipe = get_redis().pipeline()
-            pipe.set(
-                _cache_key(token_hash),
-                json.dumps(
-                    [
-                        principal.user_id,
-                        principal.role.value,
-                        sorted(principal.organisation_ids),
-                        principal.openid,
-                    ]
-                ),
-                ex=ttl,
-            )
-            pipe.sadd(_user_key(principal.user_id), token_hash)
-            pipe.expire(_user_key(principal.user_id), PRINCIPAL_CACHE_S)
-            pipe.execute()
-        except RedisError:
-            pass  # the database answered; the cache is only a shortcut
+    local, epoch = _local, 0
+    if local is not None:
+        if (principal := local.get(token_hash)) is not None:
+            return principal
+        epoch = local.epoch()
+    resolved = _cached(token_hash)
+    if resolved is None:
+        resolved = _load(token_hash)
+        _remember(token_hash, *resolved)
+    principal, expires_at = resolved
+    if local is not None:
+        remaining_s = (expires_at - utcnow()).total_seconds()
+        local.put(token_hash, principal, principal.user_id, epoch, remaining_s)
     return principal
 
 
-def _cached(token_hash: str) -> Principal | None:
+def _remember(token_hash: str, principal: Principal, expires_at: datetime) -> None:
+    ttl = min(PRINCIPAL_CACHE_S, int((expires_at - utcnow()).total_seconds()))
+    if ttl <= 0:
+        return
+    try:
+        pipe = get_redis().pipeline()
+        pipe.set(
+            _cache_key(token_hash),
+            json.dumps(
+                [
+                    principal.user_id,
+                    principal.role.value,
+                    sorted(principal.organisation_ids),
+                    principal.openid,
+                    expires_at.isoformat(),
+                ]
+            ),
+            ex=ttl,
+        )
+        pipe.sadd(_user_key(principal.user_id), token_hash)
+        pipe.expire(_user_key(principal.user_id), PRINCIPAL_CACHE_S)
+        pipe.execute()
+    except RedisError:
+        pass  # the database answered; the cache is only a shortcut
+
+
+def _cached(token_hash: str) -> tuple[Principal, datetime] | None:
     try:
         raw = get_redis().get(_cache_key(token_hash))
     except RedisError:
         return None
     if raw is None:
         return None
-    user_id, role, orgs, openid = json.loads(raw)
-    return Principal(user_id, Role(role), frozenset(orgs), openid)
+    user_id, role, orgs, openid, expires_at = json.loads(raw)
+    return Principal(user_id, Role(role), frozenset(orgs), openid), datetime.fromisoformat(expires_at)
 
 
 # Built once: constructing the statement costs more CPU than running it.
@@ -160,9 +183,13 @@ def revoke_token(authorization: str) -> None:
 
 
 def forget(token_hash: str) -> None:
-    """Drop a token from the cache. With Redis down nothing is cached either, so nothing lingers."""
+    """Drop a token from the caches. With Redis down nothing is cached in Redis, and no process serves
+    from its own cache once it has not heard from Redis for a moment, so nothing lingers."""
     with contextlib.suppress(RedisError):
         get_redis().delete(_cache_key(token_hash))
+    if _local is not None:
+        with contextlib.suppress(RedisError):
+            _local.publish(tokens=[token_hash])
 
 
 def forget_user_on_commit(session: Session, user_id: int) -> None:
@@ -174,6 +201,8 @@ def forget_user_on_commit(session: Session, user_id: int) -> None:
             hashes = redis.smembers(_user_key(user_id))
             keys = [_cache_key(h.decode() if isinstance(h, bytes) else h) for h in hashes]
             redis.delete(_user_key(user_id), *keys)
+            if _local is not None:
+                _local.publish(user_id=user_id)
         except RedisError:
             pass
 
