@@ -39,10 +39,10 @@ SOURCE_KIND_OF_CATEGORY = {
     "food": "catering",  # food bought for the event's meals, per kg
     "fuel": "venue_fuel",
     "heat": "venue_heat",
-    "material": "materials",  # per tonne bought
+    "material": "materials",  # per kg bought
     "meal": "catering",  # per meal served
     "transport": "travel",
-    "waste": "waste",  # per tonne, by how it is disposed of
+    "waste": "waste",  # per kg, by how it is disposed of
 }
 # The source kinds a factor of each category may quantify (fuel: at the venue or in event vehicles).
 SOURCE_KINDS_OF_CATEGORY = {

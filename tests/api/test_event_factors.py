@@ -161,10 +161,10 @@ def test_meals_materials_and_waste_use_the_librarys_factors_to_the_gram(client, 
     rows = [
         ("catering", "350", "meal.vegetarian", 178_500),  # 350 meals × 0.51 kg
         ("catering", "120", "meal.beef", 871_200),  # 120 meals × 7.26 kg
-        ("materials", "0.85", "material.paper", 1_143_316),  # 0.85 t × 1,345.0779 kg = 1,143,316.215 g
-        ("materials", "0.126", "material.plastics", 399_735),  # 0.126 t × 3,172.49932 kg = 399,734.914 g
-        ("waste", "1.7", "waste.landfill.commercial", 884_906),  # 1.7 t × 520.5327 kg = 884,905.59 g
-        ("waste", "2.3", "waste.incineration.commercial", 10_777),  # 2.3 t × 4.68568 kg = 10,777.064 g
+        ("materials", "850", "material.paper", 1_143_316),  # 850 kg × 1,345.0779 g = 1,143,316.215 g
+        ("materials", "126", "material.plastics", 399_735),  # 126 kg × 3,172.49932 g = 399,734.914 g
+        ("waste", "1700", "waste.landfill.commercial", 884_906),  # 1,700 kg × 520.5327 g = 884,905.59 g
+        ("waste", "2300", "waste.incineration.commercial", 10_777),  # 2,300 kg × 4.68568 g = 10,777.064 g
     ]
     for kind, activity, key, grams in rows:
         body = {"phase": "actual", "kind": kind, "activity": activity, "factor_key": key}
