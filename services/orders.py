@@ -160,7 +160,7 @@ def _record_once(
     prepay_id: str | None,
     idempotency_key: str | None,
     request_hash: str,
-) -> order_rows.WrittenOrder:
+) -> order_rows.WrittenOrder | Order:
     order = order_rows.NewOrder(
         user_id=principal.user_id,
         values={
@@ -191,7 +191,10 @@ def _record_once(
         except DBAPIError as exc:
             if not exc.connection_invalidated:
                 raise
-            written = None  # the connection broke: the write below finds out whether this one landed
+            # The connection broke: whether the statement landed is found by the order's own number.
+            if (landed := _order_id(out_trade_no)) is not None:
+                return load_order(landed)
+            written = None
         if written is not None:
             return written
     with unit_of_work() as session:

@@ -167,6 +167,14 @@ def test_an_order_whose_connection_broke_after_it_landed_is_answered_once(pg_cli
     assert placed.status_code == 201, placed.json
     assert placed.json["order"]["status"] == "awaiting_payment"
     assert _counts() == (1, 1)
+    # With an Idempotency-Key the key row landed too: the order is still this request's own, open to pay.
+    keyed = pg_client.post(
+        "/api/v1/orders", json=ONE_UNIT, headers={**bearer(token), "Idempotency-Key": "k-1"}
+    )
+    assert keyed.status_code == 201, keyed.json
+    assert keyed.json["request_payment"] is not None and keyed.json["payment_error"] is None
+    assert keyed.json["order"]["status"] == "awaiting_payment"
+    assert _counts() == (2, 2)
     assert _slices(placed.json["order"]["out_trade_no"]) == [(0, 10_000)]
     assert list(run_audit(pool_only=True)) == []
 
