@@ -52,6 +52,8 @@ class PrincipalCache:
         self._heard_at = float("-inf")  # when Redis last answered the listener
         self._subscribed = False
         self._pid: int | None = None
+        self._closed = threading.Event()
+        self.listener: threading.Thread | None = None
 
     # -- requests --
 
@@ -114,11 +116,16 @@ class PrincipalCache:
     def _live(self) -> bool:
         return self._subscribed and self._clock() - self._heard_at <= SILENCE_S
 
+    def close(self) -> None:
+        """Stop listening (within `PING_EVERY_S`) and serve nothing more."""
+        self._closed.set()
+        self._clear()
+
     # -- the listener --
 
     def _ensure_listener(self) -> None:
         pid = os.getpid()
-        if self._pid == pid:
+        if self._pid == pid or self._closed.is_set():
             return
         with self._lock:
             if self._pid == pid:
@@ -126,23 +133,24 @@ class PrincipalCache:
             self._pid = pid  # a forked worker starts its own listener and forgets the parent's entries
             self._entries.clear()
             self._subscribed = False
-            threading.Thread(target=self._listen, name="principal-cache", daemon=True).start()
+            self.listener = threading.Thread(target=self._listen, name="principal-cache", daemon=True)
+            self.listener.start()
 
     def _listen(self) -> None:
-        while True:
+        while not self._closed.is_set():
             try:
                 self._listen_once()
             except Exception as exc:  # any failure: serve nothing until subscribed again
                 log.info("principal cache listener stopped (%s); retrying", exc)
             self._clear()
-            time.sleep(_RETRY_S)
+            self._closed.wait(_RETRY_S)
 
     def _listen_once(self) -> None:
         pubsub = self._redis().pubsub()
         try:
             pubsub.subscribe(self.channel)
             pinged_at = float("-inf")
-            while True:
+            while not self._closed.is_set():
                 if self._clock() - pinged_at >= PING_EVERY_S:
                     pubsub.ping()
                     pinged_at = self._clock()

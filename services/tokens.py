@@ -70,6 +70,8 @@ _local: PrincipalCache | None = None
 def configure_local_cache(ttl_s: float) -> None:
     """Keep resolved tokens in this process for up to `ttl_s` (0: not at all); needs a real Redis."""
     global _local
+    if _local is not None:
+        _local.close()
     _local = PrincipalCache(get_redis, min(ttl_s, PRINCIPAL_CACHE_S)) if ttl_s > 0 else None
 
 

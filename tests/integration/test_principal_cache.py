@@ -92,3 +92,13 @@ def test_logout_is_refused_at_once_by_every_worker(pg_app, pg_url, redis_url, tm
             for _ in range(30)
         ]
         assert after == [401] * 30
+
+
+def test_a_closed_cache_stops_listening_and_serves_nothing(client_factory):
+    cache = PrincipalCache(client_factory, 30, channel="auth:invalidate:test-d")
+    _ready(cache)
+    cache.put("token-1", "alice", 7, cache.epoch(), 30)
+    assert cache.get("token-1") == "alice"
+    cache.close()
+    assert cache.get("token-1") is None
+    wait_until(lambda: not cache.listener.is_alive(), timeout_s=3)
