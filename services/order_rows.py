@@ -310,7 +310,8 @@ def _insert_all(
     project id), or nothing is written and no row comes back. It needs no transaction around it.
     """
     grams, now = _param("grams", _ORDERS.c.grams), _param("now", _ORDERS.c.created_at)
-    first = reservations.first_batch(plan).cte("pick") if plan is not None else None
+    # The plan's first batch (id, available_g, project_id): the one plan() would draw from first.
+    first = plan.limit(1).cte("pick") if plan is not None else None
     taken = reservation_rows = None
     if first is not None:
         taken = reservations.tail_take(select(first.c.id).scalar_subquery()).cte("taken")

@@ -97,12 +97,14 @@ def replayed_order_id(user_id: int, idempotency_key: str, request_hash: str) -> 
         session.rollback()
 
 
-def _order_id(out_trade_no: str) -> int | None:
+def _landed(out_trade_no: str) -> Order | None:
+    """The order a request wrote under its own number before its connection broke, if it did."""
     session = read_session()
     try:
-        return session.scalar(select(Order.id).where(Order.out_trade_no == out_trade_no))
+        order_id = session.scalar(select(Order.id).where(Order.out_trade_no == out_trade_no))
     finally:
         session.rollback()
+    return load_order(order_id) if order_id is not None else None
 
 
 def record_order(
@@ -135,9 +137,8 @@ def record_order(
         except reservations.PlanStale:
             continue  # a batch sold its grams meanwhile: plan again in a new transaction
         except IntegrityError:
-            landed = _order_id(out_trade_no)
-            if landed is not None:  # this request's own order, written before its connection broke
-                return load_order(landed)
+            if (landed := _landed(out_trade_no)) is not None:
+                return landed
             # Two requests with one key raced; the other one won and its order is the answer.
             if not idempotency_key:
                 raise
@@ -192,8 +193,8 @@ def _record_once(
             if not exc.connection_invalidated:
                 raise
             # The connection broke: whether the statement landed is found by the order's own number.
-            if (landed := _order_id(out_trade_no)) is not None:
-                return load_order(landed)
+            if (landed := _landed(out_trade_no)) is not None:
+                return landed
             written = None
         if written is not None:
             return written

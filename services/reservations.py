@@ -160,12 +160,6 @@ def plan_query(selector: Selector, postgresql_dialect: bool) -> tuple[Select, di
     return query, parameters
 
 
-def first_batch(query: Select) -> Select:
-    """The planning query's first batch (id, available_g, project_id, issued_g, cursor_g): the one
-    plan() would draw from first."""
-    return query.add_columns(_BATCHES.c.issued_g, _BATCHES.c.cursor_g).limit(1)
-
-
 def plan(session: Session, grams: int, selector: Selector) -> list[PlannedTake]:
     """Which batches to draw from (oldest vintage first), read without locking; in batch-id order."""
     if grams <= 0:

@@ -18,7 +18,6 @@ from tests.conftest import _make_app, alembic_upgrade
 from tests.support.live import (
     Buyer,
     PurchaseRun,
-    deliver,
     live_service,
     report_figures,
     status_of,
@@ -78,11 +77,7 @@ def test_service_writes_to_the_promoted_standby(
         time.sleep(1.0)
         run.stop()
         workers_after = server.worker_pids()
-        unacknowledged = [p for p in run.purchases if p.paid and not p.acknowledged]
-        redelivered = Counter(
-            deliver(server.base, fake_wechatpay.payment_callback(p.out_trade_no)).status_code
-            for p in unacknowledged
-        )
+        unacknowledged, redelivered = run.redeliver(server.base)
 
     tally = run.tallies["run"]
     paid = {p.out_trade_no for p in run.purchases if p.paid}

@@ -23,7 +23,6 @@ from tests.conftest import _make_app, alembic_upgrade
 from tests.support.live import (
     Buyer,
     PurchaseRun,
-    deliver,
     live_service,
     report_figures,
     status_of,
@@ -70,12 +69,7 @@ def test_service_survives_a_database_restart(
         run.stop()
         workers_after = server.worker_pids()
 
-        # WeChat Pay sends a callback again until it is acknowledged.
-        unacknowledged = [p for p in run.purchases if p.paid and not p.acknowledged]
-        redelivered = Counter(
-            deliver(server.base, fake_wechatpay.payment_callback(p.out_trade_no)).status_code
-            for p in unacknowledged
-        )
+        unacknowledged, redelivered = run.redeliver(server.base)
 
     tally = run.tallies["run"]
     purchases = run.purchases

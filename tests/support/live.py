@@ -113,19 +113,16 @@ class Buyer:
         **kwargs: Any,
     ) -> requests.Response | Exception:
         """One request with the buyer's token; the answer, or the exception when none came."""
-        try:
-            answer: requests.Response | Exception = self.session.request(
+        return _answered(
+            tally,
+            lambda: self.session.request(
                 method,
                 self.base + path,
                 headers={**self.headers, **(headers or {})},
                 timeout=TIMEOUT_S,
                 **kwargs,
-            )
-        except requests.RequestException as exc:
-            answer = exc
-        if tally is not None:
-            tally.record(answer)
-        return answer
+            ),
+        )
 
     def place(
         self, tally: Tally | None, units: int = 1, key: str | None = None
@@ -183,6 +180,15 @@ class PurchaseRun:
         for thread in self._threads:
             thread.join(60)
 
+    def redeliver(self, base: str) -> tuple[list[Purchase], Counter]:
+        """As WeChat Pay does until it is acknowledged: the callback of every paid, unacknowledged
+        purchase again; those purchases, and the statuses of the answers."""
+        unacknowledged = [p for p in self.purchases if p.paid and not p.acknowledged]
+        answers = Counter(
+            deliver(base, self.fake.payment_callback(p.out_trade_no)).status_code for p in unacknowledged
+        )
+        return unacknowledged, answers
+
     def _shop(self, buyer: Buyer) -> None:
         while not self._stop.is_set():
             self.purchases.append(buyer.buy(self.fake, self.tallies[self.phase]))
@@ -196,13 +202,21 @@ def deliver(
     path: str = "notify",
 ) -> requests.Response | Exception:
     """POST a signed WeChat Pay callback to the service (`notify` or `refund-notify`), as WeChat Pay does."""
-    try:
-        answer: requests.Response | Exception = requests.post(
+    return _answered(
+        tally,
+        lambda: requests.post(
             f"{base}/api/v1/payments/{provider}/{path}",
             data=callback.body,
             headers={"Content-Type": "application/json", **callback.headers},
             timeout=TIMEOUT_S,
-        )
+        ),
+    )
+
+
+def _answered(tally: Tally | None, send: Callable[[], requests.Response]) -> requests.Response | Exception:
+    """Send; the answer, or the exception when none came; counted in `tally` if given."""
+    try:
+        answer: requests.Response | Exception = send()
     except requests.RequestException as exc:
         answer = exc
     if tally is not None:

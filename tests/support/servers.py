@@ -74,10 +74,7 @@ class PrivateRedis:
 
     def stop(self) -> None:
         """Kill the server (it may start again, empty); its files stay until `remove`."""
-        if self.process:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
+        self.process = _killed(self.process)
 
     def remove(self) -> None:
         self.stop()
@@ -115,11 +112,15 @@ class PrivateSentinel:
         wait_for_port(self.port)
 
     def stop(self) -> None:
-        if self.process:
-            self.process.kill()
-            self.process.wait()
-            self.process = None
+        self.process = _killed(self.process)
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _killed(process: subprocess.Popen | None) -> None:
+    """Kill `process` (if any) and reap it; gives None, for the attribute that held it."""
+    if process is not None:
+        process.kill()
+        process.wait()
 
 
 def _as_postgres(*command: str) -> list[str]:
