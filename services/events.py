@@ -301,6 +301,19 @@ def _factor_for(session: Session, values: Mapping[str, Any]) -> _SourceFactor:
     )
 
 
+def _computed(activity: Decimal, factor: _SourceFactor | event_factors.EventFactor) -> dict[str, Any]:
+    """A source row's activity × factor columns: the factor it was computed with, and the grams."""
+    return {
+        "activity": activity,
+        "activity_unit": factor.activity_unit,
+        "factor_key": factor.key,
+        "factor_set_version": factor.factor_set_version,
+        "factor_kg_per_unit": factor.kg_per_unit,
+        "factor_source": factor.source,
+        "grams": grams_of(activity, factor.kg_per_unit),
+    }
+
+
 def add_source(principal: Principal, event_id: int, values: Mapping[str, Any]) -> EventSource:
     """Record one source's activity data for the estimate or the actual; its grams are computed here."""
     phase = Phase(values["phase"])
@@ -314,13 +327,7 @@ def add_source(principal: Principal, event_id: int, values: Mapping[str, Any]) -
             phase=phase,
             kind=SourceKind(values["kind"]),
             description=values.get("description", ""),
-            activity=activity,
-            activity_unit=factor.activity_unit,
-            factor_key=factor.key,
-            factor_set_version=factor.factor_set_version,
-            factor_kg_per_unit=factor.kg_per_unit,
-            factor_source=factor.source,
-            grams=grams_of(activity, factor.kg_per_unit),
+            **_computed(activity, factor),
         )
         session.add(row)
         session.flush()
@@ -460,13 +467,7 @@ def upload_travel(principal: Principal, event_id: int, phase: Phase, body: bytes
                 phase=phase,
                 kind=SourceKind.TRAVEL,
                 description=f"attendee travel by {mode} (attendee list)",
-                activity=passenger_km,
-                activity_unit=factor.activity_unit,
-                factor_key=factor.key,
-                factor_set_version=factor.factor_set_version,
-                factor_kg_per_unit=factor.kg_per_unit,
-                factor_source=factor.source,
-                grams=grams_of(passenger_km, factor.kg_per_unit),
+                **_computed(passenger_km, factor),
                 from_attendee_list=True,
             )
             session.add(row)
