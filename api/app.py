@@ -9,7 +9,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
-from api import context, observability
+from api import context, observability, security_headers
 from api.auth import BEARER_SCHEME
 from api.console import blueprint as console
 from api.errors import ErrorSchema, register_error_handlers
@@ -62,6 +62,7 @@ BLUEPRINT_MODULES: list[str] = [
     "api.rewards.routes",
     "api.rewards_admin.routes",
     "api.tiers.routes",
+    "api.organisation_points.routes",
     "api.partners_admin.routes",
     "api.consents.routes",
     "api.partner_api.routes",
@@ -132,6 +133,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
         JSON_SORT_KEYS=False,
     )
     observability.init_app(app)
+    security_headers.init_app(app)
 
     database.configure(settings["DATABASE_URL"], settings["DATABASE_POOL_SIZE"])
     redis = redis_store.configure(settings)

@@ -4,6 +4,8 @@ from datetime import UTC, datetime
 
 import marshmallow as ma
 
+from services.web_urls import HTTPS_MESSAGE, is_https_url
+
 
 class UtcDateTime(ma.fields.AwareDateTime):
     """An ISO 8601 moment with its offset; naive values (SQLite gives those back) are UTC."""
@@ -25,3 +27,9 @@ class DecimalText(ma.fields.Decimal):
         kwargs.setdefault("as_string", True)
         metadata = {"type": "string", "format": "decimal", **kwargs.pop("metadata", {})}
         super().__init__(metadata=metadata, **kwargs)
+
+
+def https_url(value: str) -> None:
+    """Validator: empty (none), or an absolute https:// URL."""
+    if value and not is_https_url(value):
+        raise ma.ValidationError(HTTPS_MESSAGE)

@@ -51,8 +51,10 @@ def load_command(if_empty: bool, directory: Path) -> None:
 
 
 def _demo_admin() -> None:
-    """A demo admin to explore the admin API with; never in production."""
-    if current_app.config["CARBON_PROFILE"] == "production":
+    """A demo admin to explore the admin API with: in the embedded default (sandbox payments) only."""
+    config = current_app.config
+    if config["CARBON_PROFILE"] != "default" or config["PAYMENT_PROVIDER"] != "sandbox":
+        click.echo("No demo admin: it exists only in the embedded default (sandbox payments).")
         return
     password = os.environ.get("DEMO_ADMIN_PASSWORD", "demo-admin-password")
     try:

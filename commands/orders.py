@@ -16,17 +16,17 @@ def _context():
 
 @cli.command("expire")
 def expire_command() -> None:
-    """Expire unpaid orders past their time and release their grams."""
+    """Close the trades of unpaid orders past their time, expire them and release their grams."""
     from services.order_jobs import expire_due_orders
 
-    provider, _ = _context()
-    click.echo(f"expire: {expire_due_orders(provider)}")
+    provider, policy = _context()
+    click.echo(f"expire: {expire_due_orders(provider, policy)}")
 
 
 @cli.command("sync")
 @click.option("--quiet-seconds", default=120, show_default=True, help="Only orders silent for this long.")
 def sync_command(quiet_seconds: int) -> None:
-    """Ask WeChat Pay about orders awaiting payment whose callback did not come."""
+    """Ask WeChat Pay about orders awaiting payment whose callback did not come, and ended ones."""
     from services.order_jobs import query_silent_orders
 
     provider, policy = _context()

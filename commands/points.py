@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from models import utcnow
+from services.order_policy import OrderPolicy
 from services.points import DEFAULT_BATCH_SIZE, expire_due, release_pending
+from services.points_hooks import move_to_buyer_of_record
 
 cli = AppGroup("points", help="Carbon points: release points after the refund window, expire old points.")
 
@@ -33,3 +36,10 @@ def expire(batch_size: int) -> None:
     """Expire unspent points past their expiry date."""
     counts = expire_due(utcnow(), batch_size)
     click.echo(f"expired {counts.points} points of {counts.lots} awards")
+
+
+@cli.command("move-organisation-purchases")
+def move_organisation_purchases() -> None:
+    """Move points members were given for their organisation's purchases to the organisation (once)."""
+    moved = move_to_buyer_of_record(OrderPolicy.from_settings(current_app.config))
+    click.echo(f"moved {moved} awards to the buyer of record")

@@ -8,10 +8,12 @@ to start when something a real deployment needs is missing.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
+
+from config import safety
 
 
 class ConfigurationError(RuntimeError):
@@ -19,7 +21,19 @@ class ConfigurationError(RuntimeError):
 
 
 def _bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word not in {"1", "true", "yes", "on", "0", "false", "no", "off", ""}:
+        raise ValueError("use true or false")  # a typo must not turn a safeguard off
+    return word in {"1", "true", "yes", "on"}
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value.strip().lower() not in choices:
+            raise ConfigurationError(f"{value!r} is not one of {', '.join(choices)}")
+        return value.strip().lower()
+
+    return parse
 
 
 @dataclass(frozen=True)
@@ -118,6 +132,13 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "APIv3 certificate mode: directory caching WeChat Pay platform certificates (downloaded when missing).",
     ),
+    Setting(
+        "WECHATPAY_CERT_REFRESH_INTERVAL_S",
+        600,
+        "APIv3 certificate mode: a signature by an unknown serial downloads the platform certificates"
+        " at most once per this many seconds (per process); otherwise it is refused without a call.",
+        int,
+    ),
     Setting("WECHATPAY_SIGN_TYPE", "MD5", "APIv2 signature: `MD5` or `HMAC-SHA256`."),
     Setting("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com", "Base URL of WeChat Pay."),
     Setting(
@@ -161,6 +182,13 @@ SETTINGS: tuple[Setting, ...] = (
         "ONE_YUAN_KINDS", "FFCER,SMCER", "Credit kinds the one-yuan product draws from (comma-separated)."
     ),
     Setting("ORDER_MAX_TONNES", 100_000, "Largest credit order, in tonnes.", int),
+    Setting(
+        "ORDER_SYNC_ENDED_DAYS",
+        7,
+        "The sync job asks WeChat Pay about expired or cancelled orders whose trade was not confirmed"
+        " closed, up to this many days after their payment window ended.",
+        int,
+    ),
     Setting("REFUND_WINDOW_DAYS", 7, "Days after payment during which a user may ask for a refund.", int),
     Setting(
         "POINTS_PER_KG_OFFSET", 1, "Carbon points earned per kilogram of CO2e offset (rounded down).", int
@@ -176,6 +204,13 @@ SETTINGS: tuple[Setting, ...] = (
         7,
         "Refund window in days: a purchase's points stay pending (not spendable) this long; 0: none.",
         int,
+    ),
+    Setting(
+        "ORGANISATION_POINTS",
+        "organisation",
+        "Points of an organisation's purchase (event offset, institutional claim): `organisation` (its own "
+        "account, read-only to its members) or `none`; never the member who placed it.",
+        _one_of("organisation", "none"),
     ),
     Setting(
         "INPROCESS_JOBS",
@@ -206,6 +241,12 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("PARTNER_CONSENT_MAX_DAYS", 365, "Longest consent a user may give a bank partner, in days.", int),
+    Setting(
+        "ORGANISATION_INVITATION_TTL_H",
+        168,
+        "Hours an invitation to become an organisation's organiser stays open before it expires.",
+        int,
+    ),
     Setting(
         "POINTS_PER_KG_REDUCTION",
         10,
@@ -288,21 +329,31 @@ def load_settings(
             f"unknown CARBON_PROFILE {profile!r}; use one of {sorted(_PROFILE_OVERRIDES)}"
         )
     values: dict[str, Any] = {}
+    problems: list[str] = []
     for setting in SETTINGS:
         values[setting.name] = setting.default
         if setting.name in _PROFILE_OVERRIDES[profile]:
             values[setting.name] = _PROFILE_OVERRIDES[profile][setting.name]
         if setting.name in env:
-            values[setting.name] = setting.parse(env[setting.name])
+            try:
+                values[setting.name] = setting.parse(env[setting.name])
+            except (ValueError, ConfigurationError) as error:
+                problems.append(f"{setting.name}={env[setting.name][:40]!r} cannot be read: {error}")
     for key, value in _PROFILE_OVERRIDES[profile].items():
         values.setdefault(key, value)
     values["CARBON_PROFILE"] = profile
     values.update(overrides or {})
     values["DATABASE_URL"] = normalise_database_url(values["DATABASE_URL"])
-    check_tiers(values)
-    check_redis(values)
+    problems += safety.number_problems(values, (s.name for s in SETTINGS))
+    for check in (check_tiers, check_redis):
+        try:
+            check(values)
+        except ConfigurationError as error:
+            problems.append(str(error))
     if profile == "production":
-        check_production(values)
+        check_production(values, problems)
+    elif problems:
+        raise ConfigurationError(f"{profile} settings refused:\n  - " + "\n  - ".join(problems))
     return values
 
 
@@ -349,15 +400,15 @@ def check_tiers(values: Mapping[str, Any]) -> None:
         )
 
 
-def check_production(values: Mapping[str, Any]) -> None:
-    """Refuse a production start that would run on demo stand-ins, naming everything missing."""
-    missing: list[str] = []
+def check_production(values: Mapping[str, Any], problems: Iterable[str] = ()) -> None:
+    """Refuse a production start that would run on demo stand-ins or unsafe values, naming each
+    (with `problems` found before)."""
+    missing: list[str] = [*problems]
     if values["DATABASE_URL"].startswith("sqlite"):
         missing.append("DATABASE_URL must point at PostgreSQL (SQLite is for the embedded demo only)")
     if not values["REDIS_URL"]:
         missing.append("REDIS_URL must be set (the in-process Redis stand-in is for one process only)")
-    if values["SECRET_KEY"] == "dev-only-secret":
-        missing.append("SECRET_KEY must be set")
+    missing += safety.production_problems(values)  # SECRET_KEY, PUBLIC_BASE_URL, METRICS_TOKEN, limits
     for name in ("WECHAT_APPID", "WECHAT_SECRET", "WECHATPAY_MCHID"):
         if not values[name]:
             missing.append(f"{name} must be set")

@@ -1,6 +1,15 @@
 """SQLAlchemy models; importing this package registers every table on `Base.metadata`."""
 
-from models.accounts import AuthToken, Organisation, OrganisationKind, OrganisationMember, Role, User
+from models.accounts import (
+    AuthToken,
+    InvitationStatus,
+    Organisation,
+    OrganisationInvitation,
+    OrganisationKind,
+    OrganisationMember,
+    Role,
+    User,
+)
 from models.actions import (
     DAILY_KINDS,
     TRIP_KINDS,
@@ -40,7 +49,15 @@ from models.orders import (
     RefundStatus,
 )
 from models.partners import AccessOutcome, Consent, ConsentScope, Partner, PartnerAccess, PartnerNonce
-from models.points import PointsBalance, PointsEntry, PointsKind, PointsSource, PointsStatus, PointsUse
+from models.points import (
+    OrganisationPointsEntry,
+    PointsBalance,
+    PointsEntry,
+    PointsKind,
+    PointsSource,
+    PointsStatus,
+    PointsUse,
+)
 from models.pool import (
     GRAMS_PER_TONNE,
     Allocation,
@@ -103,13 +120,16 @@ __all__ = [
     "FreeRange",
     "IdempotencyKey",
     "InstitutionalClaim",
+    "InvitationStatus",
     "Order",
     "OrderEvent",
     "OrderLine",
     "OrderStatus",
     "Organisation",
+    "OrganisationInvitation",
     "OrganisationKind",
     "OrganisationMember",
+    "OrganisationPointsEntry",
     "OwnerKind",
     "Partner",
     "PartnerAccess",

@@ -91,3 +91,34 @@ class OrganisationMember(TimestampMixin, Base):
 
     organisation: Mapped[Organisation] = relationship(back_populates="members")
     user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+
+
+class OrganisationInvitation(TimestampMixin, Base):
+    """An offer to become an organiser, made by the owner (or an admin); membership begins when the
+    invitee accepts it. The code the inviter shares is stored only as its SHA-256 hash."""
+
+    __tablename__ = "organisation_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The one user who may accept it, or None: whoever redeems the code. Not a foreign key on
+    # purpose: an invitation is made alike whether or not the id names a user, so the inviter
+    # learns nothing about the user behind an id until they accept.
+    invitee_id: Mapped[int | None] = mapped_column(index=True)
+    invited_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[InvitationStatus] = mapped_column(
+        _enum(InvitationStatus, "invitation_status"), default=InvitationStatus.PENDING
+    )
+    expires_at: Mapped[datetime]
+    responded_at: Mapped[datetime | None]
+    accepted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.accounts import _enum
 from models.base import Base, TimestampMixin
+from models.public_codes import new_public_code
 
 
 class EventStage(enum.StrEnum):
@@ -91,6 +92,8 @@ class Event(TimestampMixin, Base):
     reduction_measures: Mapped[str] = mapped_column(Text, default="")
     offset_plan: Mapped[str] = mapped_column(Text, default="")
     offset_order_no: Mapped[str | None] = mapped_column(String(32))
+    # The key of the public disclosure, never the sequential id: see models.public_codes.
+    public_code: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_code)
     # When the offset order was fulfilled (the event reached `offset`), in that same transaction.
     offset_at: Mapped[datetime | None]
     declared_at: Mapped[datetime | None]
@@ -166,6 +169,8 @@ class InstitutionalClaim(TimestampMixin, Base):
     year: Mapped[int | None]
     grams_required: Mapped[int]
     out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
+    # The key of the public record (shown only once the order is paid), never the sequential id.
+    public_code: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_code)
     certificate_title: Mapped[str] = mapped_column(String(200))
     certificate_statement: Mapped[str] = mapped_column(Text)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))

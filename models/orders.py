@@ -46,7 +46,11 @@ class Order(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # The merchant order number sent to WeChat Pay as out_trade_no.
     out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
+    # Who placed the order; the buyer of record unless `organisation_id` is set.
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # The buyer of record of an organisation's purchase (an event offset, an institutional claim):
+    # its points go to the organisation, never to the member who placed it. None: a personal purchase.
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "order_channel"))
     status: Mapped[OrderStatus] = mapped_column(
         _enum(OrderStatus, "order_status"), default=OrderStatus.CREATED
@@ -64,6 +68,9 @@ class Order(TimestampMixin, Base):
     prepay_id: Mapped[str | None] = mapped_column(String(128))
     transaction_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
+    # When WeChat Pay confirmed the trade of an unpaid order closed (or never opened): until then an
+    # expired or cancelled order may still have been paid, and the sync job asks about it.
+    trade_closed_at: Mapped[datetime | None]
     paid_at: Mapped[datetime | None]
     fulfilled_at: Mapped[datetime | None]
     # What the order was created for (a footprint, an event, ...), for other parts of the service.
@@ -154,6 +161,9 @@ class Refund(TimestampMixin, Base):
     automatic: Mapped[bool] = mapped_column(default=False)
     # True for the refund of a bank-transfer order: paid back by bank, completed by an admin's record.
     offline: Mapped[bool] = mapped_column(default=False)
+    # The payment this refund returns when it is not the order's own: a second payment of an order
+    # already paid, refunded automatically. Such a refund leaves the order and its figures unchanged.
+    transaction_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The bank's reference of the payout of an offline refund.
     bank_reference: Mapped[str | None] = mapped_column(String(64))
     completed_at: Mapped[datetime | None]

@@ -115,3 +115,39 @@ class PointsBalance(Base):
     pending: Mapped[int] = mapped_column(default=0)
     lifetime_earned: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OrganisationPointsEntry(TimestampMixin, Base):
+    """One change of an organisation's carbon points: the award of its purchase, or that award's reversal.
+
+    An organisation's purchases earn the organisation, not the member who placed them. Its points are
+    a record of what it offset (no rewards are redeemed with them, so they neither are spent nor
+    expire): `available_at` is when an award settles (its refund window closes; None: at once), and a
+    reversal carries the `available_at` of the award it cancels, so settled and pending points are
+    plain sums over the entries.
+    """
+
+    __tablename__ = "organisation_points_entries"
+    __table_args__ = (
+        # One entry of each kind per source and organisation (named: the default name is too long).
+        UniqueConstraint(
+            "source_type",
+            "source_id",
+            "kind",
+            "organisation_id",
+            name="uq_organisation_points_entries_source",
+        ),
+        CheckConstraint(
+            "(kind = 'earn' AND points > 0) OR (kind = 'reverse' AND points < 0)", name="sign_matches_kind"
+        ),
+        Index("ix_organisation_points_entries_organisation_id_id", "organisation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    kind: Mapped[PointsKind] = mapped_column(_enum(PointsKind, "points_kind"))
+    points: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    source_type: Mapped[PointsSource] = mapped_column(_enum(PointsSource, "points_source"))
+    source_id: Mapped[str] = mapped_column(String(64))
+    available_at: Mapped[datetime | None]

@@ -35,6 +35,7 @@ class DiscrepancyKind(enum.StrEnum):
     MISSING_AT_WECHAT = "missing_at_wechat"  # paid here that day, absent from the bill
     AMOUNT_DIFFERS = "amount_differs"
     STATUS_DIFFERS = "status_differs"  # e.g. another transaction, or revoked at WeChat
+    PAID_TWICE = "paid_twice"  # a second payment of an order paid here; refunded automatically
     REFUND_MISSING_HERE = "refund_missing_here"
     REFUND_MISSING_AT_WECHAT = "refund_missing_at_wechat"
     REFUND_AMOUNT_DIFFERS = "refund_amount_differs"

@@ -178,6 +178,7 @@ def _build_v3(s: Mapping[str, Any]) -> WeChatPayV3:
         platform_cert_dir=s["WECHATPAY_PLATFORM_CERT_DIR"],
         timeout_s=float(s["WECHATPAY_TIMEOUT_S"]),
         timestamp_window_s=int(s["WECHATPAY_TIMESTAMP_WINDOW_S"]),
+        cert_refresh_interval_s=float(s["WECHATPAY_CERT_REFRESH_INTERVAL_S"]),
     )
 
 

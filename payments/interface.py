@@ -123,7 +123,11 @@ class TradeQuery:
 
 @dataclass(frozen=True)
 class RefundRequest:
-    """Refund part or all of a paid trade. `out_refund_no` makes the request idempotent."""
+    """Refund part or all of a paid trade. `out_refund_no` makes the request idempotent.
+
+    `transaction_id`, when given, names the payment to refund instead of `out_trade_no`: a second
+    payment of an order already paid is refunded by its own transaction.
+    """
 
     out_trade_no: str
     out_refund_no: str
@@ -131,6 +135,7 @@ class RefundRequest:
     total_fen: int
     reason: str
     notify_url: str
+    transaction_id: str = ""
 
     def __post_init__(self) -> None:
         _check_out_no("out_trade_no", self.out_trade_no)

@@ -88,9 +88,18 @@ class SandboxProvider:
         return PrepayResult(prepay_id=trade.prepay_id, request_payment=params)
 
     def complete(self, out_trade_no: str, amount_fen: int) -> PaymentNotification:
-        """Pay a prepaid trade and return the notification a real provider would send."""
+        """Pay a prepaid trade and return the notification a real provider would send.
+
+        As at WeChat Pay, a trade is paid only for the amount it was opened with: another amount
+        is refused and leaves the trade unpaid.
+        """
         with self._lock:
             trade = self._trade(out_trade_no)
+            if amount_fen != trade.request.amount_fen:
+                raise PaymentError(
+                    f"trade {out_trade_no} is for {trade.request.amount_fen} fen, not {amount_fen}",
+                    code="PARAM_ERROR",
+                )
             if trade.state is TradeState.NOTPAY:
                 trade.state = TradeState.SUCCESS
                 trade.transaction_id = "sandbox_" + uuid.uuid4().hex

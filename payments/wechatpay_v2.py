@@ -181,7 +181,8 @@ class WeChatPayV2:
             )
         answer = self._post(
             "secapi/pay/refund",
-            out_trade_no=request.out_trade_no,
+            transaction_id=request.transaction_id or None,  # names one payment of the order
+            out_trade_no=None if request.transaction_id else request.out_trade_no,
             out_refund_no=request.out_refund_no,
             total_fee=request.total_fen,
             refund_fee=request.refund_fen,

@@ -1,12 +1,14 @@
 """WeChat Pay APIv3, JSAPI (mini-program) payments, over the `wechatpayv3` library.
 
-The library signs every request with the merchant key (`WECHATPAY2-SHA256-RSA2048`), verifies the
-signature of every 2xx answer and of callbacks with WeChat Pay's public key (public-key mode) or
-its platform certificates (certificate mode: fetched from `/v3/certificates`, decrypted with the
-APIv3 key, cached in a directory), and decrypts callback resources (AES-256-GCM). This module adds
-what the library leaves to its caller: the callback timestamp window, the appid and mchid checks,
-the `wx.requestPayment` parameters, the trade bill's SHA1 check, and the split of failures into
-`PaymentError` and `GatewayError`.
+The library signs every request with the merchant key (`WECHATPAY2-SHA256-RSA2048`), fetches the
+platform certificates (certificate mode: from `/v3/certificates`, decrypted with the APIv3 key,
+cached in a directory) and decrypts callback resources (AES-256-GCM). The signature of every 2xx
+answer and of callbacks is checked here, with WeChat Pay's public key (public-key mode: only the
+configured key id) or a platform certificate held (certificate mode: an unknown serial downloads
+the certificates at most once per refresh interval). This module also adds what the library leaves
+to its caller: the callback timestamp window, the appid and mchid checks, the `wx.requestPayment`
+parameters, the trade bill's SHA1 check, and the split of failures into `PaymentError` and
+`GatewayError`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,7 +31,7 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 from wechatpayv3 import __version__ as wechatpayv3_version
 from wechatpayv3.core import Core
 from wechatpayv3.type import RequestType
-from wechatpayv3.utils import build_authorization
+from wechatpayv3.utils import build_authorization, rsa_verify
 
 from payments.curl_transport import CurlTransport, TransportError
 from payments.errors import (
@@ -63,6 +66,7 @@ _CALLBACK_HEADERS = (
 _NOT_FOUND_CODES = {"ORDER_NOT_EXIST", "ORDERNOTEXIST", "RESOURCE_NOT_EXISTS", "NO_STATEMENT_EXIST"}
 _ALREADY_PAID_CODES = {"ORDERPAID", "ORDER_PAID"}
 _REFUND_EVENTS = {"REFUND.SUCCESS", "REFUND.ABNORMAL", "REFUND.CLOSED"}
+_SERIAL = re.compile(r"[0-9A-Fa-f]{1,64}")  # a platform certificate's serial number, in hexadecimal
 
 
 class _CoreAt(Core):
@@ -70,11 +74,69 @@ class _CoreAt(Core):
 
     The gateway must be right before the constructor runs, because in certificate mode the
     constructor already downloads the platform certificates.
+
+    Signatures (of callbacks and of answers) are checked here rather than by the library, which
+    downloads the platform certificates again for every unknown `Wechatpay-Serial`, including in
+    public-key mode: anyone could make us call WeChat Pay at will. Here public-key mode trusts the
+    configured key id only, and certificate mode downloads certificates for an unknown serial at
+    most once per `refresh_interval_s`, keeping those it holds when a download fails.
     """
 
-    def __init__(self, *, gateway: str, **kwargs: Any) -> None:
+    def __init__(self, *, gateway: str, refresh_interval_s: float = 600.0, **kwargs: Any) -> None:
         self._configured_gateway = gateway
+        self._refresh_interval_s = refresh_interval_s
+        self._refreshed_at: float | None = None
+        self._refresh_lock = threading.RLock()
         super().__init__(**kwargs)
+
+    def _verify_signature(self, headers: Mapping[str, str], body: str) -> bool:
+        """True when WeChat Pay's signature over timestamp, nonce and body verifies with a trusted key."""
+        signature_type = header_lookup(headers, "Wechatpay-Signature-Type") or SIGNATURE_TYPE
+        if signature_type != SIGNATURE_TYPE:
+            return False
+        key = self._platform_key(header_lookup(headers, "Wechatpay-Serial"))
+        return key is not None and rsa_verify(
+            header_lookup(headers, "Wechatpay-Timestamp"),
+            header_lookup(headers, "Wechatpay-Nonce"),
+            body,
+            header_lookup(headers, "Wechatpay-Signature"),
+            key,
+        )
+
+    def _platform_key(self, serial: str) -> Any:
+        """The public key that `serial` names, or None; certificates are downloaded only when due."""
+        if self._public_key_id:
+            return self._public_key if serial == self._public_key_id else None
+        if not _SERIAL.fullmatch(serial):
+            return None
+        number = int(serial, 16)
+        certificate = self._held_certificate(number)
+        if certificate is None:
+            with self._refresh_lock:  # a download under way finishes first; then perhaps one more
+                certificate = self._held_certificate(number)
+                if certificate is None and self._refresh_due():
+                    self._update_certificates()
+                    certificate = self._held_certificate(number)
+        return certificate.public_key() if certificate is not None else None
+
+    def _held_certificate(self, number: int) -> Any:
+        return next((c for c in self._certificates if c.serial_number == number), None)
+
+    def _refresh_due(self) -> bool:
+        return self._refreshed_at is None or time.monotonic() - self._refreshed_at >= self._refresh_interval_s
+
+    def _update_certificates(self) -> None:
+        """Download the platform certificates; when that fails, keep the ones held (GatewayError)."""
+        with self._refresh_lock:
+            held = self._certificates
+            self._certificates = []
+            self._refreshed_at = time.monotonic()
+            try:
+                super()._update_certificates()  # an answer other than 200 leaves the list empty
+            finally:
+                fresh, self._certificates = self._certificates, self._certificates or held
+            if not fresh:
+                raise GatewayError("WeChat Pay gave no usable platform certificates")
 
     @property
     def _gate_way(self) -> str:
@@ -168,6 +230,7 @@ class WeChatPayV3:
         platform_cert_dir: str = "",
         timeout_s: float = 5.0,
         timestamp_window_s: int = 300,
+        cert_refresh_interval_s: float = 600.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if len(apiv3_key.encode()) != 32:
@@ -189,6 +252,7 @@ class WeChatPayV3:
             "timeout": timeout_s,
             "public_key": public_key_pem or None,
             "public_key_id": public_key_id or None,
+            "refresh_interval_s": cert_refresh_interval_s,
         }
         self._timestamp_window_s = timestamp_window_s
         self._clock = clock
@@ -276,7 +340,9 @@ class WeChatPayV3:
             lambda c: c.refund(
                 out_refund_no=request.out_refund_no,
                 amount={"refund": request.refund_fen, "total": request.total_fen, "currency": "CNY"},
-                out_trade_no=request.out_trade_no,
+                # One of the two names the payment; a transaction id names one payment of the order.
+                transaction_id=request.transaction_id or None,
+                out_trade_no=None if request.transaction_id else request.out_trade_no,
                 reason=request.reason or None,
                 notify_url=request.notify_url,
             )
@@ -315,7 +381,8 @@ class WeChatPayV3:
             raise PaymentError("the callback has no valid Wechatpay-Timestamp") from None
         if abs(self._clock() - timestamp) > self._timestamp_window_s:
             raise PaymentError("the callback's timestamp is outside the accepted window")
-        if canonical["Wechatpay-Signature-Type"] != SIGNATURE_TYPE:
+        # WeChat Pay's documented callback headers do not include the type: absent means the default.
+        if (canonical["Wechatpay-Signature-Type"] or SIGNATURE_TYPE) != SIGNATURE_TYPE:
             raise PaymentError("the callback's signature type is not WECHATPAY2-SHA256-RSA2048")
         try:
             text = body.decode("utf-8")
@@ -326,6 +393,8 @@ class WeChatPayV3:
             event = client.callback(canonical, text)
         except requests.RequestException as exc:  # a new platform certificate could not be fetched
             raise GatewayError(f"WeChat Pay is unreachable: {exc}") from exc
+        except GatewayError:
+            raise
         except Exception as exc:
             raise PaymentError(f"the callback is not valid: {exc}") from exc
         if not event or not isinstance(event.get("resource"), dict):

@@ -27,6 +27,7 @@ from models import GRAMS_PER_TONNE, Batch, Project
 from models.database import serialize_in, unit_of_work
 from services import audit
 from services.errors import Conflict, ValidationFailed
+from services.web_urls import WEB_MESSAGE, is_web_url
 
 FORMATS = ("csv", "json")
 REQUIRED_FIELDS = (
@@ -353,8 +354,8 @@ def _validate_row(raw: RawRow, errors: _Errors, today: date) -> tuple[BatchRow |
             )
     if quantity_t is not None and not 1 <= quantity_t <= MAX_QUANTITY_T:
         errors.at(raw, "quantity_t", f"Must be from 1 to {MAX_QUANTITY_T:,} tonnes, not {quantity_t}.")
-    if registry_url and not registry_url.startswith(("https://", "http://")):
-        errors.at(raw, "registry_url", "Must be an http:// or https:// address.")
+    if registry_url and not is_web_url(registry_url):
+        errors.at(raw, "registry_url", WEB_MESSAGE)
 
     if len(errors.items) > before or span is None:
         return None, span

@@ -1,8 +1,10 @@
 """The public catalogue: what the pool has for sale, by project, owner and credit kind.
 
 Quantities are grams; `available_t` is the whole tonnes among them. A project's price per tonne is
-its own override or else its kind's; `unit_price_fen` is that price for one sale unit of `unit_g`
-grams (the one-yuan unit), rounded up to the fen so that a unit never sells below the tonne price.
+its own override or else its kind's. Every project lists the `products` an order can buy from it,
+each with `price_fen_per_unit` for `unit_g` grams, computed by the same rule the order charges by
+(`services.pricing`): credits at the project's price per tonne, and, for projects of the one-yuan
+kinds, the one-yuan carbon sink at its fixed price (¥1 per 10 kg by default) whatever the project.
 """
 
 from __future__ import annotations
@@ -14,12 +16,32 @@ from sqlalchemy.orm import Session, joinedload
 
 from models import GRAMS_PER_TONNE, Batch, CreditKind, OwnerKind, Project, ProjectOwner
 from models.database import read_session
+from services import pricing
 from services.errors import NotFound
+from services.order_policy import OrderPolicy
 
 
-def unit_price_fen(price_fen_per_t: int, unit_g: int) -> int:
-    """The price of `unit_g` grams at `price_fen_per_t`, rounded up to the whole fen."""
-    return -(-price_fen_per_t * unit_g // GRAMS_PER_TONNE)
+def _offer_view(offer: pricing.Offer, policy: OrderPolicy) -> dict[str, Any]:
+    if offer.product == pricing.ONE_YUAN:
+        min_g, max_g = offer.unit_g, policy.max_units * offer.unit_g
+    else:
+        min_g, max_g = pricing.MIN_CREDITS_G, policy.max_order_g
+    return {
+        "product": offer.product,
+        "unit_g": offer.unit_g,
+        "price_fen_per_unit": offer.price_fen_per_unit,
+        "min_g": min_g,
+        "max_g": max_g,
+    }
+
+
+def one_yuan_product(policy: OrderPolicy) -> dict[str, Any]:
+    """The one-yuan carbon sink: its fixed unit price, the kinds it draws from and the units per order."""
+    return {
+        **_offer_view(pricing.one_yuan(policy), policy),
+        "kinds": list(policy.one_yuan_kinds),
+        "max_units": policy.max_units,
+    }
 
 
 def _available_by_project() -> Any:
@@ -40,8 +62,10 @@ def _owner_view(owner: ProjectOwner | None) -> dict[str, Any] | None:
     return {"id": owner.id, "name": owner.name, "kind": owner.kind.value, "county": owner.county}
 
 
-def _project_view(project: Project, available_g: int, unit_g: int) -> dict[str, Any]:
+def _project_view(project: Project, available_g: int, policy: OrderPolicy) -> dict[str, Any]:
     price = project.effective_price_fen_per_t
+    offers = pricing.offers(project, policy)
+    one_yuan = next((offer for offer in offers if offer.product == pricing.ONE_YUAN), None)
     return {
         "id": project.id,
         "code": project.code,
@@ -55,14 +79,15 @@ def _project_view(project: Project, available_g: int, unit_g: int) -> dict[str, 
         "available_g": available_g,
         "available_t": available_g // GRAMS_PER_TONNE,
         "price_fen_per_t": price,
-        "unit_g": unit_g,
-        "unit_price_fen": unit_price_fen(price, unit_g),
+        "unit_g": policy.unit_g,
+        "unit_price_fen": one_yuan.price_fen_per_unit if one_yuan else None,
+        "products": [_offer_view(offer, policy) for offer in offers],
     }
 
 
 def list_projects(
     *,
-    unit_g: int,
+    policy: OrderPolicy,
     kind: str | None = None,
     county: str | None = None,
     owner_id: int | None = None,
@@ -85,7 +110,7 @@ def list_projects(
         query = query.where(Project.owner_id == owner_id)
     total = _count(session, query)
     rows = session.execute(query.order_by(Project.id).offset((page - 1) * page_size).limit(page_size)).all()
-    items = [_project_view(project, int(grams), unit_g) for project, grams in rows]
+    items = [_project_view(project, int(grams), policy) for project, grams in rows]
     session.rollback()  # end the read transaction
     return items, total
 
@@ -107,7 +132,7 @@ def _batch_view(batch: Batch) -> dict[str, Any]:
     }
 
 
-def get_project(project_id: int, *, unit_g: int) -> dict[str, Any]:
+def get_project(project_id: int, *, policy: OrderPolicy) -> dict[str, Any]:
     """One project with its description, registry and every batch (serial range, availability)."""
     session = read_session()
     project = session.scalar(
@@ -119,7 +144,7 @@ def get_project(project_id: int, *, unit_g: int) -> dict[str, Any]:
         session.rollback()
         raise NotFound(f"No project {project_id}.")
     batches = [_batch_view(batch) for batch in project.batches]
-    view = _project_view(project, sum(batch.available_g for batch in project.batches), unit_g)
+    view = _project_view(project, sum(batch.available_g for batch in project.batches), policy)
     view.update(
         description=project.description,
         registry_name=project.registry_name or project.kind.registry_name,

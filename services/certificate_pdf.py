@@ -14,13 +14,10 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from models import Certificate, CertificateStatus
+from services.public_urls import certificate_verification_url
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-
-
-def verification_url(base_url: str, code: str) -> str:
-    return f"{base_url.rstrip('/')}/verify/{code}"
 
 
 def format_grams(grams: int) -> str:
@@ -73,7 +70,7 @@ def render_pdf(certificate: Certificate, base_url: str) -> bytes:
         y -= 5.5 * mm
     if len(certificate.claims) > 40:
         pdf.drawString(28 * mm, y, f"… {len(certificate.claims) - 40} more serials online")
-    url = verification_url(base_url, certificate.verification_code)
+    url = certificate_verification_url(base_url, certificate.verification_code)
     image = qrcode.make(url, box_size=6, border=2)
     png = io.BytesIO()
     image.save(png, format="PNG")

@@ -1,13 +1,13 @@
 """Certificates: issued on fulfilment, superseded after a partial refund, voided by a full one.
 
 A certificate records its claims as issued: for every registry tonne it draws from, the project,
-the serial and the gram offsets. The public verification answers from the certificate and the
-live state of those serials (retirement, refunds), without login.
+the serial and the gram offsets. The public verification answers, without login, under the
+certificate's random verification code only (the number people read is random too, and names no
+order), from the certificate and the live state of those serials (retirement, refunds).
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,16 +17,21 @@ from sqlalchemy.orm import Session
 
 from models import Allocation, AllocationState, Batch, Certificate, CertificateStatus, Order, Project, utcnow
 from models.database import read_session
+from models.public_codes import new_public_code, parse_code
 from services.errors import NotFound
 from services.reservations import serial_slices
 from services.retired_tonnes import RegistryRetirement, registry_retirements
 from services.tokens import Principal
 
-CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: codes are typed by people too
+NUMBER_RANDOM_SYMBOLS = 10  # 50 bits: unique in practice; the unique index has the last word
 
 
-def new_verification_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+def new_number(year: int) -> str:
+    """A certificate number people can read out: `CI`, the year, ten random symbols.
+
+    It names no order and follows no sequence, so one certificate's number says nothing of another's.
+    """
+    return f"CI{year}{new_public_code(NUMBER_RANDOM_SYMBOLS)}"
 
 
 def mask_name(name: str) -> str:
@@ -83,13 +88,9 @@ def issue_in(session: Session, order: Order, holder_name: str) -> Certificate:
     """Issue the certificate of an order's sold grams, inside the fulfilment's unit of work."""
     claims = claims_for(session, order.reservation_id)
     grams = sum(claim["grams"] for claim in claims)
-    issued = (
-        session.scalar(select(func.count()).select_from(Certificate).where(Certificate.order_id == order.id))
-        or 0
-    )
     certificate = Certificate(
-        number=f"CI{utcnow():%Y}{order.id:09d}{issued + 1:02d}",
-        verification_code=new_verification_code(),
+        number=new_number(utcnow().year),
+        verification_code=new_public_code(),
         order_id=order.id,
         user_id=order.user_id,
         holder_name=holder_name,
@@ -139,8 +140,11 @@ class Verification:
 def verify(code: str) -> Verification:
     """What anyone may know of a certificate from its verification code."""
     session = read_session()
-    certificate = session.scalar(
-        select(Certificate).where(Certificate.verification_code == code.strip().upper())
+    key = parse_code(code)
+    certificate = (
+        None
+        if key is None
+        else session.scalar(select(Certificate).where(Certificate.verification_code == key))
     )
     if certificate is None:
         raise NotFound(

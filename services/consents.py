@@ -4,6 +4,9 @@ A partner sees a user's data only within scopes the user granted it, in consents
 nor revoked (the union of such consents). Every read that names a known user is logged, allowed
 or refused, and the user can see the log. A read that names no user is refused the same way as
 one without consent, so that a partner cannot probe who uses the mini-program.
+
+A partner reads settled points only: a purchase still inside its refund window may yet be refunded,
+so it lifts neither the tier nor the points a partner sees (`points.settled_in`).
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import AccessOutcome, Consent, ConsentScope, Partner, PartnerAccess, PointsBalance, User, utcnow
+from models import AccessOutcome, Consent, ConsentScope, Partner, PartnerAccess, User, utcnow
 from models.database import read_session, unit_of_work
-from services import tiers
+from services import points, tiers
 from services.errors import NotFound, PermissionDenied, ValidationFailed
 from services.tiers import TierPolicy
 
@@ -148,7 +151,7 @@ def partner_read(
                 )
             )
             if allowed:
-                return _carbon_view(session, identifier, user_id, scopes, expires_at, policy)
+                return _carbon_view(session, identifier, user_id, scopes, expires_at, policy, now)
             refusal = (
                 f"The user has not granted: {', '.join(missing)}."
                 if missing
@@ -191,12 +194,12 @@ def _carbon_view(
     scopes: list[str],
     expires_at: datetime | None,
     policy: TierPolicy,
+    now: datetime,
 ) -> dict[str, Any]:
-    row = session.get(PointsBalance, user_id)
-    balance, pending, lifetime = (row.balance, row.pending, row.lifetime_earned) if row else (0, 0, 0)
+    settled = points.settled_in(session, user_id, now)
     view: dict[str, Any] = {"user": identifier, "scopes": scopes, "consent_expires_at": expires_at}
     if ConsentScope.TIER.value in scopes:
-        view["tier"] = tiers.tier_status(lifetime, policy)
+        view["tier"] = tiers.tier_status(settled.lifetime_earned, policy)
     if ConsentScope.POINTS_SUMMARY.value in scopes:
-        view["points_summary"] = {"balance": balance, "pending": pending, "lifetime_earned": lifetime}
+        view["points_summary"] = {"balance": settled.balance, "lifetime_earned": settled.lifetime_earned}
     return view

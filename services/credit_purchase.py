@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from models import GRAMS_PER_TONNE, Batch, Channel, Order, Project
+from models import Batch, Channel, Order, Project
 from models.database import read_session
 from payments.interface import PaymentProvider
-from services import checkout, orders
+from services import checkout, orders, pricing
 from services.errors import NotFound, ValidationFailed
 from services.order_policy import OrderPolicy
 from services.orders import OrderRequest
@@ -68,8 +68,8 @@ def quote(grams: int, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
     ).all()
     options = []
     for project, available_g in rows:
-        price = project.effective_price_fen_per_t
-        if price <= 0:
+        offer = pricing.credits(project.effective_price_fen_per_t)
+        if offer is None:
             continue
         options.append(
             {
@@ -77,9 +77,9 @@ def quote(grams: int, kinds: tuple[str, ...]) -> list[dict[str, Any]]:
                 "project_code": project.code,
                 "project_name": project.name,
                 "kind": project.kind_code,
-                "price_fen_per_t": price,
+                "price_fen_per_t": offer.price_fen_per_unit,
                 "available_g": int(available_g),
-                "amount_fen": -(-grams * price // GRAMS_PER_TONNE),
+                "amount_fen": offer.charge_fen(grams),
             }
         )
     session.rollback()
@@ -100,6 +100,7 @@ def _require_kind(project_id: int, kinds: tuple[str, ...]) -> None:
 def buy(
     principal: Principal,
     *,
+    organisation_id: int,
     grams: int,
     project_id: int,
     method: str,
@@ -111,10 +112,12 @@ def buy(
     policy: OrderPolicy,
     provider: PaymentProvider,
 ) -> Purchase:
-    """Place a credits order for an organisation, paid by WeChat Pay or by bank transfer."""
+    """Place a credits order for an organisation (its buyer of record), paid by WeChat Pay or by bank transfer."""
+    principal.require_member(organisation_id)
     _require_kind(project_id, terms.kinds)
     request = OrderRequest(
         product="credits",
+        organisation_id=organisation_id,
         grams=grams,
         project_id=project_id,
         holder_name=holder_name[:64],

@@ -112,7 +112,8 @@ def dashboard(period: str, count: int | None = None, until: date | None = None) 
     spans = buckets(period, count, until)
     n = len(spans)
     session = read_session()
-    succeeded = Refund.status == RefundStatus.SUCCEEDED
+    # A second payment's refund returns money that was never counted as a sale.
+    succeeded = (Refund.status == RefundStatus.SUCCEEDED) & Refund.transaction_id.is_(None)
     series = {
         "sold_g": _series(_bucketed(session, Order.fulfilled_at, Order.grams, spans), n),
         "refunded_g": _series(_bucketed(session, Refund.completed_at, Refund.grams, spans, succeeded), n),

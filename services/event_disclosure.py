@@ -1,17 +1,20 @@
 """The public disclosure of a published event: boundary, sources, factors, totals and credits.
 
-Anyone may read it without login. The credits are those of the offset order's valid certificate,
-each serial with its registry retirement status, so that the claim can be checked down to the tonne.
+Anyone may read it without login, under the event's public code (its id opens nothing). The
+credits are those of the offset order's valid certificate, each serial with its registry retirement
+status, so that the claim can be checked down to the tonne.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Certificate, Event, EventStage, Phase
 from models.database import unit_of_work
+from models.public_codes import parse_code
 from services import certificates, event_factors, events
 from services.errors import NotFound
 from services.events import EventView
@@ -77,7 +80,7 @@ def disclosure_of(view: EventView, credits: dict[str, Any] | None) -> dict[str, 
         }
     order = view.offset_order
     return {
-        "id": event.id,
+        "code": event.public_code,
         "name": event.name,
         "organisation": view.organisation_name,
         "start_date": event.start_date,
@@ -107,12 +110,13 @@ def disclosure_of(view: EventView, credits: dict[str, Any] | None) -> dict[str, 
     }
 
 
-def public_disclosure(event_id: int) -> dict[str, Any]:
-    """What anyone may read about a published event."""
+def public_disclosure(code: str) -> dict[str, Any]:
+    """What anyone may read about a published event, found by its public code (never by its id)."""
     with unit_of_work() as session:
-        event = session.get(Event, event_id)
+        key = parse_code(code)
+        event = None if key is None else session.scalar(select(Event).where(Event.public_code == key))
         if event is None or not event.published:
-            raise NotFound(f"No published event has id {event_id}.")
+            raise NotFound("No published event has this code.")
         view = events.view_in(session, event)
         body = disclosure_of(view, credits_in(session, view.offset_order.id if view.offset_order else None))
     return body

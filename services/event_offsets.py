@@ -67,10 +67,12 @@ def offset(
         raise Conflict(
             f"Order {existing.out_trade_no} already offsets this event.", order=existing.out_trade_no
         )
-    holder = session.get(Organisation, event.organisation_id).name
+    buyer = event.organisation_id
+    holder = session.get(Organisation, buyer).name
     session.rollback()
     purchase = credit_purchase.buy(
         principal,
+        organisation_id=buyer,
         grams=grams,
         project_id=project_id,
         method=method,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from services import geo
+from services import geo, pricing
 
 GRAMS_PER_MASS_UNIT = {"g": Decimal(1), "kg": Decimal(1_000), "t": Decimal(1_000_000)}
 EMISSION_GASES = ("CO2e", "CO2")
@@ -345,9 +345,11 @@ def calculate(
 
 
 def suggested_offset(total_g: int, unit_g: int, unit_price_fen: int) -> dict[str, int]:
-    """Whole one-yuan units covering `total_g` (rounded up) and their price."""
+    """Whole one-yuan units covering `total_g` (rounded up) and what their order charges."""
     units = -(-total_g // unit_g)
-    return {"units": units, "unit_g": unit_g, "grams": units * unit_g, "price_fen": units * unit_price_fen}
+    grams = units * unit_g
+    price = pricing.Offer(pricing.ONE_YUAN, unit_g, unit_price_fen).charge_fen(grams)
+    return {"units": units, "unit_g": unit_g, "grams": grams, "price_fen": price}
 
 
 def _grid_factor(

@@ -1,8 +1,9 @@
 """Institutional purchases: ecological-justice restoration, tree-planting duty, annual neutralisation.
 
 Each places one credits order (channel institutional) and keeps a claim record with what the
-certificate states. The public sees the defendant's name masked. The tree-planting certificate
-states tonnes of CO2e only: the platform has no cited tonnes-per-tree conversion to state trees by.
+certificate states. The public sees a claim once it is paid, under its random public code only,
+with the defendant's name masked. The tree-planting certificate states tonnes of CO2e only: the
+platform has no cited tonnes-per-tree conversion to state trees by.
 """
 
 from __future__ import annotations
@@ -11,9 +12,19 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from models import GRAMS_PER_TONNE, Channel, ClaimKind, InstitutionalClaim, Order, Organisation
+from models import (
+    GRAMS_PER_TONNE,
+    Channel,
+    ClaimKind,
+    InstitutionalClaim,
+    Order,
+    OrderStatus,
+    Organisation,
+)
 from models.database import read_session, unit_of_work
+from models.public_codes import parse_code
 from payments.interface import PaymentProvider
 from services import credit_purchase
 from services.certificates import mask_name
@@ -80,6 +91,7 @@ def create_claim(
     name = organisation.name
     purchase = credit_purchase.buy(
         principal,
+        organisation_id=organisation_id,
         grams=grams,
         project_id=values["project_id"],
         method=values.get("payment", credit_purchase.WECHAT),
@@ -124,42 +136,66 @@ def list_claims(
     return list(rows), int(total)
 
 
-def public_claim(claim_id: int) -> dict[str, Any]:
-    """What anyone may read about a claim: the defendant masked, the credits with their serials."""
+# A claim is public only once its order was paid: before that it names a court, a case and a
+# defendant for a purchase that may never happen.
+PAID_STATUSES = frozenset(
+    {OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.REFUNDED}
+)
+
+
+def _record(session: Session, claim: InstitutionalClaim, order: Order) -> dict[str, Any]:
+    organisation = session.get(Organisation, claim.organisation_id)
+    values = {
+        "case_number": claim.case_number,
+        "court": claim.court,
+        "defendant_name": claim.defendant_name,
+        "year": claim.year,
+    }
+    return {
+        "code": claim.public_code,
+        "kind": claim.kind.value,
+        "organisation": organisation.name,
+        "case_number": claim.case_number,
+        "court": claim.court,
+        "defendant": mask_name(claim.defendant_name) if claim.defendant_name else "",
+        "year": claim.year,
+        "grams_required": claim.grams_required,
+        "certificate_title": claim.certificate_title,
+        "certificate_statement": statement(
+            claim.kind, organisation.name, values, claim.grams_required, public=True
+        ),
+        "order_status": order.status.value,
+        "credits": credits_in(session, order.id),
+    }
+
+
+def _order_of(session: Session, claim: InstitutionalClaim) -> Order:
+    return session.scalar(select(Order).where(Order.out_trade_no == claim.out_trade_no))
+
+
+def public_claim(code: str) -> dict[str, Any]:
+    """What anyone may read about a paid claim, by its public code: the defendant masked, the credits.
+
+    An unknown code and a claim not paid for answer alike, so the public learns nothing of either.
+    """
     with unit_of_work() as session:
-        claim = session.get(InstitutionalClaim, claim_id)
-        if claim is None:
-            raise NotFound(f"No institutional claim has id {claim_id}.")
-        organisation = session.get(Organisation, claim.organisation_id)
-        order = session.scalar(select(Order).where(Order.out_trade_no == claim.out_trade_no))
-        values = {
-            "case_number": claim.case_number,
-            "court": claim.court,
-            "defendant_name": claim.defendant_name,
-            "year": claim.year,
-        }
-        return {
-            "id": claim.id,
-            "kind": claim.kind.value,
-            "organisation": organisation.name,
-            "case_number": claim.case_number,
-            "court": claim.court,
-            "defendant": mask_name(claim.defendant_name) if claim.defendant_name else "",
-            "year": claim.year,
-            "grams_required": claim.grams_required,
-            "certificate_title": claim.certificate_title,
-            "certificate_statement": statement(
-                claim.kind, organisation.name, values, claim.grams_required, public=True
-            ),
-            "order_status": order.status.value,
-            "credits": credits_in(session, order.id),
-        }
+        key = parse_code(code)
+        claim = (
+            None
+            if key is None
+            else session.scalar(select(InstitutionalClaim).where(InstitutionalClaim.public_code == key))
+        )
+        order = None if claim is None else _order_of(session, claim)
+        if claim is None or order is None or order.status not in PAID_STATUSES:
+            raise NotFound("No paid institutional claim has this code.")
+        return _record(session, claim, order)
 
 
 def member_claim(principal: Principal, organisation_id: int, claim_id: int) -> dict[str, Any]:
-    """A claim's public record, for a member of the organisation that made it."""
+    """A claim's public record, paid or not, for a member of the organisation that made it."""
     principal.require_member(organisation_id)
-    claim = read_session().get(InstitutionalClaim, claim_id)
-    if claim is None or claim.organisation_id != organisation_id:
-        raise NotFound(f"No institutional claim has id {claim_id}.")
-    return public_claim(claim_id)
+    with unit_of_work() as session:
+        claim = session.get(InstitutionalClaim, claim_id)
+        if claim is None or claim.organisation_id != organisation_id:
+            raise NotFound(f"No institutional claim has id {claim_id}.")
+        return _record(session, claim, _order_of(session, claim))

@@ -15,11 +15,15 @@ class OrderPolicy:
     one_yuan_kinds: tuple[str, ...] = ("FFCER", "SMCER")
     max_order_g: int = 100_000 * 1_000_000
     reservation_ttl_s: int = 15 * 60
+    # How long after its payment window an expired or cancelled order's trade is still asked about.
+    ended_sync_days: int = 7
     refund_window_days: int = 7
     public_base_url: str = "http://127.0.0.1:5000"
     points_per_kg: int = 1
     points_pending_days: int = 7
     points_expiry_days: int = 365
+    # Who earns the points of an organisation's purchase: "organisation" (its own account) or "none".
+    organisation_points: str = "organisation"
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> OrderPolicy:
@@ -30,9 +34,11 @@ class OrderPolicy:
             one_yuan_kinds=tuple(k.strip() for k in settings["ONE_YUAN_KINDS"].split(",") if k.strip()),
             max_order_g=settings["ORDER_MAX_TONNES"] * 1_000_000,
             reservation_ttl_s=settings["RESERVATION_TTL_S"],
+            ended_sync_days=settings["ORDER_SYNC_ENDED_DAYS"],
             refund_window_days=settings["REFUND_WINDOW_DAYS"],
             public_base_url=settings["PUBLIC_BASE_URL"].rstrip("/"),
             points_per_kg=settings["POINTS_PER_KG_OFFSET"],
             points_pending_days=settings["POINTS_PENDING_DAYS"],
             points_expiry_days=settings["POINTS_EXPIRY_DAYS"],
+            organisation_points=settings["ORGANISATION_POINTS"],
         )

@@ -74,6 +74,7 @@ class WrittenOrder:
     id: int
     out_trade_no: str
     user_id: int
+    organisation_id: int | None
     channel: Channel
     status: OrderStatus
     grams: int

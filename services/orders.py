@@ -20,7 +20,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from models import (
-    GRAMS_PER_TONNE,
     Batch,
     Channel,
     Order,
@@ -31,7 +30,7 @@ from models import (
     utcnow,
 )
 from models.database import is_postgres, read_session, unit_of_work
-from services import idempotency, order_rows, order_states, reservations
+from services import idempotency, order_rows, order_states, pricing, reservations
 from services.errors import InsufficientCredits, NotFound, ValidationFailed
 from services.order_policy import OrderPolicy
 from services.reservations import Selector
@@ -55,6 +54,8 @@ class OrderRequest:
     channel: Channel | None = None
     source_type: str | None = None
     source_id: str | None = None
+    # The buyer of record when the order is bought for an organisation (see `Order.organisation_id`).
+    organisation_id: int | None = None
 
 
 def new_out_trade_no(now: datetime | None = None) -> str:
@@ -179,6 +180,7 @@ def _record_once(
             "expires_at": expires_at,
             "source_type": request.source_type,
             "source_id": request.source_id,
+            "organisation_id": request.organisation_id,
         },
         selector=priced.selector,
         price_fen_per_t=priced.price_fen_per_t,
@@ -253,25 +255,26 @@ def _price(request: OrderRequest, policy: OrderPolicy) -> tuple[int, int, int, S
         selector = Selector(
             project_id=request.project_id, owner_id=request.owner_id, kind_codes=policy.one_yuan_kinds
         )
-        price_fen_per_t = policy.unit_price_fen * GRAMS_PER_TONNE // policy.unit_g
-        return units * policy.unit_g, units * policy.unit_price_fen, price_fen_per_t, selector
+        offer = pricing.one_yuan(policy)
+        grams = units * offer.unit_g
+        return grams, offer.charge_fen(grams), offer.price_fen_per_t, selector
     if request.product == "credits":
         grams = request.grams or 0
         if request.project_id is None:
             raise ValidationFailed(
                 "Choose a project.", errors={"project_id": ["required for a credit order"]}
             )
-        if not 1_000 <= grams <= policy.max_order_g:
+        if not pricing.MIN_CREDITS_G <= grams <= policy.max_order_g:
             raise ValidationFailed(
                 "Order between 1 kg and the maximum order size.",
-                errors={"grams": [f"must be 1,000 to {policy.max_order_g:,} g"]},
+                errors={"grams": [f"must be {pricing.MIN_CREDITS_G:,} to {policy.max_order_g:,} g"]},
             )
         project = _require_project(request.project_id, None)
-        price = project.effective_price_fen_per_t
-        if price <= 0:
+        offer = pricing.credits(project.effective_price_fen_per_t)
+        if offer is None:
             raise ValidationFailed("This project has no price yet.", errors={"project_id": ["not for sale"]})
-        amount = -(-grams * price // GRAMS_PER_TONNE)  # rounded up to the fen
-        return grams, amount, price, Selector(project_id=project.id, owner_id=request.owner_id)
+        selector = Selector(project_id=project.id, owner_id=request.owner_id)
+        return grams, offer.charge_fen(grams), offer.price_fen_per_t, selector
     raise ValidationFailed("Unknown product.", errors={"product": ["must be one_yuan or credits"]})
 
 
@@ -367,13 +370,18 @@ def lock_order(session: Session, order_id: int) -> Order:
     return order
 
 
-def expire_order(order_id: int, note: str = "payment window passed") -> bool:
-    """Expire an unpaid order and release its grams; False if it was no longer open."""
+def expire_order(order_id: int, note: str = "payment window passed", trade_closed: bool = False) -> bool:
+    """Expire an unpaid order and release its grams; False if it was no longer open.
+
+    `trade_closed`: WeChat Pay has just confirmed its trade closed, so no payment can follow.
+    """
     with unit_of_work() as session:
         order = lock_order(session, order_id)
         if order.status not in order_states.OPEN:
             return False
         order_states.transition(session, order, OrderStatus.EXPIRED, note)
+        if trade_closed:
+            order.trade_closed_at = utcnow()
         if order.reservation_id is not None:
             reservations.release_in(session, order.reservation_id)
     return True

@@ -1,7 +1,9 @@
 """Organisations (companies, public bodies, courts, event organisers) and their organisers.
 
-A member of an organisation has the organiser role for it. Admins create organisations and manage
-their members; an organisation's owner may manage its members too. Every change is audited.
+A member of an organisation has the organiser role for it. Admins create organisations and name
+their owner, who becomes a member. Anyone else becomes a member only by accepting an invitation
+(services.organisation_invitations); admins and the owner may remove members. Every change is
+audited.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def _require_user(session: Session, user_id: int, field: str) -> User:
     return user
 
 
-def _organisation(session: Session, organisation_id: int) -> Organisation:
+def organisation_in(session: Session, organisation_id: int) -> Organisation:
+    """The organisation, or NotFound."""
     organisation = session.get(Organisation, organisation_id)
     if organisation is None:
         raise NotFound(f"No organisation has id {organisation_id}.")
@@ -61,9 +64,10 @@ def _kind(value: Any) -> OrganisationKind:
         ) from None
 
 
-def _add_member_in(
+def add_member_in(
     session: Session, actor_id: int, organisation: Organisation, user_id: int
 ) -> OrganisationMember:
+    """Make `user_id` a member inside the caller's unit of work; their cached tokens are dropped on commit."""
     member = OrganisationMember(organisation_id=organisation.id, user_id=user_id)
     session.add(member)
     session.flush()
@@ -91,7 +95,8 @@ def _member_view(
     }
 
 
-def _is_member(session: Session, organisation_id: int, user_id: int) -> bool:
+def is_member(session: Session, organisation_id: int, user_id: int) -> bool:
+    """Whether `user_id` is an organiser of the organisation."""
     query = select(OrganisationMember.id).where(
         OrganisationMember.organisation_id == organisation_id, OrganisationMember.user_id == user_id
     )
@@ -123,7 +128,7 @@ def create_organisation(
                 audit.snapshot(organisation),
             )
             if owner_id is not None:
-                _add_member_in(session, principal.user_id, organisation, owner_id)
+                add_member_in(session, principal.user_id, organisation, owner_id)
             return organisation
     except IntegrityError as exc:
         raise Conflict(f"An organisation named {name!r} exists already.") from exc
@@ -136,7 +141,7 @@ def update_organisation(
     principal.require_admin()
     try:
         with unit_of_work() as session:
-            organisation = _organisation(session, organisation_id)
+            organisation = organisation_in(session, organisation_id)
             before = audit.snapshot(organisation)
             if "name" in changes:
                 name = _check_name(changes["name"])
@@ -163,8 +168,8 @@ def update_organisation(
                     after,
                 )
             owner_id = organisation.owner_id
-            if owner_id is not None and not _is_member(session, organisation.id, owner_id):
-                _add_member_in(session, principal.user_id, organisation, owner_id)
+            if owner_id is not None and not is_member(session, organisation.id, owner_id):
+                add_member_in(session, principal.user_id, organisation, owner_id)
             return organisation
     except IntegrityError as exc:
         raise Conflict("An organisation with this name exists already.") from exc
@@ -181,7 +186,8 @@ def list_organisations(principal: Principal, page: int, page_size: int) -> tuple
         return list(items), total
 
 
-def _require_manager(principal: Principal, organisation: Organisation) -> None:
+def require_manager(principal: Principal, organisation: Organisation) -> None:
+    """Only an admin or the organisation's owner may invite and remove members."""
     if not principal.is_admin and organisation.owner_id != principal.user_id:
         raise PermissionDenied("Only an admin or the organisation's owner can change its members.")
 
@@ -191,7 +197,7 @@ def list_members(
 ) -> tuple[list[dict[str, Any]], int]:
     """The organisers of an organisation (visible to its members and to admins), and their count."""
     with unit_of_work() as session:
-        organisation = _organisation(session, organisation_id)
+        organisation = organisation_in(session, organisation_id)
         principal.require_member(organisation.id)
         where = OrganisationMember.organisation_id == organisation.id
         total = session.scalar(select(func.count()).select_from(OrganisationMember).where(where)) or 0
@@ -207,26 +213,11 @@ def list_members(
         return members, total
 
 
-def add_member(principal: Principal, organisation_id: int, user_id: int) -> dict[str, Any]:
-    """Make a user an organiser of the organisation (admin or owner)."""
-    try:
-        with unit_of_work() as session:
-            organisation = _organisation(session, organisation_id)
-            _require_manager(principal, organisation)
-            user = _require_user(session, user_id, "user_id")
-            if _is_member(session, organisation.id, user.id):
-                raise Conflict(f"User {user_id} is a member already.")
-            member = _add_member_in(session, principal.user_id, organisation, user.id)
-            return _member_view(organisation, user.id, user.display_name, member.created_at)
-    except IntegrityError as exc:
-        raise Conflict(f"User {user_id} is a member already.") from exc
-
-
 def remove_member(principal: Principal, organisation_id: int, user_id: int) -> None:
     """Take a user's organiser role for the organisation away (admin or owner; never the owner)."""
     with unit_of_work() as session:
-        organisation = _organisation(session, organisation_id)
-        _require_manager(principal, organisation)
+        organisation = organisation_in(session, organisation_id)
+        require_manager(principal, organisation)
         member = session.scalar(
             select(OrganisationMember).where(
                 OrganisationMember.organisation_id == organisation.id, OrganisationMember.user_id == user_id

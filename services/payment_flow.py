@@ -7,6 +7,7 @@ reordered or concurrent callback finds the event already recorded and changes no
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -142,15 +143,17 @@ def handle_payment_notification(
         if seen is not None or order.transaction_id == notification.transaction_id:
             return PaymentOutcome(order.id, "duplicate")
         if order.transaction_id is not None:
-            # The same order paid twice under two transactions: keep the first, refund this one by hand.
-            _record_event(session, order, notification, "second payment of a paid order")
-            log.error(
-                "order %s paid twice (%s, %s)",
+            # The same order paid twice under two transactions: keep the first, give this one back.
+            refund = _second_payment_refund(session, order, notification)
+            _record_event(session, order, notification, "paid twice: refund")
+            log.warning(
+                "order %s paid twice (%s, %s): refund %s",
                 order.out_trade_no,
                 order.transaction_id,
                 notification.transaction_id,
+                refund.out_refund_no,
             )
-            return PaymentOutcome(order.id, "duplicate")
+            return PaymentOutcome(order.id, "refund_started", refund.id)
         late = order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED)
         order.transaction_id = notification.transaction_id
         order.paid_at = notification.success_time or utcnow()
@@ -212,6 +215,27 @@ def _automatic_refund(session: Session, order: Order) -> Refund:
         amount_fen=order.amount_fen,
         reason="paid after expiry; no credits left",
         automatic=True,
+    )
+    session.add(refund)
+    session.flush()
+    return refund
+
+
+def second_payment_refund_no(out_trade_no: str, transaction_id: str) -> str:
+    """The refund number of a second payment: derived from both, so applying it again is harmless."""
+    digest = hashlib.sha256(transaction_id.encode()).hexdigest()[:9].upper()
+    return f"RF{out_trade_no[2:]}"[:22] + f"D{digest}"
+
+
+def _second_payment_refund(session: Session, order: Order, notification: PaymentNotification) -> Refund:
+    refund = Refund(
+        order_id=order.id,
+        out_refund_no=second_payment_refund_no(order.out_trade_no, notification.transaction_id),
+        grams=0,
+        amount_fen=notification.amount_fen,
+        reason="paid twice; the second payment goes back",
+        automatic=True,
+        transaction_id=notification.transaction_id,
     )
     session.add(refund)
     session.flush()

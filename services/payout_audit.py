@@ -30,12 +30,17 @@ def refund_lines_add_up_to_refunds(session: Session) -> Iterator[Violation]:
         .where(
             (
                 (Refund.status == RefundStatus.SUCCEEDED)
+                & Refund.transaction_id.is_(None)
                 & (
                     (func.coalesce(split.c.fen, 0) != Refund.amount_fen)
                     | ((Refund.automatic.is_(False)) & (func.coalesce(split.c.grams, 0) != Refund.grams))
                 )
             )
-            | ((Refund.status != RefundStatus.SUCCEEDED) & split.c.refund_id.is_not(None))
+            # Lines only for succeeded refunds of the order's own payment (a second payment's has none).
+            | (
+                ((Refund.status != RefundStatus.SUCCEEDED) | Refund.transaction_id.is_not(None))
+                & split.c.refund_id.is_not(None)
+            )
         )
         .order_by(Refund.id)
     )

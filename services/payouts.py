@@ -14,10 +14,9 @@ later month's payout, so a payout once made never changes. Payouts go to each pr
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
@@ -27,6 +26,7 @@ from models import Order, OrderLine, Project, ProjectOwner, Refund, RefundLine, 
 from models.database import read_session
 from services import beijing_time
 from services.errors import ValidationFailed
+from services.export_cells import csv_document
 
 MAX_PERIOD_DAYS = 3660
 
@@ -241,6 +241,7 @@ def net_sales(period: Period) -> dict[str, Any]:
             Refund.status == RefundStatus.SUCCEEDED,
             Refund.completed_at >= period.start,
             Refund.completed_at < period.end,
+            Refund.transaction_id.is_(None),  # a second payment was never counted in: not out either
         )
     ).one()
     session.rollback()
@@ -289,28 +290,24 @@ def export_csv(
 ) -> tuple[str, str]:
     """A period's payouts as CSV (with a byte-order mark for spreadsheets); gives (file name, text)."""
     period = period_of(month, since, until)
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for row in payout_rows(period, group):
-        writer.writerow(
-            [
-                period.label,
-                row.owner_id or "",
-                row.owner_name or "",
-                row.owner_kind or "",
-                row.project_id or "",
-                row.project_code or "",
-                row.project_name or "",
-                row.kind or "",
-                row.sold_g,
-                row.refunded_g,
-                row.net_g,
-                row.sales_fen,
-                row.refunded_fen,
-                row.net_fen,
-                yuan(row.net_fen),
-            ]
-        )
-    return f"payouts-{period.label}-by-{group}.csv", buffer.getvalue()
+    rows = (
+        [
+            period.label,
+            row.owner_id,
+            row.owner_name,
+            row.owner_kind,
+            row.project_id,
+            row.project_code,
+            row.project_name,
+            row.kind,
+            row.sold_g,
+            row.refunded_g,
+            row.net_g,
+            row.sales_fen,
+            row.refunded_fen,
+            row.net_fen,
+            Decimal(row.net_fen).scaleb(-2),  # a number (a refunded month may be negative), not text
+        ]
+        for row in payout_rows(period, group)
+    )
+    return f"payouts-{period.label}-by-{group}.csv", csv_document(CSV_COLUMNS, rows)

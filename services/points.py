@@ -340,6 +340,41 @@ def balance(user_id: int) -> PointsSummary:
         session.rollback()
 
 
+def settled_in(session: Session, user_id: int, now: datetime | None = None) -> PointsSummary:
+    """The user's points with every refund window still open at `now` left out: what a bank may read.
+
+    `balance` adds the pending lots whose window has closed but that the release job has not made
+    available yet (a spend would release them first); `lifetime_earned` leaves out the awards still
+    inside their window, and `pending` is those awards. A lot is pending only as an earn not yet
+    spent from, so the awards inside their window are exactly their remaining points.
+    """
+    now = _aware(now) or utcnow()
+    row = session.get(PointsBalance, user_id)
+    if row is None:
+        return PointsSummary(0, 0, 0)
+    open_window = (
+        session.scalar(
+            select(func.coalesce(func.sum(PointsEntry.remaining), 0)).where(
+                PointsEntry.user_id == user_id,
+                PointsEntry.status == PointsStatus.PENDING,
+                PointsEntry.available_at > now,
+            )
+        )
+        or 0
+    )
+    due = row.pending - open_window
+    return PointsSummary(row.balance + due, open_window, row.lifetime_earned - open_window)
+
+
+def settled(user_id: int, now: datetime | None = None) -> PointsSummary:
+    """`settled_in` in a read transaction of its own."""
+    session = read_session()
+    try:
+        return settled_in(session, user_id, now)
+    finally:
+        session.rollback()
+
+
 def history(user_id: int, page: int = 1, page_size: int = 20) -> tuple[list[PointsEntry], int]:
     """One page of the user's ledger entries, newest first, and the total number of entries."""
     session = read_session()

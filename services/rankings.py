@@ -10,6 +10,10 @@ record. Increments lost while Redis is unreachable heal when the board expires a
 
 Days and weeks are Beijing calendar days and ISO weeks (Monday first). City boards use the
 users' profile city. Users with equal grams share a rank (1, 2, 2, 4).
+
+Rankings are for people: the offset boards count the orders whose buyer of record is the user. An
+organisation's purchase (`Order.organisation_id` set) puts neither the organisation nor the member
+who placed it on a board.
 """
 
 from __future__ import annotations
@@ -151,8 +155,11 @@ class OffsetPosting:
     at: datetime
 
 
-def offset_posting_in(session: Session, order: Order, grams: int) -> OffsetPosting:
-    """The posting of `grams` of `order` (at its fulfilment time, in its buyer's profile city)."""
+def offset_posting_in(session: Session, order: Order, grams: int) -> OffsetPosting | None:
+    """The posting of `grams` of `order` (at its fulfilment time, in its buyer's profile city);
+    None for an organisation's purchase, which ranks nobody."""
+    if order.organisation_id is not None:
+        return None
     city = session.scalar(select(User.city).where(User.id == order.user_id))
     return OffsetPosting(order.user_id, (city or "").strip() or None, grams, order.fulfilled_at or utcnow())
 
@@ -210,7 +217,11 @@ def _offset_scores(board: Board) -> Select:
     total = func.sum(Order.grams - Order.refunded_g)
     query = (
         select(Order.user_id, total)
-        .where(Order.status.in_(OFFSET_STATUSES), Order.fulfilled_at.is_not(None))
+        .where(
+            Order.status.in_(OFFSET_STATUSES),
+            Order.fulfilled_at.is_not(None),
+            Order.organisation_id.is_(None),
+        )
         .group_by(Order.user_id)
         .having(total > 0)
     )

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, String, any_, bindparam, or_, select
+from sqlalchemy import Connection, String, any_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement
@@ -209,6 +209,7 @@ class BillMatcher:
         }
         by_transaction: dict[str, Row[Any]] = {}
         events: dict[str, Row[Any]] = {}
+        second: dict[str, Row[Any]] = {}  # refunds of second payments, by the payment's transaction
         if odd:
             by_transaction = {
                 o.transaction_id: o
@@ -222,8 +223,16 @@ class BillMatcher:
                     )
                 )
             }
+            second = {
+                r.transaction_id: r
+                for r in conn.execute(
+                    select(Refund.transaction_id, Refund.out_refund_no, Refund.status).where(
+                        among(Refund.transaction_id, odd)
+                    )
+                )
+            }
         for row in trades:
-            self._trade(row, orders.get(row.out_trade_no), by_transaction, events, found)
+            self._trade(row, orders.get(row.out_trade_no), by_transaction, events, found, second)
         if refunds:
             refund_columns = (
                 Refund.id,
@@ -262,6 +271,7 @@ class BillMatcher:
         by_transaction: dict[str, Row[Any]],
         events: dict[str, Row[Any]],
         found: list[dict[str, Any]],
+        second: dict[str, Row[Any]] | None = None,
     ) -> None:
         status_here = order.status.value if order is not None else None
         if row.trade_state != "SUCCESS":  # e.g. REVOKED: the money did not stay at WeChat Pay
@@ -320,11 +330,23 @@ class BillMatcher:
         self._seen_orders.append(order.id)  # this row accounts for the order, whatever differs
         if order.transaction_id != row.transaction_id:
             event = events.get(row.transaction_id)
-            detail = (
-                "a second payment of this order (recorded here); refund it"
-                if event is not None and event.order_id == order.id
-                else f"paid here by transaction {order.transaction_id}"
-            )
+            if event is not None and event.order_id == order.id:
+                refund = (second or {}).get(row.transaction_id)
+                self._found(
+                    found,
+                    K.PAID_TWICE,
+                    row=row,
+                    order=order,
+                    detail=f"a second payment of this order, refunded automatically by {refund.out_refund_no}"
+                    if refund is not None
+                    else "a second payment of this order (recorded here); refund it",
+                    status_here=refund.status.value if refund is not None else status_here,
+                    status_there=row.trade_state,
+                    amount_here_fen=order.amount_fen,
+                    amount_there_fen=row.paid_fen,
+                )
+                return
+            detail = f"paid here by transaction {order.transaction_id}"
             self._found(
                 found,
                 K.STATUS_DIFFERS,
@@ -444,7 +466,8 @@ class BillMatcher:
                 Refund.status,
                 Refund.order_id,
                 Order.out_trade_no,
-                Order.transaction_id,
+                # The payment refunded: a second payment's own, else the order's.
+                func.coalesce(Refund.transaction_id, Order.transaction_id).label("transaction_id"),
             )
             .join(Order, Order.id == Refund.order_id)
             .where(

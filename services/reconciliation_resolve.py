@@ -4,7 +4,8 @@
   row becomes the `PaymentNotification` the callback would have brought and goes through the same
   `handle_payment_notification`, which fulfils the order once (or refunds a payment that came after
   the grams were gone). Its amount is checked against the order there, as for any callback.
-- `refund`: refund the order (all that is left, or `grams`) through `refunds.request_refund`.
+- `refund`: refund the order (all that is left, or `grams`) through `refunds.request_refund`. Not for
+  a second payment of an order (`paid_twice`): that one is refunded automatically, by its own refund.
 - `explain`: nothing to do at WeChat Pay or here; the note says why.
 
 The action runs first, in its own units of work; the resolution and its audit entry are written
@@ -92,6 +93,11 @@ def resolve_discrepancy(
         result = payment_flow.handle_payment_notification(_notification(found), provider.name, policy)
         outcome = f"payment taken from the bill: {result.outcome}" + (f"; {note}" if note else "")
     else:
+        if found.kind == DiscrepancyKind.PAID_TWICE:
+            # A refund here would return the order's own payment, not the second one.
+            raise InvalidState(
+                "A second payment is refunded automatically, by its own refund; explain this once it succeeded."
+            )
         if found.order_id is None or not found.out_trade_no:
             raise InvalidState("There is no order here to refund.")
         reason = note or f"reconciliation run {found.run_id}"

@@ -137,7 +137,11 @@ def _check_refundable(principal: Principal, order: Order, policy: OrderPolicy) -
         )
     session = read_session()
     if session.scalar(
-        select(Refund.id).where(Refund.order_id == order.id, Refund.status == RefundStatus.PROCESSING)
+        select(Refund.id).where(
+            Refund.order_id == order.id,
+            Refund.status == RefundStatus.PROCESSING,
+            Refund.transaction_id.is_(None),  # a second payment's refund is not one of the order's
+        )
     ):
         raise Conflict("A refund of this order is already being processed.")
     if not principal.is_admin:
@@ -163,9 +167,11 @@ def apply_refund(refund_id: int, provider: PaymentProvider, policy: OrderPolicy)
         out_trade_no=order.out_trade_no,
         out_refund_no=refund.out_refund_no,
         refund_fen=refund.amount_fen,
-        total_fen=order.amount_fen,
+        # A second payment is refunded by its own transaction, in full.
+        total_fen=refund.amount_fen if refund.transaction_id else order.amount_fen,
         reason=refund.reason[:80],
         notify_url=f"{policy.public_base_url}/api/v1/payments/{provider.name}/refund-notify",
+        transaction_id=refund.transaction_id or "",
     )
     try:
         result = provider.refund(request)
@@ -234,6 +240,8 @@ def complete_refund_in(
     refund.status = RefundStatus.SUCCEEDED
     refund.refund_id = refund_id
     refund.completed_at = utcnow()
+    if refund.transaction_id is not None:
+        return None  # a second payment went back: the order, its lines and its figures stay as they are
     reservation = session.get(Reservation, order.reservation_id) if order.reservation_id else None
     grams_by_line: dict[int, int] = defaultdict(int)
     if refund.grams and reservation is not None and reservation.status == ReservationStatus.CONFIRMED:

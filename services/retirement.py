@@ -15,8 +15,6 @@ Every write is one unit of work with its audit entry.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,6 +56,8 @@ from models import (
 from models.database import read_session, unit_of_work
 from services import audit, beijing_time
 from services.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from services.export_cells import csv_document
+from services.web_urls import WEB_MESSAGE, is_web_url
 
 M = GRAMS_PER_TONNE
 S = RetirementStatus
@@ -436,19 +436,19 @@ def export_tonnes_csv(retirement_id: int) -> tuple[str, str]:
     """
     session = read_session()
     retirement = _retirement(session, retirement_id)
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
     batches: dict[int, Batch] = {}
-    for row in session.scalars(_tonne_rows(session, retirement_id)).yield_per(1000):
-        if row.batch_id not in batches:
-            batches.update(_batches(session, [row.batch_id]))
-        view = _tonne_view(batches[row.batch_id], row.tonne_index)
-        writer.writerow([*(view[column] for column in CSV_COLUMNS[:-1]), 1])
+
+    def rows() -> Iterable[list[Any]]:
+        for row in session.scalars(_tonne_rows(session, retirement_id)).yield_per(1000):
+            if row.batch_id not in batches:
+                batches.update(_batches(session, [row.batch_id]))
+            view = _tonne_view(batches[row.batch_id], row.tonne_index)
+            yield [*(view[column] for column in CSV_COLUMNS[:-1]), 1]
+
+    text = csv_document(CSV_COLUMNS, rows())
     name = f"retirement-{retirement.id}-{retirement.kind_code}-{retirement.tonnes}t.csv"
     session.rollback()
-    return name, buffer.getvalue()
+    return name, text
 
 
 # -- Writing --
@@ -622,6 +622,8 @@ def confirm(
     """The registry retired the tonnes (submitted → confirmed); they count in `batches.retired_g`."""
     if not registry_ref.strip():
         raise ValidationFailed("Give the registry's reference.", errors={"registry_ref": ["required"]})
+    if registry_url and not is_web_url(registry_url):
+        raise ValidationFailed(WEB_MESSAGE, errors={"registry_url": [WEB_MESSAGE]})
     today = beijing_time.today()
     if retired_on > today:
         raise ValidationFailed(

@@ -1,17 +1,14 @@
 """Sales report exports: the same rows as the report, as CSV (UTF-8 with BOM) or XLSX.
 
-The XLSX workbook is written by openpyxl in write-only mode, which streams rows to the file
-instead of keeping a cell object per value.
+Both are written by `services.export_cells`, which streams the XLSX rows (openpyxl's write-only
+mode) and keeps every text cell from running as a formula.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 
-from openpyxl import Workbook
-
+from services.export_cells import csv_document, xlsx_document
 from services.sales_reports import METRICS, ReportRow
 
 COLUMNS_BY_DIMENSION: dict[str, tuple[str, ...]] = {
@@ -45,25 +42,13 @@ def _values(row: ReportRow, columns: list[str]) -> list[object]:
 def to_csv(rows: Iterable[ReportRow], group_by: list[str]) -> bytes:
     """CSV with a header row; a BOM so that spreadsheet programs read the Chinese names as UTF-8."""
     columns = columns_for(group_by)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(["" if v is None else v for v in _values(row, columns)])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_document(columns, (_values(row, columns) for row in rows)).encode("utf-8")
 
 
 def to_xlsx(rows: Iterable[ReportRow], group_by: list[str]) -> bytes:
     """An XLSX workbook with one sheet `sales`: a header row, then one row per group."""
     columns = columns_for(group_by)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("sales")
-    sheet.append(columns)
-    for row in rows:
-        sheet.append(_values(row, columns))
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return xlsx_document("sales", columns, (_values(row, columns) for row in rows))
 
 
 def export(rows: Iterable[ReportRow], group_by: list[str], fmt: str) -> tuple[bytes, str]:

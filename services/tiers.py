@@ -2,6 +2,8 @@
 
 The tier follows `lifetime_earned` of the points ledger, not the balance: spending points on
 rewards never lowers a tier; a refunded purchase does, since its points were never really earned.
+Only settled points count: a purchase still inside its refund window lifts no tier (a bank prices
+on the tier), so the user's own view shows those points apart, as `pending`.
 Below the first threshold a user has no tier yet.
 """
 
@@ -52,18 +54,21 @@ class TierStatus:
     lifetime_earned: int
     next_tier: Tier | None
     points_to_next: int | None
+    # Points of purchases still inside their refund window: not counted in `lifetime_earned` yet.
+    pending: int = 0
 
 
-def tier_status(lifetime_earned: int, policy: TierPolicy) -> TierStatus:
+def tier_status(lifetime_earned: int, policy: TierPolicy, pending: int = 0) -> TierStatus:
     """The tier reached with `lifetime_earned` points, the next one and the points still to earn for it."""
     reached = [tier for tier in policy.tiers if lifetime_earned >= tier.min_points]
     ahead = [tier for tier in policy.tiers if lifetime_earned < tier.min_points]
     current = reached[-1] if reached else None
     upcoming = ahead[0] if ahead else None
     to_go = upcoming.min_points - lifetime_earned if upcoming else None
-    return TierStatus(current, lifetime_earned, upcoming, to_go)
+    return TierStatus(current, lifetime_earned, upcoming, to_go, pending)
 
 
 def my_tier(user_id: int, policy: TierPolicy) -> TierStatus:
-    """The user's tier from their lifetime earned points."""
-    return tier_status(points.balance(user_id).lifetime_earned, policy)
+    """The user's tier from their settled lifetime earned points, with their pending points apart."""
+    settled = points.settled(user_id)
+    return tier_status(settled.lifetime_earned, policy, settled.pending)

@@ -22,6 +22,7 @@ from api import create_app
 from config import normalise_database_url
 from models import database
 from tests.fakes.wechatpay_server import FakeWeChatPay, MerchantKeys, PlatformKeys
+from tests.support.clock import wait_out_beijing_midnight
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest_plugins = ["tests.fakes.wechat_api"]
@@ -207,3 +208,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("figures")
         for line in lines:
             terminalreporter.write_line(str(line))
+
+
+@pytest.fixture(autouse=True)
+def _not_across_beijing_midnight() -> None:
+    """No test starts within two minutes of Beijing midnight (see tests/support/clock.py)."""
+    wait_out_beijing_midnight()

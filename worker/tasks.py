@@ -50,8 +50,8 @@ def _context():
 def expire_orders():
     from services.order_jobs import expire_due_orders
 
-    provider, _ = _context()
-    return expire_due_orders(provider)
+    provider, policy = _context()
+    return expire_due_orders(provider, policy)
 
 
 @in_app_context

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from api.catalogue.schemas import (
@@ -10,9 +9,11 @@ from api.catalogue.schemas import (
     CatalogueProjectDetailSchema,
     CatalogueProjectSchema,
     CreditKindSchema,
+    OneYuanProductSchema,
     OwnerFilterSchema,
     ProjectFilterSchema,
 )
+from api.context import order_policy
 from api.errors import ErrorSchema
 from services import catalogue
 
@@ -29,9 +30,9 @@ blp = Blueprint(
 @blp.response(200, CatalogueProjectSchema(many=True))
 @blp.paginate()
 def list_projects(filters, pagination_parameters):
-    """List projects with available tonnes and the price of one unit."""
+    """List projects with available tonnes and what an order of each of their products charges."""
     items, total = catalogue.list_projects(
-        unit_g=current_app.config["ONE_YUAN_UNIT_G"],
+        policy=order_policy(),
         page=pagination_parameters.page,
         page_size=pagination_parameters.page_size,
         **filters,
@@ -45,7 +46,14 @@ def list_projects(filters, pagination_parameters):
 @blp.alt_response(404, schema=ErrorSchema, description="No such project")
 def get_project(project_id: int):
     """Show one project with its batches and their registry serials."""
-    return catalogue.get_project(project_id, unit_g=current_app.config["ONE_YUAN_UNIT_G"])
+    return catalogue.get_project(project_id, policy=order_policy())
+
+
+@blp.route("/one-yuan")
+@blp.response(200, OneYuanProductSchema)
+def one_yuan():
+    """Show the one-yuan carbon sink: a fixed price per unit whatever the project, and its kinds."""
+    return catalogue.one_yuan_product(order_policy())
 
 
 @blp.route("/kinds")

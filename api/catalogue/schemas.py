@@ -32,6 +32,29 @@ class OwnerRefSchema(ma.Schema):
     county = ma.fields.String()
 
 
+class ProductPriceSchema(ma.Schema):
+    product = ma.fields.String(
+        required=True, metadata={"description": "`one_yuan` or `credits`, as `product` of an order"}
+    )
+    unit_g = ma.fields.Integer(required=True, metadata={"description": "Grams the unit price is for"})
+    price_fen_per_unit = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Fen per `unit_g` grams: an order of g grams charges "
+            "ceil(g × price_fen_per_unit / unit_g) fen (a one-yuan order: units × price_fen_per_unit)"
+        },
+    )
+    min_g = ma.fields.Integer(required=True, metadata={"description": "Fewest grams one order may buy"})
+    max_g = ma.fields.Integer(required=True, metadata={"description": "Most grams one order may buy"})
+
+
+class OneYuanProductSchema(ProductPriceSchema):
+    kinds = ma.fields.List(
+        ma.fields.String(), required=True, metadata={"description": "Credit kinds its grams come from"}
+    )
+    max_units = ma.fields.Integer(required=True, metadata={"description": "Most units in one order"})
+
+
 class CatalogueProjectSchema(ma.Schema):
     id = ma.fields.Integer()
     code = ma.fields.String()
@@ -47,8 +70,18 @@ class CatalogueProjectSchema(ma.Schema):
     price_fen_per_t = ma.fields.Integer(
         metadata={"description": "Price per tonne in fen (the project's or its kind's)"}
     )
-    unit_g = ma.fields.Integer(metadata={"description": "Grams in one sale unit (the one-yuan unit)"})
-    unit_price_fen = ma.fields.Integer(metadata={"description": "Price of one unit in fen, rounded up"})
+    unit_g = ma.fields.Integer(metadata={"description": "Grams in one one-yuan unit"})
+    unit_price_fen = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "What a one-yuan order charges per unit from this project (a fixed price, the "
+            "same for every project); null when the project is not sold as one-yuan carbon sink"
+        },
+    )
+    products = ma.fields.List(
+        ma.fields.Nested(ProductPriceSchema),
+        metadata={"description": "Every product an order can buy from this project, at what it charges"},
+    )
 
 
 class CatalogueBatchSchema(ma.Schema):

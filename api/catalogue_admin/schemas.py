@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from api.fields import https_url
 from models import OwnerKind
 
 MAX_PRICE_FEN_PER_T = 100_000_000  # ¥1,000,000 per tonne: anything above is a typing slip
@@ -31,11 +32,6 @@ def _text(max_length: int, **kwargs) -> ma.fields.String:
 
 def _name(max_length: int = 200, **kwargs) -> ma.fields.String:
     return ma.fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
-
-
-def _url(value: str) -> None:
-    if value and not value.startswith(("https://", "http://", "/")):
-        raise ma.ValidationError("Must be an http(s) address or a path starting with /.")
 
 
 class KindUpdateSchema(ma.Schema):
@@ -94,7 +90,10 @@ class ProjectUpdateSchema(ma.Schema):
     methodology = _text(200)
     registry_name = _text(200)
     description = ma.fields.String()
-    image_url = ma.fields.String(validate=[validate.Length(max=512), _url])
+    image_url = ma.fields.String(
+        validate=[validate.Length(max=512), https_url],
+        metadata={"description": "An absolute https:// URL of the image; empty: none"},
+    )
     price_fen_per_t = _price(allow_none=True)
 
 

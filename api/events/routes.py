@@ -30,16 +30,13 @@ from services.certificate_pdf import format_grams
 from services.credit_purchase import PurchaseTerms
 from services.errors import NotFound
 from services.event_certificate_pdf import SOURCE_LABELS, render_event_pdf
+from services.public_urls import event_disclosure_url
 
 blp = Blueprint("events", __name__, url_prefix="", description="Event carbon neutralisation")
 
 
 def _terms() -> PurchaseTerms:
     return PurchaseTerms.from_settings(current_app.config)
-
-
-def disclosure_url(event_id: int) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/events/{event_id}/disclosure"
 
 
 @blp.route("/api/v1/event-factors", methods=["GET"])
@@ -209,9 +206,9 @@ def declare(event_id):
 @blp.alt_response(404, schema=ErrorSchema, description="No such event")
 def certificate(event_id):
     """The event's neutralisation certificate: emissions by source, chart, credits and serials."""
-    body = render_event_pdf(
-        event_disclosure.member_disclosure(current_principal(), event_id), disclosure_url(event_id)
-    )
+    disclosure = event_disclosure.member_disclosure(current_principal(), event_id)
+    url = event_disclosure_url(current_app.config["PUBLIC_BASE_URL"], disclosure["code"])
+    body = render_event_pdf(disclosure, url)
     return Response(
         body,
         content_type="application/pdf",
@@ -219,21 +216,21 @@ def certificate(event_id):
     )
 
 
-@blp.route("/api/v1/public/events/<int:event_id>", methods=["GET"])
+@blp.route("/api/v1/public/events/<code>", methods=["GET"])
 @blp.response(200, DisclosureSchema)
-@blp.alt_response(404, schema=ErrorSchema, description="No published event has this id")
-def disclosure(event_id):
-    """The public disclosure of a published event, without login."""
-    return event_disclosure.public_disclosure(event_id)
+@blp.alt_response(404, schema=ErrorSchema, description="No published event has this code")
+def disclosure(code):
+    """The public disclosure of a published event, by its public code, without login."""
+    return event_disclosure.public_disclosure(code)
 
 
-@blp.route("/events/<int:event_id>/disclosure", methods=["GET"])
+@blp.route("/events/<code>/disclosure", methods=["GET"])
 @blp.response(200, content_type="text/html", description="Mobile-friendly disclosure page")
-@blp.alt_response(404, content_type="text/html", description="No published event has this id")
-def disclosure_page(event_id):
-    """The public disclosure page of a published event."""
+@blp.alt_response(404, content_type="text/html", description="No published event has this code")
+def disclosure_page(code):
+    """The public disclosure page of a published event, by its public code."""
     try:
-        body = event_disclosure.public_disclosure(event_id)
+        body = event_disclosure.public_disclosure(code)
     except NotFound as exc:
         return Response(render_template("event_disclosure.html", event=None, message=exc.message), 404)
     page = render_template(

@@ -29,6 +29,10 @@ OFFSET_DEADLINE = (
 )
 OFFSET_AT = "When the offset order was fulfilled and the event reached the offset stage"
 FACTOR_SET_VERSION = "The factor-library version the factor came from; null for a custom factor"
+PUBLIC_CODE = (
+    "The random code of the public disclosure, once published: /events/{code}/disclosure "
+    "and /api/v1/public/events/{code} (the id opens neither)"
+)
 
 
 class EventPlanSchema(ma.Schema):
@@ -130,6 +134,7 @@ class EventSchema(ma.Schema):
     reduction_measures = ma.fields.String()
     offset_plan = ma.fields.String()
     offset_order_no = ma.fields.String(allow_none=True)
+    public_code = ma.fields.String(metadata={"description": PUBLIC_CODE})
     offset_deadline = ma.fields.Date(metadata={"description": OFFSET_DEADLINE})
     offset_at = UtcDateTime(allow_none=True, metadata={"description": OFFSET_AT})
     declared_at = UtcDateTime(allow_none=True)
@@ -275,7 +280,7 @@ class OffsetDisclosureSchema(ma.Schema):
 
 
 class DisclosureSchema(ma.Schema):
-    id = ma.fields.Integer()
+    code = ma.fields.String(metadata={"description": PUBLIC_CODE})
     name = ma.fields.String()
     organisation = ma.fields.String()
     start_date = ma.fields.Date()

@@ -17,6 +17,7 @@ from api.institutional.schemas import (
 from services import institutional
 from services.claim_certificate_pdf import render_claim_pdf
 from services.credit_purchase import PurchaseTerms
+from services.public_urls import claim_record_url
 
 blp = Blueprint(
     "institutional",
@@ -63,12 +64,12 @@ def list_claims(organisation_id, pagination_parameters):
     return rows
 
 
-@blp.route("/public/institutional-claims/<int:claim_id>", methods=["GET"])
+@blp.route("/public/institutional-claims/<code>", methods=["GET"])
 @blp.response(200, PublicClaimSchema)
-@blp.alt_response(404, schema=ErrorSchema, description="No such claim")
-def public(claim_id):
-    """The public record of a claim: the defendant masked, the credits with their serials."""
-    return institutional.public_claim(claim_id)
+@blp.alt_response(404, schema=ErrorSchema, description="No paid claim has this code")
+def public(code):
+    """The public record of a paid claim by its code: the defendant masked, the credits with their serials."""
+    return institutional.public_claim(code)
 
 
 @blp.route(
@@ -82,8 +83,7 @@ def public(claim_id):
 def certificate(organisation_id, claim_id):
     """The claim's certificate: what it is for, the tonnes and the credits' serials."""
     claim = institutional.member_claim(current_principal(), organisation_id, claim_id)
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    body = render_claim_pdf(claim, f"{base}/api/v1/public/institutional-claims/{claim_id}")
+    body = render_claim_pdf(claim, claim_record_url(current_app.config["PUBLIC_BASE_URL"], claim["code"]))
     return Response(
         body,
         content_type="application/pdf",

@@ -11,6 +11,10 @@ from api.events.schemas import PAYMENT_METHODS, EventCreditsSchema, EventPurchas
 from api.fields import UtcDateTime
 
 KINDS = ["ecological_justice", "tree_planting", "annual_neutralisation"]
+PUBLIC_CODE = (
+    "The random code of the claim's public record, /api/v1/public/institutional-claims/{code}, "
+    "which answers once the order is paid (the id opens nothing)"
+)
 
 
 class ClaimCreateSchema(ma.Schema):
@@ -43,6 +47,7 @@ class InstitutionalClaimSchema(ma.Schema):
     year = ma.fields.Integer(allow_none=True)
     grams_required = ma.fields.Integer()
     out_trade_no = ma.fields.String()
+    public_code = ma.fields.String(metadata={"description": PUBLIC_CODE})
     certificate_title = ma.fields.String()
     certificate_statement = ma.fields.String()
     created_at = UtcDateTime()
@@ -54,7 +59,7 @@ class ClaimPlacedSchema(ma.Schema):
 
 
 class PublicClaimSchema(ma.Schema):
-    id = ma.fields.Integer()
+    code = ma.fields.String(metadata={"description": PUBLIC_CODE})
     kind = ma.fields.String()
     organisation = ma.fields.String()
     case_number = ma.fields.String()

@@ -73,6 +73,13 @@ class OrderSchema(ma.Schema):
     project_id = ma.fields.Integer(allow_none=True)
     owner_id = ma.fields.Integer(allow_none=True)
     holder_name = ma.fields.String()
+    organisation_id = ma.fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "The organisation bought for (the buyer of record: it earns the points); "
+            "null for a personal purchase"
+        },
+    )
     provider = ma.fields.String()
     transaction_id = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()

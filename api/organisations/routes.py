@@ -1,19 +1,26 @@
-"""Organisations: admins create and list them; admins and owners manage their organisers."""
+"""Organisations: admins create and list them; admins and owners invite and remove organisers, who accept."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from flask import current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_principal
 from api.errors import ErrorSchema
 from api.organisations.schemas import (
-    AddMemberSchema,
+    InvitationCodeSchema,
+    InvitationSchema,
+    InviteSchema,
+    IssuedInvitationSchema,
     MemberSchema,
+    MyInvitationSchema,
     OrganisationSchema,
     OrganisationUpdateSchema,
 )
-from services import organisations
+from services import organisation_invitations, organisations
 
 blp = Blueprint(
     "organisations", __name__, url_prefix="/api/v1", description="Organisations and their organisers"
@@ -73,17 +80,6 @@ class Members(MethodView):
         pagination_parameters.item_count = total
         return items
 
-    @auth_required()
-    @blp.arguments(AddMemberSchema())
-    @blp.response(201, MemberSchema)
-    @blp.alt_response(403, schema=ErrorSchema, description="Only an admin or the owner can add members")
-    @blp.alt_response(404, schema=ErrorSchema, description="No such organisation")
-    @blp.alt_response(409, schema=ErrorSchema, description="The user is a member already")
-    @blp.alt_response(422, schema=ErrorSchema, description="No such user")
-    def post(self, body, organisation_id):
-        """Make a user an organiser of the organisation (admin or owner)."""
-        return organisations.add_member(current_principal(), organisation_id, body["user_id"])
-
 
 @blp.route("/organisations/<int:organisation_id>/members/<int:user_id>")
 class Member(MethodView):
@@ -95,3 +91,83 @@ class Member(MethodView):
     def delete(self, organisation_id, user_id):
         """Take a user's organiser role for the organisation away (admin or owner)."""
         organisations.remove_member(current_principal(), organisation_id, user_id)
+
+
+@blp.route("/organisations/<int:organisation_id>/invitations")
+class Invitations(MethodView):
+    @auth_required()
+    @blp.response(200, InvitationSchema(many=True))
+    @blp.alt_response(403, schema=ErrorSchema, description="Only an admin or the owner sees invitations")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such organisation")
+    @blp.paginate()
+    def get(self, organisation_id, pagination_parameters):
+        """List the organisation's invitations, newest first (admin or owner)."""
+        items, total = organisation_invitations.list_invitations(
+            current_principal(), organisation_id, pagination_parameters.page, pagination_parameters.page_size
+        )
+        pagination_parameters.item_count = total
+        return items
+
+    @auth_required()
+    @blp.arguments(InviteSchema())
+    @blp.response(201, IssuedInvitationSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Only an admin or the owner can invite")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such organisation")
+    @blp.alt_response(
+        409, schema=ErrorSchema, description="The user is a member already or has an open invitation"
+    )
+    def post(self, body, organisation_id):
+        """Invite a user, or whoever holds the code, to become an organiser (admin or owner)."""
+        ttl = timedelta(hours=current_app.config["ORGANISATION_INVITATION_TTL_H"])
+        return organisation_invitations.invite(current_principal(), organisation_id, body["user_id"], ttl)
+
+
+@blp.route("/organisations/<int:organisation_id>/invitations/<int:invitation_id>")
+class Invitation(MethodView):
+    @auth_required()
+    @blp.response(204)
+    @blp.alt_response(403, schema=ErrorSchema, description="Only an admin or the owner can revoke")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such organisation or invitation")
+    @blp.alt_response(409, schema=ErrorSchema, description="The invitation was answered or has expired")
+    def delete(self, organisation_id, invitation_id):
+        """Withdraw an open invitation (admin or owner)."""
+        organisation_invitations.revoke(current_principal(), organisation_id, invitation_id)
+
+
+@blp.route("/me/invitations", methods=["GET"])
+@auth_required()
+@blp.response(200, MyInvitationSchema(many=True))
+def my_invitations():
+    """List the open invitations addressed to me, newest first."""
+    return organisation_invitations.my_invitations(current_principal())
+
+
+@blp.route("/me/invitations/<int:invitation_id>/accept", methods=["POST"])
+@auth_required()
+@blp.response(200, MyInvitationSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such invitation addressed to me")
+@blp.alt_response(409, schema=ErrorSchema, description="Answered, revoked or expired, or a member already")
+def accept(invitation_id):
+    """Accept an invitation addressed to me: I become an organiser of the organisation."""
+    return organisation_invitations.respond(current_principal(), invitation_id, accept=True)
+
+
+@blp.route("/me/invitations/<int:invitation_id>/decline", methods=["POST"])
+@auth_required()
+@blp.response(200, MyInvitationSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No such invitation addressed to me")
+@blp.alt_response(409, schema=ErrorSchema, description="Answered, revoked or expired")
+def decline(invitation_id):
+    """Decline an invitation addressed to me."""
+    return organisation_invitations.respond(current_principal(), invitation_id, accept=False)
+
+
+@blp.route("/me/invitations/redeem", methods=["POST"])
+@auth_required()
+@blp.arguments(InvitationCodeSchema())
+@blp.response(200, MyInvitationSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="No invitation has this code (for me)")
+@blp.alt_response(409, schema=ErrorSchema, description="Answered, revoked or expired, or a member already")
+def redeem(body):
+    """Accept the invitation whose code I was given."""
+    return organisation_invitations.redeem(current_principal(), body["code"])

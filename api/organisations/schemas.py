@@ -3,7 +3,8 @@
 import marshmallow as ma
 
 from api.fields import UtcDateTime
-from models import OrganisationKind
+from models import InvitationStatus, OrganisationKind
+from services.organisation_invitations import EXPIRED, status_of
 from services.organisations import NAME_MAX_LENGTH
 
 
@@ -33,5 +34,51 @@ class MemberSchema(ma.Schema):
     joined_at = UtcDateTime(dump_only=True)
 
 
-class AddMemberSchema(ma.Schema):
-    user_id = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+class InviteSchema(ma.Schema):
+    user_id = ma.fields.Integer(
+        allow_none=True,
+        load_default=None,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=2**63 - 1),
+        metadata={
+            "description": "The one user who may accept (they find it among their invitations); "
+            "omit it for an invitation anyone holding the code may accept"
+        },
+    )
+
+
+class InvitationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    invitee_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "The user id invited, as given; null for an open one"}
+    )
+    status = ma.fields.Function(status_of, metadata={"enum": [*(s.value for s in InvitationStatus), EXPIRED]})
+    expires_at = UtcDateTime()
+    created_at = UtcDateTime()
+    responded_at = UtcDateTime(allow_none=True)
+
+
+class IssuedInvitationSchema(ma.Schema):
+    invitation = ma.fields.Nested(InvitationSchema)
+    code = ma.fields.String(
+        metadata={"description": "Give it to the invitee, who redeems it; shown only this once"}
+    )
+
+
+class InvitingOrganisationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+
+
+class MyInvitationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    organisation = ma.fields.Nested(InvitingOrganisationSchema)
+    status = ma.fields.String(metadata={"enum": [*(s.value for s in InvitationStatus), EXPIRED]})
+    expires_at = UtcDateTime()
+    invited_at = UtcDateTime()
+    responded_at = UtcDateTime(allow_none=True)
+
+
+class InvitationCodeSchema(ma.Schema):
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))

@@ -18,7 +18,7 @@ from api.errors import ErrorSchema
 from api.limits import limiter
 from api.observability import CALLBACK_FAILURES
 from api.orders.schemas import OrderSchema
-from payments.errors import PaymentError
+from payments.errors import GatewayError, PaymentError
 from services import orders, payment_flow, refunds, sandbox_payments
 from services.errors import DomainError
 
@@ -36,9 +36,11 @@ CALLBACK_DOC = {
         },
     },
     "responses": {
-        "200": {"description": "Taken (the provider stops retrying)"},
-        "400": {"description": "Refused: bad signature, stale timestamp, wrong merchant or amount"},
-        "500": {"description": "Not processed now; the provider retries"},
+        "200": {"description": "Taken (the provider stops retrying); APIv2 answers every callback 200"},
+        "500": {
+            "description": "FAIL with a fixed reason: `invalid notification` (bad signature, stale "
+            "timestamp, wrong merchant or amount) or `temporarily unavailable`; the provider retries"
+        },
     },
 }
 
@@ -49,9 +51,16 @@ def _callback_limit() -> str:
 
 def _provider_for(name: str):
     provider = payment_provider()
-    if provider.name != name:
+    # The sandbox's callback is unauthenticated: it is served by the embedded demo only.
+    if provider.name != name or (name == "sandbox" and current_app.config["CARBON_PROFILE"] == "production"):
         abort(404)
     return provider
+
+
+# What WeChat Pay is told when a callback is not taken: a fixed reason, never our own error text
+# (the details go to the log).
+REFUSED = "invalid notification"
+NOT_PROCESSED = "temporarily unavailable"
 
 
 def _ack(provider, ok: bool, message: str = "", status: int | None = None) -> Response:
@@ -71,11 +80,11 @@ def payment_notify(provider_name):
     except (PaymentError, payment_flow.PaymentRejected) as exc:
         log.warning("payment callback refused: %s", exc)
         CALLBACK_FAILURES.labels("payment", "refused").inc()
-        return _ack(provider, False, str(exc))
-    except DomainError as exc:
+        return _ack(provider, False, REFUSED)
+    except (DomainError, GatewayError) as exc:  # ours failed for now: WeChat Pay sends it again
         log.warning("payment callback not processed: %s", exc)
         CALLBACK_FAILURES.labels("payment", "not_processed").inc()
-        return _ack(provider, False, exc.message, status=500)
+        return _ack(provider, False, NOT_PROCESSED, status=500)
     return _ack(provider, True)
 
 
@@ -91,11 +100,11 @@ def refund_notify(provider_name):
     except PaymentError as exc:
         log.warning("refund callback refused: %s", exc)
         CALLBACK_FAILURES.labels("refund", "refused").inc()
-        return _ack(provider, False, str(exc))
-    except DomainError as exc:
+        return _ack(provider, False, REFUSED)
+    except (DomainError, GatewayError) as exc:  # ours failed for now: WeChat Pay sends it again
         log.warning("refund callback not processed: %s", exc)
         CALLBACK_FAILURES.labels("refund", "not_processed").inc()
-        return _ack(provider, False, exc.message, status=500)
+        return _ack(provider, False, NOT_PROCESSED, status=500)
     return _ack(provider, True)
 
 

@@ -3,7 +3,7 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from api.fields import UtcDateTime
+from api.fields import UtcDateTime, https_url
 from api.rewards.schemas import RedemptionSchema, RewardItemSchema
 from models import RedemptionState, RewardKind
 from services.rewards_admin import MAX_CODES_PER_CALL
@@ -13,16 +13,14 @@ MAX_STOCK = 100_000_000
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{4,64}$", error="4 to 64 letters, digits, '-' or '_'.")
 
 
-def _url(value: str) -> None:
-    if value and not value.startswith(("https://", "http://", "/")):
-        raise ma.ValidationError("Must be an http(s) address or a path starting with /.")
-
-
 class RewardItemUpdateSchema(ma.Schema):
     kind = ma.fields.Enum(RewardKind, by_value=True)
     name = ma.fields.String(validate=validate.Length(min=1, max=200))
     description = ma.fields.String(validate=validate.Length(max=5_000))
-    image_url = ma.fields.String(validate=[validate.Length(max=512), _url])
+    image_url = ma.fields.String(
+        validate=[validate.Length(max=512), https_url],
+        metadata={"description": "An absolute https:// URL of the image; empty: none"},
+    )
     cost_points = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_COST_POINTS))
     stock = ma.fields.Integer(
         strict=True,

@@ -1,4 +1,4 @@
-"""Green tiers: my tier by lifetime earned carbon points."""
+"""Green tiers: my tier by settled lifetime earned carbon points."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_principal
 from api.context import tier_policy
-from api.tiers.schemas import TierStatusSchema
+from api.tiers.schemas import MyTierSchema
 from services import tiers
 
 blp = Blueprint("tiers", __name__, url_prefix="/api/v1", description="Green tiers (浅绿 / 中绿 / 深绿)")
@@ -14,7 +14,7 @@ blp = Blueprint("tiers", __name__, url_prefix="/api/v1", description="Green tier
 
 @blp.route("/me/tier", methods=["GET"])
 @auth_required()
-@blp.response(200, TierStatusSchema)
+@blp.response(200, MyTierSchema)
 def my_tier():
-    """My green tier, lifetime earned points, and the points to the next tier."""
+    """My green tier by settled points, the points to the next tier, and my pending points."""
     return tiers.my_tier(current_principal().user_id, tier_policy())

@@ -11,8 +11,20 @@ class TierSchema(ma.Schema):
 
 class TierStatusSchema(ma.Schema):
     tier = ma.fields.Nested(TierSchema, allow_none=True, metadata={"description": "Null: no tier yet"})
-    lifetime_earned = ma.fields.Integer(required=True)
+    lifetime_earned = ma.fields.Integer(
+        required=True,
+        metadata={"description": "Settled points ever earned (refund window closed), less refunded ones"},
+    )
     next_tier = ma.fields.Nested(
         TierSchema, allow_none=True, metadata={"description": "Null at the top tier"}
     )
     points_to_next = ma.fields.Integer(allow_none=True)
+
+
+class MyTierSchema(TierStatusSchema):
+    pending = ma.fields.Integer(
+        required=True,
+        metadata={
+            "description": "Points of purchases still in their refund window; they count once it closes"
+        },
+    )

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from models import AuditEntry, User, utcnow
 from models.database import unit_of_work
 from tests.support.accounts import ADMIN_PASSWORD, bearer, login_admin, login_user
+from tests.support.organisations import invite, invite_and_accept
 
 
 def admin_login(client, username, password):
@@ -137,8 +138,11 @@ def test_users_cannot_manage_members_of_an_organisation_they_do_not_own(client):
     organisation = create_organisation(client, admin, name="Acme").json
     token, user = login_user(client)
     members = f"/api/v1/organisations/{organisation['id']}/members"
+    invitations = f"/api/v1/organisations/{organisation['id']}/invitations"
 
-    assert client.post(members, json={"user_id": user["id"]}, headers=bearer(token)).status_code == 403
+    assert invite(client, token, organisation["id"], user["id"]).status_code == 403
+    assert invite(client, token, organisation["id"]).status_code == 403
+    assert client.get(invitations, headers=bearer(token)).status_code == 403
     assert client.get(members, headers=bearer(token)).status_code == 403
     assert client.delete(f"{members}/{user['id']}", headers=bearer(token)).status_code == 403
 
@@ -165,29 +169,31 @@ def test_an_admin_creates_an_organisation_whose_owner_becomes_its_organiser(clie
     ]
 
 
-def test_the_owner_adds_and_removes_organisers(client):
+def test_the_owner_invites_organisers_who_accept_and_removes_them(client):
     admin, _ = login_admin(client)
     owner_token, owner = login_user(client, "owner-code")
     helper_token, helper = login_user(client, "helper-code")
     organisation = create_organisation(client, admin, name="Acme", owner_id=owner["id"]).json
     members = f"/api/v1/organisations/{organisation['id']}/members"
 
-    added = client.post(members, json={"user_id": helper["id"]}, headers=bearer(owner_token))
+    joined = invite_and_accept(client, owner_token, organisation["id"], helper_token, helper["id"])
 
-    assert added.status_code == 201
-    assert added.json["user_id"] == helper["id"]
-    assert added.json["is_owner"] is False
+    assert joined["status"] == "accepted"
+    assert joined["organisation"] == {"id": organisation["id"], "name": "Acme", "kind": "company"}
+    listed_by_owner = client.get(members, headers=bearer(owner_token)).json
+    assert [(m["user_id"], m["is_owner"]) for m in listed_by_owner] == [
+        (owner["id"], True),
+        (helper["id"], False),
+    ]
     listed = client.get(members, headers=bearer(helper_token))
     assert [m["user_id"] for m in listed.json] == [owner["id"], helper["id"]]
     assert (
         client.get("/api/v1/me", headers=bearer(helper_token)).json["organisations"][0]["id"]
         == organisation["id"]
     )
-    # An organiser who is not the owner cannot add people.
+    # An organiser who is not the owner cannot invite people.
     _, third = login_user(client, "third-code")
-    assert (
-        client.post(members, json={"user_id": third["id"]}, headers=bearer(helper_token)).status_code == 403
-    )
+    assert invite(client, helper_token, organisation["id"], third["id"]).status_code == 403
 
     removed = client.delete(f"{members}/{helper['id']}", headers=bearer(owner_token))
 
@@ -203,17 +209,17 @@ def test_member_mistakes_get_clear_errors(client):
     organisation = create_organisation(client, admin, name="Acme", owner_id=owner["id"]).json
     members = f"/api/v1/organisations/{organisation['id']}/members"
 
-    twice = client.post(members, json={"user_id": owner["id"]}, headers=bearer(admin))
-    nobody = client.post(members, json={"user_id": 999_999}, headers=bearer(admin))
-    no_org = client.post(
-        "/api/v1/organisations/999999/members", json={"user_id": user["id"]}, headers=bearer(admin)
-    )
+    twice = invite(client, admin, organisation["id"], owner["id"])
+    first = invite(client, admin, organisation["id"], user["id"])
+    again = invite(client, admin, organisation["id"], user["id"])
+    no_org = invite(client, admin, 999999, user["id"])
     not_member = client.delete(f"{members}/{user['id']}", headers=bearer(admin))
     owner_out = client.delete(f"{members}/{owner['id']}", headers=bearer(admin))
-    bad_id = client.post(members, json={"user_id": "seven"}, headers=bearer(admin))
+    bad_id = invite(client, admin, organisation["id"], "seven")
 
-    assert twice.status_code == 409
-    assert (nobody.status_code, list(nobody.json["errors"])) == (422, ["user_id"])
+    assert twice.status_code == 409 and "member already" in twice.json["message"]
+    assert first.status_code == 201
+    assert again.status_code == 409 and "open invitation" in again.json["message"]
     assert no_org.status_code == 404
     assert not_member.status_code == 404
     assert owner_out.status_code == 409
@@ -274,14 +280,12 @@ def test_every_admin_write_is_in_the_audit_log_with_before_and_after(app, client
     admin = admin_login(client, "root", ADMIN_PASSWORD).json
     token, admin_id = admin["token"], admin["user"]["id"]
     _, owner = login_user(client, "owner-code")
-    _, helper = login_user(client, "helper-code")
+    helper_token, helper = login_user(client, "helper-code")
 
     organisation = create_organisation(client, token, name="Acme").json
     org_id = organisation["id"]
     client.patch(f"/api/v1/admin/organisations/{org_id}", json={"name": "Acme Ltd"}, headers=bearer(token))
-    client.post(
-        f"/api/v1/organisations/{org_id}/members", json={"user_id": helper["id"]}, headers=bearer(token)
-    )
+    invite_and_accept(client, token, org_id, helper_token, helper["id"])
     client.delete(f"/api/v1/organisations/{org_id}/members/{helper['id']}", headers=bearer(token))
 
     entries = list(reversed(audit_entries(client, token)))
@@ -289,16 +293,19 @@ def test_every_admin_write_is_in_the_audit_log_with_before_and_after(app, client
         ("admin.create", "user", None),
         ("organisation.create", "organisation", admin_id),
         ("organisation.update", "organisation", admin_id),
-        ("organisation.add_member", "organisation_member", admin_id),
+        ("organisation.invite", "organisation_invitation", admin_id),
+        ("organisation.add_member", "organisation_member", helper["id"]),  # the invitee accepted
         ("organisation.remove_member", "organisation_member", admin_id),
     ]
-    created, create_org, rename, add, remove = entries
+    created, create_org, rename, invited, add, remove = entries
     assert created["before"] is None
     assert created["after"]["username"] == "root"
     assert "password_hash" not in created["after"]
     assert (create_org["before"], create_org["after"]["name"]) == (None, "Acme")
     assert (rename["before"]["name"], rename["after"]["name"]) == ("Acme", "Acme Ltd")
     assert rename["entity_id"] == str(org_id)
+    assert (invited["before"], invited["after"]["invitee_id"]) == (None, helper["id"])
+    assert "code_hash" not in invited["after"]
     assert (add["before"], add["after"]["user_id"]) == (None, helper["id"])
     assert (remove["before"]["user_id"], remove["after"]) == (helper["id"], None)
     assert owner["id"] not in {e["actor_id"] for e in entries}
@@ -307,18 +314,20 @@ def test_every_admin_write_is_in_the_audit_log_with_before_and_after(app, client
 def test_the_owners_member_changes_are_audited_under_the_owner(client):
     admin, _ = login_admin(client)
     owner_token, owner = login_user(client, "owner-code")
-    _, helper = login_user(client, "helper-code")
+    helper_token, helper = login_user(client, "helper-code")
     org_id = create_organisation(client, admin, name="Acme", owner_id=owner["id"]).json["id"]
 
-    client.post(
-        f"/api/v1/organisations/{org_id}/members", json={"user_id": helper["id"]}, headers=bearer(owner_token)
-    )
+    invite_and_accept(client, owner_token, org_id, helper_token, helper["id"])
 
     [entry] = audit_entries(client, admin, actor_id=owner["id"])
-    assert (entry["action"], entry["after"]["user_id"]) == ("organisation.add_member", helper["id"])
+    assert (entry["action"], entry["after"]["invitee_id"]) == ("organisation.invite", helper["id"])
+    [joined] = audit_entries(client, admin, actor_id=helper["id"])
+    assert (joined["action"], joined["after"]["user_id"]) == ("organisation.add_member", helper["id"])
 
 
 def test_the_audit_log_filters_and_pages(client):
+    # Bounds taken around the writes themselves, however long they take.
+    earlier = (utcnow() - timedelta(seconds=1)).isoformat()
     admin, admin_user = login_admin(client)
     for n in range(3):
         create_organisation(client, admin, name=f"Org {n}")
@@ -328,7 +337,6 @@ def test_the_audit_log_filters_and_pages(client):
     by_entity = audit_entries(client, admin, entity="organisation", entity_id=org_id)
     by_actor = audit_entries(client, admin, actor_id=admin_user["id"])
     later = (utcnow() + timedelta(minutes=1)).isoformat()
-    earlier = (utcnow() - timedelta(minutes=1)).isoformat()
 
     assert [e["after"]["name"] for e in by_action] == ["Target", "Org 2", "Org 1", "Org 0"]
     assert [e["entity_id"] for e in by_entity] == [org_id]

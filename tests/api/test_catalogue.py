@@ -1,4 +1,5 @@
-"""The public catalogue: filters, pagination, availability, unit prices and batch serials."""
+"""The public catalogue: filters, pagination, availability, batch serials, and prices that are exactly
+what an order charges."""
 
 from __future__ import annotations
 
@@ -59,6 +60,22 @@ def test_projects_show_availability_prices_and_the_one_yuan_unit(client, pool):
     assert farmer["available_g"] == 2_600_000_000
     assert farmer["available_t"] == 2600
     assert (farmer["price_fen_per_t"], farmer["unit_g"], farmer["unit_price_fen"]) == (10000, 10_000, 100)
+    assert farmer["products"] == [
+        {
+            "product": "one_yuan",
+            "unit_g": 10_000,
+            "price_fen_per_unit": 100,
+            "min_g": 10_000,
+            "max_g": 10_000_000,
+        },
+        {
+            "product": "credits",
+            "unit_g": 1_000_000,
+            "price_fen_per_unit": 10_000,
+            "min_g": 1_000,
+            "max_g": 100_000_000_000,
+        },
+    ]
     assert farmer["owner"] == {
         "id": pool["farmer"],
         "name": "林农陈某",
@@ -68,7 +85,12 @@ def test_projects_show_availability_prices_and_the_one_yuan_unit(client, pool):
     assert farmer["kind"] == {"code": "FFCER", "name": "FFCER"}
     assert by_code["SC-2"]["available_g"] == 0  # no batch yet
     assert by_code["SC-2"]["price_fen_per_t"] == 2500  # the kind's price
-    assert by_code["SM-1"]["unit_price_fen"] == 15  # ¥15/t → 15 fen per 10 kg
+    # One-yuan carbon sink is ¥1 per 10 kg whatever the project: a ¥15/t ticket project too.
+    assert by_code["SM-1"]["unit_price_fen"] == 100
+    assert [(p["product"], p["price_fen_per_unit"]) for p in by_code["SM-1"]["products"]] == [
+        ("one_yuan", 100),
+        ("credits", 1_500),
+    ]
     assert by_code["SM-1"]["owner"] is None
 
 
@@ -125,13 +147,31 @@ def test_kinds_are_listed_with_their_prices(client, pool):
     assert [(k["code"], k["price_fen_per_t"]) for k in response.json] == [("FFCER", 2500), ("SMCER", 1500)]
 
 
-@pytest.mark.parametrize("app_overrides", [{"ONE_YUAN_UNIT_G": 3_333}])
-def test_the_unit_follows_the_setting_and_rounds_up(client, pool, app_overrides):
+@pytest.mark.parametrize("app_overrides", [{"ONE_YUAN_UNIT_G": 3_333, "ONE_YUAN_UNIT_PRICE_FEN": 50}])
+def test_the_one_yuan_unit_follows_the_settings_whatever_the_project(client, pool, app_overrides):
     by_code = {p["code"]: p for p in client.get("/api/v1/catalogue/projects").json}
 
-    # 10000 fen/t × 3,333 g = 33.33 fen → 34; 1500 fen/t × 3,333 g = 4.9995 fen → 5.
-    assert (by_code["SC-1"]["unit_g"], by_code["SC-1"]["unit_price_fen"]) == (3_333, 34)
-    assert by_code["SM-1"]["unit_price_fen"] == 5
+    assert (by_code["SC-1"]["unit_g"], by_code["SC-1"]["unit_price_fen"]) == (3_333, 50)
+    assert by_code["SM-1"]["unit_price_fen"] == 50
+    one_yuan = client.get("/api/v1/catalogue/one-yuan").json
+    assert one_yuan == {
+        "product": "one_yuan",
+        "unit_g": 3_333,
+        "price_fen_per_unit": 50,
+        "min_g": 3_333,
+        "max_g": 3_333_000,
+        "kinds": ["FFCER", "SMCER"],
+        "max_units": 1_000,
+    }
+
+
+def test_a_project_outside_the_one_yuan_kinds_sells_credits_only(client, pool):
+    catalogue_admin.create_kind(None, {"code": "CCER", "name": "CCER", "price_fen_per_t": 5300})
+    catalogue_admin.create_project(None, {"code": "CC-1", "name": "CC-1", "kind_code": "CCER"})
+    by_code = {p["code"]: p for p in client.get("/api/v1/catalogue/projects").json}
+
+    assert by_code["CC-1"]["unit_price_fen"] is None
+    assert [p["product"] for p in by_code["CC-1"]["products"]] == ["credits"]
 
 
 @pytest.mark.postgres

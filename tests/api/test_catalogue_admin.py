@@ -237,4 +237,6 @@ def test_moving_a_project_to_another_kind_takes_that_kinds_price(client, admin_h
 
     assert moved.status_code == 200
     assert (moved.json["kind_code"], moved.json["effective_price_fen_per_t"]) == ("CCER", 8000)
-    assert client.get("/api/v1/catalogue/projects?kind=CCER").json[0]["unit_price_fen"] == 80
+    listed = client.get("/api/v1/catalogue/projects?kind=CCER").json[0]
+    # CCER is not a one-yuan kind: the catalogue shows its credit price and no one-yuan unit price.
+    assert (listed["price_fen_per_t"], listed["unit_price_fen"]) == (8000, None)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 import pytest
 from openpyxl import load_workbook
 
 from models import ReconciliationDiscrepancy, Resolution
 from models.database import unit_of_work
-from services import audit
+from services import audit, beijing_time
 from tests.support.accounts import ADMIN_PASSWORD, bearer, login_user
 from tests.support.console import (
     console_login,
@@ -268,7 +267,7 @@ def test_retirement_submit_confirm_from_the_console(client, admin_id, sold_tonne
         client,
         page,
         f"{page}/confirm",
-        {"registry_ref": "FJ-2026-0042", "registry_url": "", "retired_on": date.today().isoformat()},
+        {"registry_ref": "FJ-2026-0042", "registry_url": "", "retired_on": beijing_time.today().isoformat()},
     )
     html = response.get_data(as_text=True)
     assert 'class="status-confirmed">confirmed' in html and "FJ-2026-0042" in html

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 import redis
 from sqlalchemy import select
@@ -46,7 +44,7 @@ def activity(client, admin):
     client.post(f"/api/v1/admin/retirements/{retirement['id']}/submit", json={}, headers=admin)
     confirmed = client.post(
         f"/api/v1/admin/retirements/{retirement['id']}/confirm",
-        json={"registry_ref": "FJ-2026-7", "retired_on": date.today().isoformat()},
+        json={"registry_ref": "FJ-2026-7", "retired_on": beijing_time.today().isoformat()},
         headers=admin,
     )
     assert confirmed.status_code == 200 and confirmed.json["tonnes"] == 1

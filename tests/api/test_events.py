@@ -10,7 +10,7 @@ from models import Event, utcnow
 from models.database import read_session
 from models.events import one_year_after
 from services import beijing_time
-from tests.support.events import create_event, organiser, upload
+from tests.support.events import create_event, organiser, publish, upload
 from tests.support.factors import publish_library
 from tests.support.pool import stock_pool
 
@@ -192,9 +192,10 @@ def test_only_members_of_the_organisation_see_or_change_an_event(client, org):
     assert created.status_code == 403
     assert client.get("/api/v1/events/999999", headers=other["headers"]).status_code == 404
     assert client.get(url).status_code == 401
-    # Not published: the public sees nothing.
-    assert client.get(f"/api/v1/public/events/{event['id']}").status_code == 404
-    assert client.get(f"/events/{event['id']}/disclosure").status_code == 404
+    # Not published: the public sees nothing, under its code or its id.
+    for key in (event["public_code"], event["id"]):
+        assert client.get(f"/api/v1/public/events/{key}").status_code == 404
+        assert client.get(f"/events/{key}/disclosure").status_code == 404
 
 
 def test_an_unknown_venue_city_is_named(client, org):
@@ -246,8 +247,8 @@ def test_offset_paid_by_wechat_sandbox_then_declared_and_disclosed(client, org, 
     declared = client.post(f"{url}/declare", headers=org["headers"])
     assert declared.status_code == 200 and declared.json["event"]["stage"] == "declared"
 
-    client.patch(url, json={"published": True}, headers=org["headers"])
-    public = client.get(f"/api/v1/public/events/{event_id}")
+    code = publish(client, org, event_id)
+    public = client.get(f"/api/v1/public/events/{code}")
     assert public.status_code == 200
     body = public.json
     assert body["neutral"] is True and body["actual"]["total_grams"] == ACTUAL_G
@@ -266,7 +267,7 @@ def test_offset_paid_by_wechat_sandbox_then_declared_and_disclosed(client, org, 
         "hsr": 5,
     }
 
-    page = client.get(f"/events/{event_id}/disclosure")
+    page = client.get(f"/events/{code}/disclosure")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "海峡论坛" in html and credits["serials"][0]["serial"] in html
     assert "已实现碳中和" in html and 'name="viewport"' in html
@@ -277,6 +278,7 @@ def test_offset_paid_by_wechat_sandbox_then_declared_and_disclosed(client, org, 
     text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
     assert f"Neutralise by: {body['offset_deadline']}" in text
     assert f"Factor sets: v{library.version} + organiser-cited" in text
+    assert f"/events/{code}/disclosure" in text  # the printed link opens the page by its code
 
 
 def test_offset_paid_by_bank_transfer_confirmed_by_an_admin(client, org):
@@ -373,9 +375,9 @@ def test_an_event_is_neutralised_within_one_year_of_its_end(client, org, monkeyp
     assert catalogue["available_g"] == 10_000_000  # nothing was reserved
 
     assert client.get(url, headers=org["headers"]).json["event"]["offset_deadline"] == "2026-06-30"
-    client.patch(url, json={"published": True}, headers=org["headers"])
-    assert client.get(f"/api/v1/public/events/{event['id']}").json["offset_deadline"] == "2026-06-30"
-    assert "2026-06-30" in client.get(f"/events/{event['id']}/disclosure").get_data(as_text=True)
+    code = publish(client, org, event["id"])
+    assert client.get(f"/api/v1/public/events/{code}").json["offset_deadline"] == "2026-06-30"
+    assert "2026-06-30" in client.get(f"/events/{code}/disclosure").get_data(as_text=True)
 
 
 def test_the_deadline_of_an_event_ending_on_29_february_is_28_february():

@@ -1,6 +1,9 @@
 """Institutional purchases: ecological-justice restoration, tree-planting duty, annual neutralisation."""
 
+import io
+
 import pytest
+from pypdf import PdfReader
 
 from tests.support.events import organiser
 from tests.support.pool import stock_pool
@@ -38,10 +41,14 @@ def test_ecological_justice_claim_masks_the_defendant_in_public(client, court):
     assert order["channel"] == "institutional" and claim["out_trade_no"] == order["out_trade_no"]
     assert "张三丰" in claim["certificate_statement"]  # the organisation's own record keeps the name
 
+    # Before it is paid the public sees nothing of it, under its code or its id.
+    for key in (claim["public_code"], claim["id"]):
+        assert client.get(f"/api/v1/public/institutional-claims/{key}").status_code == 404
+
     paid = client.post(f"/api/v1/sandbox/orders/{order['out_trade_no']}/pay", headers=court["headers"])
     assert paid.status_code == 200 and paid.json["status"] == "fulfilled"
 
-    public = client.get(f"/api/v1/public/institutional-claims/{claim['id']}")
+    public = client.get(f"/api/v1/public/institutional-claims/{claim['public_code']}")
     assert public.status_code == 200
     body = public.json
     assert body["defendant"] == "张*丰" and "张三丰" not in public.get_data(as_text=True)
@@ -55,6 +62,8 @@ def test_ecological_justice_claim_masks_the_defendant_in_public(client, court):
     )
     pdf = client.get(pdf_url, headers=court["headers"])
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    assert f"/api/v1/public/institutional-claims/{claim['public_code']}" in text
     assert client.get(pdf_url).status_code == 401
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from models import AuthToken, User, utcnow
 from models.database import unit_of_work
+from services import tokens
 from services.accounts import SESSION_KEY_TTL_S, get_session_key, session_key_name
 from services.redis_store import get_redis
 from tests.support.accounts import bearer
@@ -198,15 +199,24 @@ def test_an_expired_token_is_refused(client, wechat_api):
     assert "expired" in response.json["message"]
 
 
-def test_tokens_expire_after_the_configured_lifetime(app, client, wechat_api):
-    app.config["TOKEN_TTL_S"] = 1
+def test_tokens_expire_after_the_configured_lifetime(app, client, wechat_api, monkeypatch):
+    # The token service's clock is moved by hand: no sleep that a slow machine could outrun.
+    now = [utcnow()]
+    monkeypatch.setattr(tokens, "utcnow", lambda: now[0])
+    app.config["TOKEN_TTL_S"] = 600
     wechat_api.add_code("code-1", openid="o-alice", session_key="k1")
-    response = login(client, "code-1")
-    token = response.json["token"]
+    token = login(client, "code-1").json["token"]
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
 
-    time.sleep(1.1)
-
+    # A resolved token is cached in Redis for at most what is left of its lifetime (in real
+    # seconds, which this clock does not move): drop the cache to ask the database at each step.
+    get_redis().flushdb()
+    now[0] += timedelta(seconds=599)
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
+    cached = [key for key in get_redis().scan_iter("auth:principal:*")]
+    assert cached and all(0 < get_redis().ttl(key) <= 1 for key in cached)  # never outlives the token
+    get_redis().flushdb()
+    now[0] += timedelta(seconds=2)
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
 
 

@@ -8,7 +8,7 @@ from models.database import read_session
 from services import certificates, order_jobs, refunds
 from services.pool_audit import run_audit
 from tests.api.test_events import _accounted, stored_stage
-from tests.support.events import organiser
+from tests.support.events import organiser, publish
 from tests.support.factors import publish_library
 from tests.support.pool import stock_pool
 
@@ -122,8 +122,8 @@ def test_a_partial_offline_refund_completes_when_its_payout_is_recorded(client, 
 
     # The event is still offset, but its credits no longer cover it.
     assert stored_stage(paid["event_id"]) == ("offset", True)
-    client.patch(paid["url"], json={"published": True}, headers=org["headers"])
-    assert client.get(f"/api/v1/public/events/{paid['event_id']}").json["neutral"] is False
+    code = publish(client, org, paid["event_id"])
+    assert client.get(f"/api/v1/public/events/{code}").json["neutral"] is False
 
     audit = client.get("/api/v1/admin/audit-log", headers=org["admin"]).json
     actions = [(e["action"], e["entity_id"]) for e in audit]

@@ -164,7 +164,7 @@ def test_expired_order_releases_grams_when_read(client, buyer):
     assert list(run_audit()) == []
 
 
-def test_expiry_job_and_late_payment_with_grams_left(app, client, buyer):
+def test_expiry_job_takes_a_payment_made_at_the_last_second(app, client, buyer):
     stock_pool()
     number = place(client, buyer).json["order"]["out_trade_no"]
     with unit_of_work() as session:
@@ -172,9 +172,10 @@ def test_expiry_job_and_late_payment_with_grams_left(app, client, buyer):
     notification = payment_provider().complete(number, 300)  # paid at the last second; the callback is late
     result = app.test_cli_runner().invoke(args=["orders", "expire"])
     assert "changed=1" in result.output
-    outcome = handle_payment_notification(notification, "sandbox", order_policy())
-    assert outcome.outcome == "fulfilled"
+    # Closing the trade found it paid: the order is fulfilled, its grams never released.
     assert client.get(f"/api/v1/orders/{number}", headers=buyer).json["status"] == "fulfilled"
+    outcome = handle_payment_notification(notification, "sandbox", order_policy())
+    assert outcome.outcome == "duplicate"
     assert list(run_audit()) == []
 
 

@@ -101,7 +101,7 @@ def test_a_signed_read_within_consent_returns_only_the_granted_scopes(client, ba
     both = _read(client, bank, identifier="uAlice")  # by unionid too
     assert both.status_code == 200
     assert both.json["scopes"] == ["points_summary", "tier"]
-    assert both.json["points_summary"] == {"balance": 1_500, "pending": 0, "lifetime_earned": 1_500}
+    assert both.json["points_summary"] == {"balance": 1_500, "lifetime_earned": 1_500}
 
 
 def test_a_scope_not_granted_is_refused(client, bank, alice):
@@ -201,7 +201,8 @@ def test_a_stale_or_future_timestamp_is_refused(client, bank, alice):
     stale = _read(client, bank, timestamp=int(time.time()) - 301)
     assert stale.status_code == 401
     assert "X-Timestamp" in stale.json["message"]
-    assert _read(client, bank, timestamp=int(time.time()) + 301).status_code == 401
+    # A future timestamp comes nearer as the test runs: a minute past the window stays outside it.
+    assert _read(client, bank, timestamp=int(time.time()) + 360).status_code == 401
     assert _read(client, bank, timestamp=int(time.time()) - 200).status_code == 200
 
 

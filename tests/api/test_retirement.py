@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Batch, RetiredTonne, Retirement, RetirementStatus, utcnow
 from models.database import unit_of_work
+from services import beijing_time
 from services.pool_audit import run_audit
 from tests.support.accounts import bearer, login_admin, login_user
 from tests.support.pool import stock_pool
@@ -64,7 +65,7 @@ def confirm(client, admin, retirement_id):
         json={
             "registry_ref": REGISTRY_REF,
             "registry_url": REGISTRY_URL,
-            "retired_on": date.today().isoformat(),
+            "retired_on": beijing_time.today().isoformat(),
         },
         headers=admin,
     )
@@ -155,7 +156,7 @@ def test_confirmation_adds_retired_grams_and_every_step_is_audited(client, admin
     retirement_id = draft(client, admin).json["id"]
     early = client.post(
         f"/api/v1/admin/retirements/{retirement_id}/confirm",
-        json={"registry_ref": "R-1", "retired_on": date.today().isoformat()},
+        json={"registry_ref": "R-1", "retired_on": beijing_time.today().isoformat()},
         headers=admin,
     )
     assert early.status_code == 409 and early.json["error"] == "invalid_state"
@@ -164,13 +165,13 @@ def test_confirmation_adds_retired_grams_and_every_step_is_audited(client, admin
     client.post(f"/api/v1/admin/retirements/{retirement_id}/submit", json={}, headers=admin)
     future = client.post(
         f"/api/v1/admin/retirements/{retirement_id}/confirm",
-        json={"registry_ref": "R-1", "retired_on": (date.today() + timedelta(days=3)).isoformat()},
+        json={"registry_ref": "R-1", "retired_on": (beijing_time.today() + timedelta(days=3)).isoformat()},
         headers=admin,
     )
     assert future.status_code == 422 and "retired_on" in future.json["errors"]
     no_ref = client.post(
         f"/api/v1/admin/retirements/{retirement_id}/confirm",
-        json={"retired_on": date.today().isoformat()},
+        json={"retired_on": beijing_time.today().isoformat()},
         headers=admin,
     )
     assert no_ref.status_code == 422 and "registry_ref" in no_ref.json["errors"]["json"]
@@ -179,7 +180,7 @@ def test_confirmation_adds_retired_grams_and_every_step_is_audited(client, admin
         json={
             "registry_ref": "R",
             "registry_url": "javascript:alert(1)",
-            "retired_on": date.today().isoformat(),
+            "retired_on": beijing_time.today().isoformat(),
         },
         headers=admin,
     )
@@ -197,7 +198,7 @@ def test_confirmation_adds_retired_grams_and_every_step_is_audited(client, admin
     assert cancel.status_code == 409
     twice = client.post(
         f"/api/v1/admin/retirements/{retirement_id}/confirm",
-        json={"registry_ref": "R-2", "retired_on": date.today().isoformat()},
+        json={"registry_ref": "R-2", "retired_on": beijing_time.today().isoformat()},
         headers=admin,
     )
     assert twice.status_code == 409 and batch_grams(batch_id)["retired_g"] == 2 * TONNE
@@ -263,7 +264,7 @@ def test_verification_shows_the_registry_retirement(client, admin, buyers, sales
     assert claim["registry_retirement"] == {
         "registry_ref": REGISTRY_REF,
         "registry_url": REGISTRY_URL,
-        "retired_on": date.today().isoformat(),
+        "retired_on": beijing_time.today().isoformat(),
     }
     page = client.get(f"/verify/{code}").get_data(as_text=True)
     assert "已注销" in page and REGISTRY_REF in page and REGISTRY_URL in page
@@ -322,7 +323,7 @@ def test_audit_finds_a_retired_tonne_not_fully_sold(client, admin, sales):
             status=RetirementStatus.CONFIRMED,
             tonnes=1,
             registry_ref="PLANTED",
-            retired_on=date.today(),
+            retired_on=beijing_time.today(),
             confirmed_at=utcnow(),
         )
         session.add(retirement)

@@ -18,6 +18,7 @@ def test_a_new_user_has_no_tier_yet(client):
         "lifetime_earned": 0,
         "next_tier": {"code": "light_green", "name": "浅绿", "min_points": 100},
         "points_to_next": 100,
+        "pending": 0,
     }
     assert client.get("/api/v1/me/tier").status_code == 401
 

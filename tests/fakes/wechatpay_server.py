@@ -13,7 +13,8 @@ trades and refunds in memory and implements, as WeChat Pay does:
 - APIv2: XML with an MD5 or HMAC-SHA256 `sign` on requests and answers; unified order, order query,
   close, refund, refund query and the bill download.
 
-Tests drive it with `pay()`, `settle_refund()`, builders of signed and encrypted callbacks (APIv3
+Tests drive it with `pay()`, `pay_again()` (a second payment of a paid trade, refundable by its
+transaction_id), `settle_refund()`, builders of signed and encrypted callbacks (APIv3
 headers + body, APIv2 notify XML) with switches to forge or mistarget them, and fault switches
 (`fail_next`: answer 5xx; `delay_next`: answer late). Its signing and encryption are written here
 from the protocol, not borrowed from the libraries under test.
@@ -36,7 +37,7 @@ import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -252,6 +253,7 @@ class FakeRefund:
     status: str = "PROCESSING"
     create_time: dt.datetime = field(default_factory=lambda: dt.datetime.now(BEIJING))
     success_time: dt.datetime | None = None
+    transaction_id: str = ""  # the payment refunded when the refund named it (a repeated payment)
 
 
 @dataclass(frozen=True)
@@ -342,6 +344,8 @@ class FakeWeChatPay:
         self.merchant = merchant
         self.platform = platform
         self.trades: dict[str, FakeTrade] = {}
+        # Second payments of a paid trade, by their own transaction_id (see `pay_again`).
+        self.repeat_payments: dict[str, FakeTrade] = {}
         self.refunds: dict[str, FakeRefund] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request received
         self.received: list[Received] = []  # every request with its time, body and the fault it got
@@ -440,6 +444,28 @@ class FakeWeChatPay:
             trade.success_time = (when or dt.datetime.now(BEIJING)).astimezone(BEIJING).replace(microsecond=0)
             return trade
 
+    def pay_again(self, out_trade_no: str) -> FakeTrade:
+        """The payer pays a paid trade a second time: another transaction of the same out_trade_no."""
+        with self._lock:
+            trade = self.trades[out_trade_no]
+            assert trade.success_time is not None, "pay() the trade first"
+            again = replace(
+                trade,
+                transaction_id="4200" + secrets.token_hex(12),
+                success_time=dt.datetime.now(BEIJING).replace(microsecond=0),
+                state="SUCCESS",
+            )
+            self.repeat_payments[again.transaction_id] = again
+            return again
+
+    def payments(self) -> list[FakeTrade]:
+        """Every payment received: the trades, then the repeated payments."""
+        return [*self.trades.values(), *self.repeat_payments.values()]
+
+    def _refunded(self, refund: FakeRefund) -> FakeTrade:
+        """The payment a refund returns."""
+        return self.repeat_payments.get(refund.transaction_id) or self.trades[refund.out_trade_no]
+
     def settle_refund(self, out_refund_no: str, status: str = "SUCCESS") -> FakeRefund:
         """The refund reaches its end: SUCCESS, CLOSED or ABNORMAL."""
         with self._lock:
@@ -456,11 +482,14 @@ class FakeWeChatPay:
         event: dict[str, Any],
         *,
         timestamp: int | None,
+        age_s: int,
         forge_signature: bool,
         use_certificate: bool,
     ) -> Callback:
         body = json.dumps(event, ensure_ascii=False)
-        ts = str(int(time.time()) if timestamp is None else timestamp)
+        # `age_s` dates the callback relative to the moment it is built (negative: in the future),
+        # so that a test's stale or future callback stays so however late the test runs.
+        ts = str(int(time.time()) - age_s if timestamp is None else timestamp)
         nonce = _nonce()
         serial = self.platform.certificate_serial if use_certificate else self.platform.public_key_id
         signed = f"{ts}\n{nonce}\n{body}\n"
@@ -480,6 +509,7 @@ class FakeWeChatPay:
         out_trade_no: str,
         *,
         timestamp: int | None = None,
+        age_s: int = 0,
         forge_signature: bool = False,
         amount_fen: int | None = None,
         appid: str | None = None,
@@ -487,9 +517,11 @@ class FakeWeChatPay:
         apiv3_key: str | None = None,
         use_certificate: bool = False,
         event_type: str = "TRANSACTION.SUCCESS",
+        transaction_id: str | None = None,
     ) -> Callback:
-        """The signed, encrypted TRANSACTION.SUCCESS callback of a paid trade; each field can be spoiled."""
-        trade = self.trades[out_trade_no]
+        """The signed, encrypted TRANSACTION.SUCCESS callback of a paid trade (or of its repeated
+        payment `transaction_id`); each field can be spoiled."""
+        trade = self.repeat_payments[transaction_id] if transaction_id else self.trades[out_trade_no]
         assert trade.success_time is not None, "pay() the trade first"
         total = trade.total if amount_fen is None else amount_fen
         resource = {
@@ -508,7 +540,11 @@ class FakeWeChatPay:
         }
         event = self._event(event_type, "transaction", "支付成功", resource, apiv3_key)
         return self._signed_callback(
-            event, timestamp=timestamp, forge_signature=forge_signature, use_certificate=use_certificate
+            event,
+            timestamp=timestamp,
+            age_s=age_s,
+            forge_signature=forge_signature,
+            use_certificate=use_certificate,
         )
 
     def refund_callback(
@@ -516,6 +552,7 @@ class FakeWeChatPay:
         out_refund_no: str,
         *,
         timestamp: int | None = None,
+        age_s: int = 0,
         forge_signature: bool = False,
         mchid: str | None = None,
         apiv3_key: str | None = None,
@@ -523,7 +560,7 @@ class FakeWeChatPay:
     ) -> Callback:
         """The signed, encrypted REFUND.* callback of a settled refund."""
         refund = self.refunds[out_refund_no]
-        trade = self.trades[refund.out_trade_no]
+        trade = self._refunded(refund)
         resource = {
             "mchid": mchid or trade.mchid,
             "out_trade_no": trade.out_trade_no,
@@ -543,7 +580,11 @@ class FakeWeChatPay:
         resource = {k: v for k, v in resource.items() if v is not None}
         event = self._event(f"REFUND.{refund.status}", "refund", "退款状态变更", resource, apiv3_key)
         return self._signed_callback(
-            event, timestamp=timestamp, forge_signature=forge_signature, use_certificate=use_certificate
+            event,
+            timestamp=timestamp,
+            age_s=age_s,
+            forge_signature=forge_signature,
+            use_certificate=use_certificate,
         )
 
     def _event(
@@ -613,7 +654,7 @@ class FakeWeChatPay:
     ) -> bytes:
         """The refund notification XML of a settled refund, `req_info` encrypted with the API key."""
         refund = self.refunds[out_refund_no]
-        trade = self.trades[refund.out_trade_no]
+        trade = self._refunded(refund)
         info = {
             "out_refund_no": refund.out_refund_no,
             "out_trade_no": trade.out_trade_no,
@@ -849,6 +890,7 @@ class FakeWeChatPay:
             total_fen=amount.get("total"),
             reason=data.get("reason", ""),
             notify_url=data.get("notify_url", ""),
+            transaction_id=data.get("transaction_id", ""),
         )
         return self._v3_refund_json(refund)
 
@@ -861,17 +903,24 @@ class FakeWeChatPay:
         total_fen: Any,
         reason: str,
         notify_url: str,
+        transaction_id: str = "",
     ) -> FakeRefund:
         if out_refund_no in self.refunds:  # the same out_refund_no never refunds twice
             return self.refunds[out_refund_no]
-        trade = self.trades.get(out_trade_no)
+        # A transaction_id names the payment (perhaps a repeated one); else out_trade_no names the trade.
+        trade = (
+            next((t for t in self.payments() if t.transaction_id == transaction_id), None)
+            if transaction_id
+            else self.trades.get(out_trade_no)
+        )
         if trade is None:
             raise _ApiError(404, "RESOURCE_NOT_EXISTS", "订单不存在")
         if trade.state not in ("SUCCESS", "REFUND"):
             raise _ApiError(400, "INVALID_REQUEST", "订单未支付")
         if total_fen != trade.total or not isinstance(refund_fen, int) or refund_fen <= 0:
             raise _ApiError(400, "PARAM_ERROR", "amount does not match the trade")
-        refunded = sum(r.refund for r in self.refunds.values() if r.out_trade_no == out_trade_no)
+        out_trade_no = trade.out_trade_no
+        refunded = sum(r.refund for r in self.refunds.values() if self._refunded(r) is trade)
         if refunded + refund_fen > trade.total:
             raise _ApiError(403, "NOT_ENOUGH", "退款金额超过订单可退金额")
         refund = FakeRefund(
@@ -882,13 +931,14 @@ class FakeWeChatPay:
             total=trade.total,
             reason=reason,
             notify_url=notify_url,
+            transaction_id=transaction_id if transaction_id in self.repeat_payments else "",
         )
         self.refunds[out_refund_no] = refund
         trade.state = "REFUND"
         return refund
 
     def _v3_refund_json(self, refund: FakeRefund) -> dict[str, Any]:
-        trade = self.trades[refund.out_trade_no]
+        trade = self._refunded(refund)
         answer = {
             "refund_id": refund.refund_id,
             "out_refund_no": refund.out_refund_no,
@@ -929,7 +979,7 @@ class FakeWeChatPay:
             "退款类型,退款状态,商品名称,商户数据包,手续费,费率,订单金额,申请退款金额,费率备注"
         )
         rows, total_fen, fee_fen, refund_fen = [], 0, 0, 0
-        for trade in self.trades.values():
+        for trade in self.payments():
             if trade.success_time is None or trade.success_time.astimezone(BEIJING).date() != day:
                 continue
             fee = (trade.total * 6 + 500) // 1000  # 0.6 %, rounded half up
@@ -944,7 +994,7 @@ class FakeWeChatPay:
         for refund in self.refunds.values():
             if refund.create_time.astimezone(BEIJING).date() != day:
                 continue
-            trade = self.trades[refund.out_trade_no]
+            trade = self._refunded(refund)
             fee = (refund.refund * 6 + 500) // 1000  # the fee on the refunded part comes back
             refund_fen, fee_fen = refund_fen + refund.refund, fee_fen - fee
             values = [
@@ -969,7 +1019,7 @@ class FakeWeChatPay:
     def _has_bill(self, day: dt.date) -> bool:
         """WeChat Pay has no bill for a day without any payment or refund."""
         return any(
-            t.success_time and t.success_time.astimezone(BEIJING).date() == day for t in self.trades.values()
+            t.success_time and t.success_time.astimezone(BEIJING).date() == day for t in self.payments()
         ) or any(r.create_time.astimezone(BEIJING).date() == day for r in self.refunds.values())
 
     def _v3_tradebill(self, query: dict[str, str], **_: Any) -> dict[str, Any]:
@@ -1106,11 +1156,12 @@ class FakeWeChatPay:
                 total_fen=total_fen,
                 reason=data.get("refund_desc", ""),
                 notify_url=data.get("notify_url", ""),
+                transaction_id=data.get("transaction_id", ""),
             )
         except _ApiError as error:
             codes = {"RESOURCE_NOT_EXISTS": "ORDERNOTEXIST", "NOT_ENOUGH": "NOTENOUGH"}
             raise _ApiError(200, codes.get(error.code, error.code), error.message) from None
-        trade = self.trades[refund.out_trade_no]
+        trade = self._refunded(refund)
         return {
             "transaction_id": trade.transaction_id,
             "out_trade_no": trade.out_trade_no,
@@ -1125,7 +1176,7 @@ class FakeWeChatPay:
         refund = self.refunds.get(data.get("out_refund_no", ""))
         if refund is None:
             raise _ApiError(200, "REFUNDNOTEXIST", "退款订单查询失败")
-        trade = self.trades[refund.out_trade_no]
+        trade = self._refunded(refund)
         status = {"SUCCESS": "SUCCESS", "CLOSED": "REFUNDCLOSE", "ABNORMAL": "CHANGE"}.get(
             refund.status, "PROCESSING"
         )

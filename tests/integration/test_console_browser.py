@@ -63,6 +63,7 @@ def browser(tmp_path, monkeypatch):
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # to read CSP refusals
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     yield driver
@@ -103,3 +104,43 @@ def test_an_admin_logs_in_reads_the_dashboard_and_resolves_a_discrepancy(client,
     assert "resolved" in card.get_attribute("class").split()
     assert "Resolved: explained" in card.text and "another shop" in card.text
     assert not card.find_elements(By.CSS_SELECTOR, "button.explain")  # no form left to resolve it twice
+
+
+def _policy_refusals(browser) -> list[str]:
+    return [
+        entry["message"]
+        for entry in browser.get_log("browser")
+        if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
+    ]
+
+
+def test_pages_render_under_their_content_security_policy(client, live_server, browser):
+    """Swagger UI runs its script, the console and the verification page get their styles: nothing refused."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.support.pool import stock_pool
+    from tests.support.sales import buy
+
+    stock_pool(tonnes=1)
+    buyer = bearer(login_user(client, "browser-verifier")[0])
+    buy(client, buyer, 2)
+    (certificate,) = client.get("/api/v1/me/certificates", headers=buyer).json
+    wait = WebDriverWait(browser, 30)
+
+    browser.get(f"{live_server}/api/docs/swagger")
+    # The UI's script ran, fetched the spec and drew its title and operations.
+    title = wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, ".info .title")))
+    assert "Carbon inclusion" in title.text
+    wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, ".opblock")))
+    assert _policy_refusals(browser) == []
+
+    background = "return getComputedStyle(document.body).backgroundColor"
+    browser.get(f"{live_server}/console/login")
+    wait.until(seen.presence_of_element_located((By.ID, "username")))
+    assert browser.execute_script(background) == "rgb(246, 248, 246)"  # console.css
+    browser.get(f"{live_server}/verify/{certificate['verification_code']}")
+    wait.until(seen.presence_of_element_located((By.CLASS_NAME, "card")))
+    assert browser.execute_script(background) == "rgb(243, 247, 243)"  # the page's own <style>
+    assert _policy_refusals(browser) == []

@@ -9,7 +9,7 @@ import pytest
 from services.pool_audit import run_audit
 from tests.api.test_events import ACTUAL_G, _accounted
 from tests.support.concurrency import run_together
-from tests.support.events import organiser
+from tests.support.events import organiser, publish
 from tests.support.factors import publish_library
 from tests.support.pool import stock_pool
 
@@ -52,8 +52,8 @@ def test_bank_transfer_offset_and_disclosure_on_postgres(pg_client):
     )
     assert confirmed.status_code == 200 and confirmed.json["outcome"] == "fulfilled"
     assert client.post(f"{url}/declare", headers=org["headers"]).status_code == 200
-    client.patch(url, json={"published": True}, headers=org["headers"])
-    body = client.get(f"/api/v1/public/events/{event_id}").json
+    code = publish(client, org, event_id)
+    body = client.get(f"/api/v1/public/events/{code}").json
     assert body["neutral"] is True and body["offset"]["credits"]["grams"] == order["grams"]
     catalogue = client.get(f"/api/v1/catalogue/projects/{project_id}").json
     assert catalogue["available_g"] == 10_000_000 - order["grams"]

@@ -25,7 +25,7 @@ def client_factory(redis_url):
 
 def _ready(cache: PrincipalCache) -> None:
     cache.epoch()  # starts the listener
-    wait_until(lambda: cache._live(), timeout_s=5)
+    wait_until(lambda: cache._live(), timeout_s=10)
 
 
 def test_a_drop_published_by_one_process_reaches_the_other(client_factory):
@@ -37,10 +37,10 @@ def test_a_drop_published_by_one_process_reaches_the_other(client_factory):
         cache.put("token-3", "bob", 8, cache.epoch(), 30)
     here.publish(tokens=["token-1"])
     assert here.get("token-1") is None  # the publisher drops first
-    wait_until(lambda: there.get("token-1") is None, timeout_s=2)
+    wait_until(lambda: there.get("token-1") is None, timeout_s=10)
     assert there.get("token-2") == "alice"
     here.publish(user_id=7)
-    wait_until(lambda: there.get("token-2") is None, timeout_s=2)
+    wait_until(lambda: there.get("token-2") is None, timeout_s=10)
     assert there.get("token-3") == "bob"
 
 
@@ -101,4 +101,4 @@ def test_a_closed_cache_stops_listening_and_serves_nothing(client_factory):
     assert cache.get("token-1") == "alice"
     cache.close()
     assert cache.get("token-1") is None
-    wait_until(lambda: not cache.listener.is_alive(), timeout_s=3)
+    wait_until(lambda: not cache.listener.is_alive(), timeout_s=10)

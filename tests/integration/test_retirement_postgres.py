@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -55,7 +54,7 @@ def test_retire_verify_pay_out_and_report_on_postgres(pg_client, admin):
     client.post(f"/api/v1/admin/retirements/{retirement_id}/submit", json={}, headers=admin)
     confirmed = client.post(
         f"/api/v1/admin/retirements/{retirement_id}/confirm",
-        json={"registry_ref": "FJ-PG-1", "retired_on": date.today().isoformat()},
+        json={"registry_ref": "FJ-PG-1", "retired_on": beijing_time.today().isoformat()},
         headers=admin,
     )
     assert confirmed.status_code == 200, confirmed.json

@@ -53,3 +53,10 @@ def upload(client: FlaskClient, who: dict[str, Any], event_id: int, text: str, p
         headers=who["headers"],
         content_type="multipart/form-data",
     )
+
+
+def publish(client: FlaskClient, who: dict[str, Any], event_id: int) -> str:
+    """Publish the event's disclosure; gives its public code (the key of the public pages)."""
+    response = client.patch(f"/api/v1/events/{event_id}", json={"published": True}, headers=who["headers"])
+    assert response.status_code == 200, response.json
+    return response.json["event"]["public_code"]

@@ -6,6 +6,7 @@ import pytest
 
 from config import SETTINGS, ConfigurationError, load_settings, sentinel_addresses
 from config.settings_table import rewrite
+from tests.support.settings import PRODUCTION_ENV
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -35,17 +36,7 @@ def test_production_refuses_demo_stand_ins_and_names_each():
 
 
 def test_production_accepts_a_complete_configuration():
-    env = {
-        "DATABASE_URL": "postgresql://app@db/carbon",
-        "REDIS_URL": "redis://cache:6379/0",
-        "SECRET_KEY": "x" * 40,
-        "WECHAT_APPID": "wx123",
-        "WECHAT_SECRET": "s",
-        "WECHATPAY_MCHID": "1900000001",
-        "PAYMENT_PROVIDER": "wechatpay_v2",
-        "WECHATPAY_API_KEY": "k" * 32,
-    }
-    values = load_settings("production", environ=env)
+    values = load_settings("production", environ=PRODUCTION_ENV)
     assert values["WECHAT_SANDBOX_LOGIN"] is False
 
 

@@ -10,6 +10,7 @@ from config import ConfigurationError, load_settings
 from payments import GatewayError, PaymentError, PrepayRequest, RefundRequest, build_provider
 from payments.gateway import RetryingProvider, RetryPolicy
 from payments.protocol import json_ack
+from tests.support.settings import PRODUCTION_ENV
 
 
 class Flaky:
@@ -154,14 +155,7 @@ def test_a_refund_above_the_total_is_refused_before_any_call():
         RefundRequest("ORDER0001", "REFUND0001", 101, 100, "", "https://x.example/r")
 
 
-PRODUCTION = {
-    "DATABASE_URL": "postgresql://app@db/carbon",
-    "REDIS_URL": "redis://cache:6379/0",
-    "SECRET_KEY": "x" * 40,
-    "WECHAT_APPID": "wx123",
-    "WECHAT_SECRET": "s",
-    "WECHATPAY_MCHID": "1900000001",
-}
+PRODUCTION = {k: v for k, v in PRODUCTION_ENV.items() if k not in ("PAYMENT_PROVIDER", "WECHATPAY_API_KEY")}
 
 
 def test_production_refuses_half_a_v3_public_key_setting():

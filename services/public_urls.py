@@ -1,0 +1,26 @@
+"""The addresses of public records, as printed on certificates and encoded in their QR codes.
+
+Each is built from the record's random public code, never from a sequential id or a number that
+names an order, so a printed address opens that record and no other.
+"""
+
+from __future__ import annotations
+
+
+def _join(base_url: str, path: str) -> str:
+    return f"{base_url.rstrip('/')}{path}"
+
+
+def certificate_verification_url(base_url: str, verification_code: str) -> str:
+    """The mobile verification page of a certificate."""
+    return _join(base_url, f"/verify/{verification_code}")
+
+
+def event_disclosure_url(base_url: str, public_code: str) -> str:
+    """The mobile disclosure page of a published event."""
+    return _join(base_url, f"/events/{public_code}/disclosure")
+
+
+def claim_record_url(base_url: str, public_code: str) -> str:
+    """The public record of a paid institutional claim."""
+    return _join(base_url, f"/api/v1/public/institutional-claims/{public_code}")
