@@ -155,9 +155,21 @@ SETTINGS: tuple[Setting, ...] = (
         "WECHATPAY_RETRY_BACKOFF_S", 0.2, "Wait before the first retry; doubled for each next one.", float
     ),
     Setting("TOKEN_TTL_S", 7 * 24 * 3600, "Lifetime of a bearer token in seconds.", int),
-    Setting("LOGIN_RATE_LIMIT", "20 per minute", "Login attempts allowed per client address."),
-    Setting("ORDER_RATE_LIMIT", "30 per minute", "Orders a client address may place."),
-    Setting("REDEEM_RATE_LIMIT", "30 per minute", "Reward redemptions a caller may make."),
+    Setting(
+        "LOGIN_RATE_LIMIT",
+        "20 per minute",
+        "Login attempts allowed per client address; the API's admin login and the console login form share one bucket.",
+    ),
+    Setting(
+        "ORDER_RATE_LIMIT",
+        "30 per minute",
+        "Orders (and one-tap offsets) one logged-in user may place, counted per user id whatever address or token spelling.",
+    ),
+    Setting(
+        "REDEEM_RATE_LIMIT",
+        "30 per minute",
+        "Reward redemptions one logged-in user may make, counted per user id.",
+    ),
     Setting("CALLBACK_RATE_LIMIT", "600 per minute", "Payment callbacks accepted per client address."),
     Setting("RATELIMIT_ENABLED", True, "Turn rate limits on or off.", _bool),
     Setting("MAX_CONTENT_LENGTH", 8 * 1024 * 1024, "Largest request body in bytes.", int),

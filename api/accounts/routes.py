@@ -15,7 +15,7 @@ from api.accounts.schemas import (
 )
 from api.auth import auth_required, current_principal
 from api.errors import ErrorSchema
-from api.limits import limiter
+from api.limits import admin_login_limit, limiter
 from services import accounts
 from services.wechat_client import WeChatSettings
 
@@ -41,7 +41,7 @@ def login(body):
 
 
 @blp.route("/auth/admin-login", methods=["POST"])
-@limiter.limit(_login_rate_limit)
+@admin_login_limit
 @blp.arguments(AdminLoginSchema())
 @blp.response(200, LoginResultSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Wrong username or password")

@@ -7,17 +7,13 @@ from werkzeug.wrappers import Response
 
 from api.console import session_auth
 from api.console.blueprint import bp
-from api.limits import limiter
+from api.limits import admin_login_limit
 from services import accounts
 from services.errors import Unauthenticated
 
 
-def _login_rate_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_rate_limit, methods=["POST"])
+@admin_login_limit
 def login() -> str | Response | tuple[str, int]:
     """Show the login form; on submit, log the admin in and keep the token in the session."""
     target = session_auth.safe_next(request.values.get("next"))

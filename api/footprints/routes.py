@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_principal
@@ -15,7 +15,7 @@ from api.footprints.schemas import (
     TrendQuerySchema,
 )
 from api.limits import limiter, per_caller
-from api.orders.routes import IDEMPOTENCY_HEADER, _order_limit
+from api.orders.routes import IDEMPOTENCY_HEADER, _order_limit, idempotency_key
 from api.orders.schemas import PlacedOrderSchema
 from models import PeriodType
 from services import footprints
@@ -84,7 +84,6 @@ def get(footprint_id):
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 def offset(footprint_id):
     """Offset one of my footprints in one tap: a one-yuan order of its total rounded up to whole units."""
-    key = (request.headers.get("Idempotency-Key") or "")[:128] or None
     return footprints.offset_footprint(
-        current_principal(), footprint_id, order_policy(), payment_provider(), key
+        current_principal(), footprint_id, order_policy(), payment_provider(), idempotency_key()
     )

@@ -19,6 +19,7 @@ from api.orders.schemas import (
     RefundSchema,
 )
 from services import checkout, orders, payment_flow, refunds
+from services.errors import ValidationFailed
 from services.orders import OrderRequest
 
 blp = Blueprint(
@@ -32,6 +33,15 @@ IDEMPOTENCY_HEADER = {
     "schema": {"type": "string", "maxLength": 128},
     "description": "Same key and body: the same order; same key, other body: 422",
 }
+IDEMPOTENCY_KEY_MAX = 128
+
+
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key, or None; a longer one is refused, never cut (two keys would collide)."""
+    key = request.headers.get("Idempotency-Key") or None
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
+        raise ValidationFailed(f"Idempotency-Key is at most {IDEMPOTENCY_KEY_MAX} characters.")
+    return key
 
 
 def _order_limit() -> str:
@@ -63,11 +73,8 @@ def to_request(data: dict) -> OrderRequest:
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 def place(data):
     """Place an order; its grams are held until payment or expiry."""
-    key = request.headers.get("Idempotency-Key") or None
-    if key is not None and len(key) > 128:
-        key = key[:128]
     return checkout.place_order(
-        current_principal(), to_request(data), order_policy(), payment_provider(), key
+        current_principal(), to_request(data), order_policy(), payment_provider(), idempotency_key()
     )
 
 
