@@ -9,7 +9,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
-from api import context, observability, security_headers
+from api import context, json_guard, observability, security_headers
 from api.auth import BEARER_SCHEME
 from api.console import blueprint as console
 from api.errors import ErrorSchema, register_error_handlers
@@ -134,6 +134,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
     )
     observability.init_app(app)
     security_headers.init_app(app)
+    json_guard.init_app(app)
 
     database.configure(settings["DATABASE_URL"], settings["DATABASE_POOL_SIZE"])
     redis = redis_store.configure(settings)
