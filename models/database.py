@@ -18,7 +18,12 @@ _statement_engine: Engine | None = None
 
 
 def make_engine(url: str, pool_size: int = 5, **kwargs: Any) -> Engine:
-    """Create the engine; SQLite gets foreign keys, WAL and a busy timeout."""
+    """Create the engine; SQLite gets foreign keys, WAL and a busy timeout.
+
+    Statement parameters (names, phone numbers, tokens' hashes) never appear in error messages or
+    logs: `hide_parameters` keeps them out of every exception SQLAlchemy raises.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
 
@@ -43,7 +48,11 @@ def configure(url: str, pool_size: int = 5) -> Engine:
     _statement_engine = None
     if _engine.dialect.name == "postgresql":
         _statement_engine = create_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, isolation_level="AUTOCOMMIT"
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            isolation_level="AUTOCOMMIT",
+            hide_parameters=True,
         )
     db_session.remove()
     _factory.configure(bind=_engine)
