@@ -7,12 +7,14 @@ from typing import Any
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from api import context, json_guard, observability, security_headers
 from api.auth import BEARER_SCHEME
 from api.console import blueprint as console
 from api.errors import ErrorSchema, register_error_handlers
+from api.fields import numeric_bounds
 from api.limits import limiter
 from api.partner_auth import PARTNER_SCHEME
 from config import load_settings
@@ -132,6 +134,9 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
         RATELIMIT_SWALLOW_ERRORS=True,  # Redis down must not stop purchases; limits degrade open.
         JSON_SORT_KEYS=False,
     )
+    if settings["TRUSTED_PROXIES"]:
+        hops = settings["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     observability.init_app(app)
     security_headers.init_app(app)
     json_guard.init_app(app)
@@ -153,6 +158,7 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
     app.url_map.converters["int"] = BoundedIntConverter
     api = CarbonApi(app)
     api.ma_plugin.converter.add_attribute_function(_int64_range)
+    api.ma_plugin.converter.add_attribute_function(numeric_bounds)
     api.spec.components.security_scheme("bearerAuth", BEARER_SCHEME)
     api.spec.components.security_scheme("partnerSignature", PARTNER_SCHEME)
     for blueprint in _blueprints(settings):

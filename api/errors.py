@@ -86,7 +86,8 @@ def handle_http_exception(error: HTTPException):
 
 def handle_domain_error(error: domain.DomainError):
     status = status_for(error)
-    headers = {"Retry-After": "5"} if status in (429, 503) else None
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"Retry-After": str(retry_after or 5)} if status in (429, 503) else None
     errors = error.errors if error.errors is not None else (error.details or None)
     return error_response(status, error.code, error.message, errors, headers)
 

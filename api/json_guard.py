@@ -7,38 +7,12 @@ into a string that cannot be encoded again. Both are answered 400 here, before a
 
 from __future__ import annotations
 
-import json
-import re
-
 from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 
-MAX_JSON_DEPTH = 64
-_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+from services.json_input import MAX_JSON_DEPTH, has_lone_surrogate, json_depth, too_deep
 
-
-def json_depth(body: bytes) -> int:
-    """The deepest nesting of arrays and objects in `body` (strings skipped), without parsing it."""
-    depth = deepest = 0
-    for match in _TOKENS.finditer(body):
-        token = match.group()
-        if token in (b"[", b"{"):
-            depth += 1
-            deepest = max(deepest, depth)
-        elif token in (b"]", b"}"):
-            depth -= 1
-    return deepest
-
-
-def _has_lone_surrogate(body: bytes) -> bool:
-    try:
-        json.dumps(json.loads(body), ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    except ValueError:
-        return False  # not JSON at all: the view's parser answers that
-    return False
+__all__ = ["MAX_JSON_DEPTH", "check_json_body", "init_app", "json_depth"]
 
 
 def check_json_body() -> None:
@@ -46,10 +20,9 @@ def check_json_body() -> None:
     if not request.is_json:
         return
     body = request.get_data(cache=True)
-    # Counting brackets runs in C; only a body with many of them is scanned for its real depth.
-    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and json_depth(body) > MAX_JSON_DEPTH:
+    if too_deep(body):
         raise BadRequest(f"JSON nested deeper than {MAX_JSON_DEPTH} levels.")
-    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(body):
+    if has_lone_surrogate(body):
         raise BadRequest("JSON strings must be valid Unicode (a lone surrogate escape was sent).")
 
 

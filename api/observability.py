@@ -8,6 +8,7 @@ callback failures, orders by state and pool availability; under gunicorn with se
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import time
@@ -74,6 +75,15 @@ class DatabaseCollector:
         yield pool
 
 
+FORWARDING_HEADERS = ("X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "X-Real-Ip")
+
+
+def _local_direct_scrape() -> bool:
+    """Whether this request came from this host itself, not relayed by a (local) reverse proxy."""
+    peer = request.environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR", request.remote_addr)
+    return peer in ("127.0.0.1", "::1") and not any(h in request.headers for h in FORWARDING_HEADERS)
+
+
 def init_app(app: Flask) -> None:
     configure_logging(app.config["LOG_LEVEL"], app.config["LOG_JSON"])
 
@@ -95,9 +105,10 @@ def init_app(app: Flask) -> None:
     def metrics() -> Response:
         token = app.config["METRICS_TOKEN"]
         if token:
-            if request.headers.get("Authorization") != f"Bearer {token}":
+            given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+            if not hmac.compare_digest(given, f"Bearer {token}".encode()):
                 abort(401)
-        elif request.remote_addr not in ("127.0.0.1", "::1"):
+        elif not _local_direct_scrape():
             abort(403)
         registry = CollectorRegistry()
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

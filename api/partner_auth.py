@@ -34,7 +34,12 @@ def signed_path() -> str:
 
 
 def partner_signed(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Require a valid partner signature (401 otherwise); sets `g.partner_id`."""
+    """Require a valid partner signature (401 otherwise); sets `g.partner_id`.
+
+    Put it above `blp.arguments`: the signature is then checked over the raw body (cached, so the
+    arguments parser reads the same bytes afterwards) before any argument is parsed, and an
+    unsigned request gets 401, never a 422 that describes the schema.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

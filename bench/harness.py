@@ -58,13 +58,16 @@ def drop_database(maintenance_url: str, name: str) -> None:
 
 
 def service_env(database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
-    """The service's environment: default profile, the given servers, rate limits off, quiet logs."""
+    """The service's environment: default profile, the given servers, rate limits off, the caps on one
+    buyer's unpaid orders at their highest (a few simulated users place every order), quiet logs."""
     env = dict(os.environ)
     env.update(
         CARBON_PROFILE="default",
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         RATELIMIT_ENABLED="false",
+        MAX_OPEN_ORDERS_PER_USER="10000",
+        MAX_RESERVED_GRAMS_PER_USER=str(10**15),
         LOG_LEVEL="WARNING",
         FLASK_APP="wsgi",
     )

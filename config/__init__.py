@@ -161,6 +161,18 @@ SETTINGS: tuple[Setting, ...] = (
         "Login attempts allowed per client address; the API's admin login and the console login form share one bucket.",
     ),
     Setting(
+        "ADMIN_LOGIN_FAILURES_BEFORE_LOCK",
+        5,
+        "Failed admin password logins for one username (within 15 minutes) before that account refuses every try for a while.",
+        int,
+    ),
+    Setting(
+        "ADMIN_LOGIN_LOCK_S",
+        60,
+        "Seconds an admin account refuses logins after too many failures; doubled at each further failure, up to an hour.",
+        int,
+    ),
+    Setting(
         "ORDER_RATE_LIMIT",
         "30 per minute",
         "Orders (and one-tap offsets) one logged-in user may place, counted per user id whatever address or token spelling.",
@@ -194,6 +206,20 @@ SETTINGS: tuple[Setting, ...] = (
         "ONE_YUAN_KINDS", "FFCER,SMCER", "Credit kinds the one-yuan product draws from (comma-separated)."
     ),
     Setting("ORDER_MAX_TONNES", 100_000, "Largest credit order, in tonnes.", int),
+    Setting(
+        "MAX_OPEN_ORDERS_PER_USER",
+        5,
+        "Most unpaid orders (placed, not yet paid, cancelled or expired) one person may have at once;"
+        " one more is refused (429). Organisation purchases are not counted.",
+        int,
+    ),
+    Setting(
+        "MAX_RESERVED_GRAMS_PER_USER",
+        10_000_000,
+        "Most grams (10,000,000 g = 10 t) one person's unpaid orders may hold reserved in the pool at"
+        " once; an order that would go over it is refused (409). Organisation purchases are not counted.",
+        int,
+    ),
     Setting(
         "ORDER_SYNC_ENDED_DAYS",
         7,
@@ -235,7 +261,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "METRICS_TOKEN",
         "",
-        "Bearer token Prometheus sends to `/metrics`; empty: only local scrapes (127.0.0.1) are answered.",
+        "Bearer token Prometheus sends to `/metrics` (compared in constant time); empty: only a local "
+        "scrape (127.0.0.1 or ::1, not relayed by a proxy) is answered.",
+    ),
+    Setting(
+        "TRUSTED_PROXIES",
+        0,
+        "How many reverse proxies stand in front of the service: the client address (rate limits, logs)"
+        " and scheme are read from the last this-many `X-Forwarded-For` / `X-Forwarded-Proto` entries."
+        " 0: forwarded headers are ignored (the service is reached directly).",
+        int,
     ),
     Setting(
         "TIER_LIGHT_GREEN_POINTS", 100, "Lifetime earned carbon points for the 浅绿 (light green) tier.", int

@@ -23,6 +23,7 @@ MINUTE, HOUR, DAY = 60, 3_600, 86_400
 # (least, most) of each numeric setting. A numeric setting not named here must be 0 or more.
 NUMBER_BOUNDS: Mapping[str, tuple[float, float]] = {
     "DATABASE_POOL_SIZE": (1, 1_000),
+    "TRUSTED_PROXIES": (0, 10),
     "PRINCIPAL_LOCAL_CACHE_S": (0, 30),
     "WECHAT_TIMEOUT_S": (0.1, 120),
     "WECHATPAY_TIMESTAMP_WINDOW_S": (1, HOUR),
@@ -30,6 +31,8 @@ NUMBER_BOUNDS: Mapping[str, tuple[float, float]] = {
     "WECHATPAY_RETRY_ATTEMPTS": (1, 10),
     "WECHATPAY_RETRY_BACKOFF_S": (0, MINUTE),
     "TOKEN_TTL_S": (MINUTE, 90 * DAY),
+    "ADMIN_LOGIN_FAILURES_BEFORE_LOCK": (1, 1_000),
+    "ADMIN_LOGIN_LOCK_S": (1, HOUR),
     "MAX_CONTENT_LENGTH": (64 * 1024, 1024**3),
     "ONE_YUAN_UNIT_G": (1, 1_000_000),
     "ONE_YUAN_UNIT_PRICE_FEN": (1, 100_000_000),
@@ -37,6 +40,8 @@ NUMBER_BOUNDS: Mapping[str, tuple[float, float]] = {
     "ONE_YUAN_MAX_UNITS": (1, 1_000_000),
     "BANK_TRANSFER_TTL_S": (1, 90 * DAY),
     "ORDER_MAX_TONNES": (1, 10_000_000),
+    "MAX_OPEN_ORDERS_PER_USER": (1, 10_000),
+    "MAX_RESERVED_GRAMS_PER_USER": (1, 10**15),
     "REFUND_WINDOW_DAYS": (0, 365),
     "POINTS_PER_KG_OFFSET": (0, 1_000_000),
     "POINTS_EXPIRY_DAYS": (0, 100 * 365),

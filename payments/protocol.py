@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import secrets
 from collections.abc import Mapping
@@ -11,6 +12,15 @@ from payments.interface import CallbackAck
 
 # China has had no daylight saving time since 1991: a fixed offset is exact.
 BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def signs_match(given: str, expected: str) -> bool:
+    """Whether a received sign equals the expected one, in constant time.
+
+    Compared as UTF-8 bytes: `hmac.compare_digest` raises TypeError on a str holding non-ASCII, and a
+    sign is whatever the sender wrote.
+    """
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8", "replace"))
 
 
 def nonce(length: int = 32) -> str:
@@ -54,11 +64,15 @@ def header_lookup(headers: Mapping[str, str], name: str) -> str:
 
 
 def json_ack(ok: bool, message: str = "") -> CallbackAck:
-    """APIv3: 200 to accept; a 5xx with `{"code": "FAIL"}` makes WeChat Pay send it again."""
+    """APIv3: 200 to accept; a 4xx with `{"code": "FAIL"}` refuses it, and WeChat Pay sends it again.
+
+    WeChat Pay retries on a 4xx as on a 5xx; a refusal (not genuine, not the order's) is the
+    sender's fault, so it is a 400. The callback view answers 500 itself when ours failed.
+    """
     if ok:
         return CallbackAck(json.dumps({"code": "SUCCESS", "message": "OK"}).encode(), 200, "application/json")
     body = {"code": "FAIL", "message": message or "FAIL"}
-    return CallbackAck(json.dumps(body, ensure_ascii=False).encode(), 500, "application/json")
+    return CallbackAck(json.dumps(body, ensure_ascii=False).encode(), 400, "application/json")
 
 
 def xml_ack(ok: bool, message: str = "") -> CallbackAck:

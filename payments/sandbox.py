@@ -124,7 +124,9 @@ class SandboxProvider:
         try:
             data = json.loads(body)
             return self.complete(str(data["out_trade_no"]), int(data["amount_fen"]))
-        except (ValueError, KeyError, TypeError) as exc:
+        # RecursionError: a body nested too deep for json (the callback is not JSON-typed, so the
+        # app's JSON guard does not see it); OverflowError: an amount of 1e400 (infinity).
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as exc:
             raise PaymentError(f"the sandbox callback is not valid: {exc!r}") from exc
 
     def parse_refund_callback(self, headers: Mapping[str, str], body: bytes) -> RefundNotification:

@@ -12,7 +12,6 @@ because the order service handles each `transaction_id` once.
 
 from __future__ import annotations
 
-import hmac
 import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -37,7 +36,7 @@ from payments.interface import (
     TradeQuery,
     TradeState,
 )
-from payments.protocol import BEIJING, nonce, parse_compact_beijing, xml_ack
+from payments.protocol import BEIJING, nonce, parse_compact_beijing, signs_match, xml_ack
 
 DEFAULT_API_BASE = "https://api.mch.weixin.qq.com"
 SIGN_TYPES = ("MD5", "HMAC-SHA256")
@@ -120,7 +119,7 @@ class WeChatPayV2:
 
     def _check_answer_sign(self, answer: Mapping[str, Any]) -> None:
         fields = {k: v for k, v in answer.items() if k != "sign"}
-        if not hmac.compare_digest(str(answer.get("sign", "")), self._sign(fields)):
+        if not signs_match(str(answer.get("sign", "")), self._sign(fields)):
             raise GatewayError("WeChat Pay's answer has a wrong sign")
 
     # -- payments --
@@ -233,7 +232,7 @@ class WeChatPayV2:
         sign_type = data.get("sign_type") or self.sign_type
         if sign_type not in SIGN_TYPES:
             raise PaymentError(f"the notification's sign_type {sign_type!r} is unknown")
-        if not given or not hmac.compare_digest(given, self._sign(data, sign_type)):
+        if not given or not signs_match(given, self._sign(data, sign_type)):
             raise PaymentError("the notification's sign does not verify")
         if data.get("return_code") != "SUCCESS":
             raise PaymentError(f"the notification reports a failure: {data.get('return_msg')!r}")

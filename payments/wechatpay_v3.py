@@ -412,15 +412,15 @@ class WeChatPayV3:
             raise PaymentError("the callback is for another mchid")
         try:
             return PaymentNotification(
-                out_trade_no=resource["out_trade_no"],
-                transaction_id=resource["transaction_id"],
+                out_trade_no=_text(resource, "out_trade_no"),
+                transaction_id=_text(resource, "transaction_id"),
                 trade_state=TradeState(resource["trade_state"]),
-                amount_fen=int(resource["amount"]["total"]),
+                amount_fen=_fen(_object(resource, "amount"), "total"),
                 appid=resource["appid"],
                 mchid=resource["mchid"],
-                payer_openid=resource.get("payer", {}).get("openid", ""),
+                payer_openid=_text(_object(resource, "payer", {}), "openid", ""),
                 success_time=parse_rfc3339(resource.get("success_time")),
-                attach=resource.get("attach", ""),
+                attach=_text(resource, "attach", ""),
                 raw=event,
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -434,14 +434,15 @@ class WeChatPayV3:
         if resource.get("mchid") != self.mchid:
             raise PaymentError("the callback is for another mchid")
         try:
+            amount = _object(resource, "amount")
             return RefundNotification(
-                out_trade_no=resource["out_trade_no"],
-                out_refund_no=resource["out_refund_no"],
-                transaction_id=resource["transaction_id"],
-                refund_id=resource["refund_id"],
+                out_trade_no=_text(resource, "out_trade_no"),
+                out_refund_no=_text(resource, "out_refund_no"),
+                transaction_id=_text(resource, "transaction_id"),
+                refund_id=_text(resource, "refund_id"),
                 status=RefundStatus(resource["refund_status"]),
-                refund_fen=int(resource["amount"]["refund"]),
-                total_fen=int(resource["amount"]["total"]),
+                refund_fen=_fen(amount, "refund"),
+                total_fen=_fen(amount, "total"),
                 mchid=resource["mchid"],
                 success_time=parse_rfc3339(resource.get("success_time")),
                 raw=event,
@@ -451,6 +452,32 @@ class WeChatPayV3:
 
     def callback_ack(self, ok: bool, message: str = "") -> CallbackAck:
         return json_ack(ok, message)
+
+
+# A decrypted resource is JSON that the parsers take apart by name: each value is checked for the
+# type the payment flow needs (TypeError otherwise, refused as an incomplete notification).
+_MISSING: Any = object()
+
+
+def _object(resource: Mapping[str, Any], name: str, default: Any = _MISSING) -> Mapping[str, Any]:
+    value = resource[name] if default is _MISSING else resource.get(name, default)
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{name} is not an object")
+    return value
+
+
+def _text(resource: Mapping[str, Any], name: str, default: Any = _MISSING) -> str:
+    value = resource[name] if default is _MISSING else resource.get(name, default)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} is not a string")
+    return value
+
+
+def _fen(amount: Mapping[str, Any], name: str) -> int:
+    value = amount[name]
+    if isinstance(value, bool) or not isinstance(value, int):  # 1e400 would be infinity
+        raise TypeError(f"amount.{name} is not a whole number of fen")
+    return value
 
 
 def _error_from_answer(status: int, payload: Any) -> Exception:

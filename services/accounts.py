@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from models import Organisation, OrganisationKind, OrganisationMember, Role, User
 from models.database import unit_of_work
-from services import audit
+from services import admin_login_backoff, audit
+from services.admin_login_backoff import BackoffPolicy
 from services.errors import (
     Conflict,
     NotFound,
@@ -37,6 +38,8 @@ PROFILE_MAX_LENGTHS = {"display_name": 64, "avatar_url": 512, "city": 64, "regio
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_.@-]{3,64}")
 MIN_PASSWORD_LENGTH = 12
 AVATAR_URL_MESSAGE = "Use an http:// or https:// URL."
+
+DEFAULT_BACKOFF = BackoffPolicy()
 
 _hasher = PasswordHasher()
 _dummy_hash: str | None = None
@@ -162,18 +165,28 @@ def _verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def admin_login(username: str, password: str, token_ttl_s: int) -> LoginResult:
-    """Log an admin in with username and password."""
+def admin_login(
+    username: str, password: str, token_ttl_s: int, backoff: BackoffPolicy = DEFAULT_BACKOFF
+) -> LoginResult:
+    """Log an admin in with username and password; `RateLimited` while the account is locked after
+    too many failures (checked before the password, so that guessing stops during the lock)."""
+    admin_login_backoff.ensure_not_locked(username)
     with unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == username, User.role == Role.ADMIN))
         ok = _verify_password(user.password_hash if user else None, password)
-        if user is None or not ok or not user.is_active:
-            raise Unauthenticated("Wrong username or password.")
-        if _hasher.check_needs_rehash(user.password_hash):
-            user.password_hash = _hasher.hash(password)
-        issued = issue_token_in(session, user, token_ttl_s)
-        profile = _profile(session, user)
-    return LoginResult(issued.token, issued.expires_at, profile)
+        if user is not None and ok and user.is_active:
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password)
+            issued = issue_token_in(session, user, token_ttl_s)
+            result = LoginResult(issued.token, issued.expires_at, _profile(session, user))
+        else:
+            result = None
+    if result is None:
+        # Unknown, wrong and disabled alike, so the lock does not tell which accounts exist.
+        admin_login_backoff.record_failure(username, backoff)
+        raise Unauthenticated("Wrong username or password.")
+    admin_login_backoff.clear(username)
+    return result
 
 
 def create_admin(username: str, password: str, actor_id: int | None = None) -> Profile:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from models import GRAMS_PER_TONNE, Batch, Project
 from models.database import serialize_in, unit_of_work
-from services import audit
+from services import audit, json_input
 from services.errors import Conflict, ValidationFailed
 from services.web_urls import WEB_MESSAGE, is_web_url
 
@@ -207,7 +207,7 @@ def _read_csv(content: str, errors: _Errors) -> list[RawRow]:
 
 def _read_json(content: str, errors: _Errors) -> list[RawRow]:
     try:
-        data = json.loads(content)
+        data = json_input.loads(content)
     except json.JSONDecodeError as exc:
         errors.add(
             None, "file", f"The JSON cannot be read: {exc.msg} at line {exc.lineno} column {exc.colno}."

@@ -51,6 +51,12 @@ class RedemptionLimitReached(Conflict):
     code = "redemption_limit_reached"
 
 
+class ReservationLimitReached(Conflict):
+    """The buyer's unpaid orders already hold as many grams as one buyer may (with this order, more)."""
+
+    code = "reservation_limit_reached"
+
+
 class ValidationFailed(DomainError):
     """Input that parsed but breaks a rule; `errors` names the fields or rows."""
 
@@ -86,7 +92,19 @@ class PaymentRequired(DomainError):
 
 
 class RateLimited(DomainError):
+    """Too many tries; `retry_after` (seconds) becomes the answer's Retry-After when it is given."""
+
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+
+class TooManyOpenOrders(RateLimited):
+    """The buyer has as many unpaid orders as one buyer may; one must be paid, cancelled or expire."""
+
+    code = "too_many_open_orders"
 
 
 class UpstreamError(DomainError):

@@ -366,8 +366,25 @@ def _decode(body: bytes) -> str:
 
 
 def parse_attendees(body: bytes, factors: event_factors.EventFactors) -> Counter[tuple[str, str, bool]]:
-    """Count attendees per (city id, mode, return trip); every bad row is reported with its line number."""
+    """Count attendees per (city id, mode, return trip); every bad row is reported with its line number.
+
+    Every fault of the file is a ValidationFailed, its CSV syntax included (an unclosed quote, a
+    field over the csv module's limit of 128 KiB).
+    """
     reader = csv.DictReader(io.StringIO(_decode(body)))
+    try:
+        return _count_attendees(reader, factors)
+    except csv.Error as exc:
+        raise ValidationFailed(
+            "The attendee file is not valid CSV; nothing was saved.",
+            # The csv reader's count: the DictReader's is set only after a row was read.
+            errors={"file": [f"line {reader.reader.line_num}: {exc}"]},
+        ) from None
+
+
+def _count_attendees(
+    reader: csv.DictReader, factors: event_factors.EventFactors
+) -> Counter[tuple[str, str, bool]]:
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in ("origin_city", "mode", "return") if name not in header]
     if missing:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from models import Factor, FactorSet, utcnow
 from models.database import read_session, serialize_in, unit_of_work
-from services import audit
+from services import audit, json_input
 from services.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from services.footprint_calculator import City, FactorTable, FactorValue, Province, grams_per_unit
 
@@ -137,7 +137,7 @@ def parse_files(files: Iterable[tuple[str, bytes, str | None]], note: str = "", 
 
 def _parse_json(name: str, text: str, kind: str | None, upload: Upload, problems: _Problems) -> None:
     try:
-        data = json.loads(text)
+        data = json_input.loads(text)
     except json.JSONDecodeError as exc:
         problems.add(name, None, None, f"not valid JSON: {exc.msg} at line {exc.lineno}")
         return
@@ -167,10 +167,14 @@ def _json_rows(name: str, data: Any, problems: _Problems) -> list[dict[str, str]
 
 def _csv_rows(name: str, text: str, problems: _Problems) -> list[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        problems.add(name, None, None, "empty file")
+    try:
+        if not reader.fieldnames:
+            problems.add(name, None, None, "empty file")
+            return []
+        return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
+    except csv.Error as exc:  # e.g. a field over the csv module's limit (128 KiB)
+        problems.add(name, None, None, f"not valid CSV at line {reader.reader.line_num}: {exc}")
         return []
-    return [{k.strip(): (v or "").strip() for k, v in row.items() if k} for row in reader]
 
 
 def _missing(name: str, rows: list[dict[str, str]], columns: Iterable[str], problems: _Problems) -> bool:

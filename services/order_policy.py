@@ -15,6 +15,9 @@ class OrderPolicy:
     one_yuan_kinds: tuple[str, ...] = ("FFCER", "SMCER")
     max_order_g: int = 100_000 * 1_000_000
     reservation_ttl_s: int = 15 * 60
+    # What one person's unpaid orders may hold at once (organisation purchases are not counted).
+    max_open_orders_per_user: int = 5
+    max_reserved_g_per_user: int = 10 * 1_000_000
     # How long after its payment window an expired or cancelled order's trade is still asked about.
     ended_sync_days: int = 7
     refund_window_days: int = 7
@@ -34,6 +37,8 @@ class OrderPolicy:
             one_yuan_kinds=tuple(k.strip() for k in settings["ONE_YUAN_KINDS"].split(",") if k.strip()),
             max_order_g=settings["ORDER_MAX_TONNES"] * 1_000_000,
             reservation_ttl_s=settings["RESERVATION_TTL_S"],
+            max_open_orders_per_user=settings["MAX_OPEN_ORDERS_PER_USER"],
+            max_reserved_g_per_user=settings["MAX_RESERVED_GRAMS_PER_USER"],
             ended_sync_days=settings["ORDER_SYNC_ENDED_DAYS"],
             refund_window_days=settings["REFUND_WINDOW_DAYS"],
             public_base_url=settings["PUBLIC_BASE_URL"].rstrip("/"),

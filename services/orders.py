@@ -30,7 +30,7 @@ from models import (
     utcnow,
 )
 from models.database import is_postgres, read_session, unit_of_work
-from services import idempotency, order_rows, order_states, pricing, reservations
+from services import idempotency, order_caps, order_rows, order_states, pricing, reservations
 from services.errors import InsufficientCredits, NotFound, ValidationFailed
 from services.order_policy import OrderPolicy
 from services.reservations import Selector
@@ -102,10 +102,14 @@ def _landed(out_trade_no: str) -> Order | None:
     """The order a request wrote under its own number before its connection broke, if it did."""
     session = read_session()
     try:
-        order_id = session.scalar(select(Order.id).where(Order.out_trade_no == out_trade_no))
+        order_id = _landed_id(session, out_trade_no)
     finally:
         session.rollback()
     return load_order(order_id) if order_id is not None else None
+
+
+def _landed_id(session: Session, out_trade_no: str) -> int | None:
+    return session.scalar(select(Order.id).where(Order.out_trade_no == out_trade_no))
 
 
 def record_order(
@@ -114,6 +118,7 @@ def record_order(
     priced: Quote,
     provider_name: str,
     *,
+    policy: OrderPolicy,
     out_trade_no: str,
     expires_at: datetime,
     prepay_id: str | None = None,
@@ -121,7 +126,11 @@ def record_order(
     request_hash: str = "",
 ) -> order_rows.WrittenOrder | Order:
     """Reserve the grams and record the order in one transaction; gives the order as written, with its
-    lines and events. A prepay id already obtained makes it `awaiting_payment` at once."""
+    lines and events. A prepay id already obtained makes it `awaiting_payment` at once.
+
+    A person's own order is refused when it would pass their caps on unpaid orders (`order_caps`:
+    TooManyOpenOrders, ReservationLimitReached); an organisation's order is not capped.
+    """
     for _attempt in range(reservations.MAX_PLAN_ATTEMPTS):
         try:
             return _record_once(
@@ -129,6 +138,7 @@ def record_order(
                 request,
                 priced,
                 provider_name,
+                policy,
                 out_trade_no,
                 expires_at,
                 prepay_id,
@@ -157,6 +167,7 @@ def _record_once(
     request: OrderRequest,
     priced: Quote,
     provider_name: str,
+    policy: OrderPolicy,
     out_trade_no: str,
     expires_at: datetime,
     prepay_id: str | None,
@@ -188,19 +199,23 @@ def _record_once(
         idempotency_key=(IDEMPOTENCY_SCOPE, idempotency_key, request_hash) if idempotency_key else None,
     )
     # A key already used is found before (place_order) or by the key row's unique index (a race).
-    if is_postgres():
-        try:
-            written = order_rows.write_whole_order(order)
-        except DBAPIError as exc:
-            if not exc.connection_invalidated:
-                raise
-            # The connection broke: whether the statement landed is found by the order's own number.
-            if (landed := _landed(out_trade_no)) is not None:
-                return landed
-            written = None
-        if written is not None:
-            return written
     with unit_of_work() as session:
+        if request.organisation_id is None:
+            # The buyer's lock is held until this transaction ends: past the one-statement write
+            # below (its own transaction, committed first) or with the rows written here.
+            order_caps.check_in(session, principal.user_id, priced.grams, policy)
+        if is_postgres():
+            try:
+                written = order_rows.write_whole_order(order)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                # The connection broke: whether the statement landed is found by the order's own number.
+                if (landed_id := _landed_id(session, out_trade_no)) is not None:
+                    return load_order(landed_id)
+                written = None
+            if written is not None:
+                return written
         if idempotency_key:
             existing = _replay(session, principal.user_id, idempotency_key, request_hash)
             if existing is not None:
@@ -227,6 +242,7 @@ def create_order(
             request,
             quote(request, policy),
             provider_name,
+            policy=policy,
             out_trade_no=new_out_trade_no(now),
             expires_at=now + timedelta(seconds=ttl_s or policy.reservation_ttl_s),
             idempotency_key=idempotency_key,

@@ -38,6 +38,9 @@ def sign(secret: str, method: str, path: str, body: bytes, timestamp: str, nonce
 def signature_matches(
     secret: str, method: str, path: str, body: bytes, timestamp: str, nonce: str, signature: str
 ) -> bool:
-    """Whether `signature` is right for the request, compared in constant time."""
-    expected = sign(secret, method, path, body, timestamp, nonce)
-    return hmac.compare_digest(expected, signature.strip().lower())
+    """Whether `signature` is right for the request, compared in constant time.
+
+    Compared as bytes: `hmac.compare_digest` refuses a str holding anything but ASCII (TypeError).
+    """
+    expected = sign(secret, method, path, body, timestamp, nonce).encode()
+    return hmac.compare_digest(expected, signature.strip().lower().encode("utf-8", "replace"))

@@ -27,7 +27,12 @@ from services.errors import Conflict, NotFound, Unauthenticated, ValidationFaile
 
 log = logging.getLogger(__name__)
 
-NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# ASCII digits only: str.isdigit() also takes '¹' or '٣', which int() then refuses or misreads.
+TIMESTAMP_PATTERN = re.compile(r"[0-9]{1,12}")
+# What `partner_secrets.new_key_id` makes, loosely; anything else (a NUL, a surrogate, 10 KB) is
+# refused before it reaches the database, which may not take it (PostgreSQL refuses NUL in text).
+KEY_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 PARTNER_FIELDS = ("name", "active")
 
 
@@ -140,12 +145,14 @@ def authenticate(request: SignedRequest, secret_key: str, window_s: int, now: da
     if missing:
         raise Unauthenticated(f"Sign the request; missing {', '.join(missing)}.")
     now = now or utcnow()
-    if not timestamp.isdigit() or abs(now.timestamp() - int(timestamp)) > window_s:
+    if not TIMESTAMP_PATTERN.fullmatch(timestamp) or abs(now.timestamp() - int(timestamp)) > window_s:
         raise Unauthenticated(
             f"{partner_signing.HEADER_TIMESTAMP} must be Unix seconds within {window_s} s of now."
         )
-    if not NONCE_PATTERN.match(nonce):
+    if not NONCE_PATTERN.fullmatch(nonce):
         raise Unauthenticated(f"{partner_signing.HEADER_NONCE} must be 16 to 64 letters, digits, '-' or '_'.")
+    if not KEY_ID_PATTERN.fullmatch(key_id):
+        raise Unauthenticated("Unknown or inactive partner key.")
     partner_id, secret = _partner_secret(key_id, secret_key)
     if not partner_signing.signature_matches(
         secret, request.method, request.path, request.body, timestamp, nonce, signature

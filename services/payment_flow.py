@@ -75,12 +75,14 @@ def open_payment(order_id: int, provider: PaymentProvider, policy: OrderPolicy) 
             Order.grams,
             Order.units,
             Order.expires_at,
+            Order.provider,
             User.openid,
         )
         .join(User, User.id == Order.user_id)
         .where(Order.id == order_id)
     ).one()
     session.rollback()
+    require_settled_by(row.out_trade_no, row.provider, provider)
     if row.status not in order_states.OPEN:
         raise InvalidState(
             f"Order {row.out_trade_no} is {row.status.value}; it cannot be paid.", status=row.status.value
@@ -108,6 +110,27 @@ def open_payment(order_id: int, provider: PaymentProvider, policy: OrderPolicy) 
     with unit_of_work() as session:
         order_states.mark_awaiting_payment(session, order_id, result.prepay_id)
     return result
+
+
+def require_settled_by(out_trade_no: str, order_provider: str, provider: PaymentProvider) -> None:
+    """Refuse (409) to open or query a payment at `provider` for an order settled another way.
+
+    An order is paid through the provider it was placed with: a bank-transfer order has no trade at
+    WeChat Pay, and is fulfilled when an admin confirms the transfer (`confirm-transfer`).
+    """
+    if order_provider == provider.name:
+        return
+    from services.credit_purchase import BANK_TRANSFER  # credit_purchase imports this module
+
+    how = (
+        "by bank transfer, confirmed by an admin when it arrives"
+        if order_provider == BANK_TRANSFER
+        else f"through {order_provider}"
+    )
+    raise InvalidState(
+        f"Order {out_trade_no} is settled {how}; {provider.name} has no payment for it.",
+        provider=order_provider,
+    )
 
 
 def description(grams: int, units: int | None) -> str:
@@ -258,8 +281,12 @@ def fulfil_in(session: Session, order: Order, policy: OrderPolicy) -> None:
 def sync_with_provider(
     out_trade_no: str, provider: PaymentProvider, policy: OrderPolicy
 ) -> PaymentOutcome | None:
-    """Ask the provider about an order whose callback did not come; act on a payment found."""
+    """Ask the provider about an order whose callback did not come; act on a payment found.
+
+    `NotFoundAtProvider` when the provider never opened a trade for it.
+    """
     order = _order_by_no(out_trade_no)
+    require_settled_by(out_trade_no, order.provider, provider)
     try:
         query: TradeQuery = provider.query(out_trade_no)
     except GatewayError as exc:

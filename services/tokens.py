@@ -27,7 +27,6 @@ class Principal:
     user_id: int
     role: Role
     organisation_ids: frozenset[int] = field(default_factory=frozenset)
-    openid: str | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -76,7 +75,7 @@ def configure_local_cache(ttl_s: float) -> None:
 
 
 def _cache_key(token_hash: str) -> str:
-    return f"auth:principal:v3:{token_hash}"
+    return f"auth:principal:v4:{token_hash}"
 
 
 def _user_key(user_id: int) -> str:
@@ -87,7 +86,11 @@ def authenticate(authorization: str | None) -> Principal:
     """Resolve an `Authorization: Bearer ...` header to a principal, or raise Unauthenticated."""
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthenticated("Send `Authorization: Bearer <token>`; log in to get a token.")
-    token_hash = hash_token(authorization[len("Bearer ") :].strip())
+    return authenticate_hash(hash_token(authorization[len("Bearer ") :].strip()))
+
+
+def authenticate_hash(token_hash: str) -> Principal:
+    """Resolve a token known only by its hash (a console session keeps no token), or raise Unauthenticated."""
     local, epoch = _local, 0
     if local is not None:
         if (principal := local.get(token_hash)) is not None:
@@ -117,7 +120,6 @@ def _remember(token_hash: str, principal: Principal, expires_at: datetime) -> No
                     principal.user_id,
                     principal.role.value,
                     sorted(principal.organisation_ids),
-                    principal.openid,
                     expires_at.isoformat(),
                 ]
             ),
@@ -137,8 +139,8 @@ def _cached(token_hash: str) -> tuple[Principal, datetime] | None:
         return None
     if raw is None:
         return None
-    user_id, role, orgs, openid, expires_at = json.loads(raw)
-    return Principal(user_id, Role(role), frozenset(orgs), openid), datetime.fromisoformat(expires_at)
+    user_id, role, orgs, expires_at = json.loads(raw)
+    return Principal(user_id, Role(role), frozenset(orgs)), datetime.fromisoformat(expires_at)
 
 
 # Built once: constructing the statement costs more CPU than running it.
@@ -147,7 +149,6 @@ _PRINCIPAL_QUERY = (
         User.id,
         User.role,
         User.is_active,
-        User.openid,
         AuthToken.expires_at,
         OrganisationMember.organisation_id,
     )
@@ -169,12 +170,16 @@ def _load(token_hash: str) -> tuple[Principal, datetime]:
     if not rows or not rows[0].is_active:
         raise Unauthenticated("The token is unknown, expired or revoked; log in again.")
     orgs = frozenset(row.organisation_id for row in rows if row.organisation_id is not None)
-    return Principal(rows[0].id, Role(rows[0].role), orgs, rows[0].openid), rows[0].expires_at
+    return Principal(rows[0].id, Role(rows[0].role), orgs), rows[0].expires_at
 
 
 def revoke_token(authorization: str) -> None:
     """Revoke the token in the header (logout)."""
-    token_hash = hash_token(authorization[len("Bearer ") :].strip())
+    revoke_token_hash(hash_token(authorization[len("Bearer ") :].strip()))
+
+
+def revoke_token_hash(token_hash: str) -> None:
+    """Revoke the token with this hash."""
     with unit_of_work() as session:
         session.execute(
             update(AuthToken)

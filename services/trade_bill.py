@@ -16,6 +16,7 @@ are understood too. Amounts are yuan with two decimals and become integer fen ex
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -78,6 +79,10 @@ SUMMARY_COLUMNS: dict[str, tuple[str, ...]] = {
 SUMMARY_FIRST = "总交易单数"
 
 _FIELD_LABELS = {field: names[0] for field, names in DETAIL_COLUMNS.items()}
+# 交易时间 as WeChat Pay writes it; the date is checked apart (a bill holds one or two dates).
+_TRADE_TIME = re.compile(r"(20[0-9]{2}-[0-9]{2}-[0-9]{2}) (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
+# An amount beyond this many fen is no trade's (and no database column's).
+MAX_FEN = 2**63 - 1
 
 
 class BillFormatError(ValidationFailed):
@@ -100,10 +105,30 @@ def yuan_to_fen(text: str) -> int:
         raise ValueError(f"{text!r} is not an amount in yuan") from None
     if not value.is_finite():
         raise ValueError(f"{text!r} is not an amount in yuan")
+    # Before any arithmetic: "1e999999999" overflows the decimal context, or makes a
+    # billion-digit integer.
+    if value.adjusted() > 17 or abs(value.scaleb(2)) > MAX_FEN:
+        raise ValueError(f"{text!r} is too large an amount")
     fen = value.scaleb(2)
     if fen != fen.to_integral_value():
         raise ValueError(f"{text!r} has fractions of a fen")
     return int(fen)
+
+
+@lru_cache(maxsize=1024)
+def _is_day(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _csv_values(line: str, line_no: int) -> list[str]:
+    try:
+        return next(csv.reader([line]))
+    except csv.Error as exc:  # e.g. a field over the csv module's limit (128 KiB)
+        raise BillFormatError(line_no, f"not a CSV line ({exc})") from None
 
 
 class BillRow(NamedTuple):
@@ -205,13 +230,7 @@ class TradeBillReader:
             values = line[1:].split(",`")
             if len(values) == self.width or not self.width:
                 return values
-        if '"' in line:
-            try:
-                values = next(csv.reader([line]))
-            except csv.Error as exc:
-                raise BillFormatError(line_no, f"not a CSV line ({exc})") from None
-        else:
-            values = line.split(",")
+        values = _csv_values(line, line_no) if '"' in line else line.split(",")
         return [_unquote(value) for value in values]
 
     def _rows(self) -> Iterator[BillRow]:
@@ -225,7 +244,7 @@ class TradeBillReader:
             if not line.strip():
                 continue
             if state == "header":
-                names = [name.strip() for name in next(csv.reader([line]))]
+                names = [name.strip() for name in _csv_values(line, line_no)]
                 self.columns = _columns(names, DETAIL_COLUMNS)
                 missing = [_FIELD_LABELS[f] for f in REQUIRED_DETAIL if f not in self.columns]
                 if missing:
@@ -239,7 +258,7 @@ class TradeBillReader:
                 continue
             if state == "detail":
                 if not line.startswith(("`", '"')) and line.split(",", 1)[0].strip() == SUMMARY_FIRST:
-                    summary_columns = _columns(next(csv.reader([line])), SUMMARY_COLUMNS)
+                    summary_columns = _columns(_csv_values(line, line_no), SUMMARY_COLUMNS)
                     summary_header_line = line_no
                     state = "summary"
                     continue
@@ -261,7 +280,8 @@ class TradeBillReader:
         values.append("")  # what a column the bill lacks reads as (its position is -1)
         (trade_time, appid, mchid, transaction_id, out_trade_no, openid, state, refund_id, out_refund_no,
          refund_status) = self._texts(values)  # fmt: skip
-        if len(trade_time) != 19 or trade_time[4] != "-" or trade_time[10] != " ":
+        day = _TRADE_TIME.fullmatch(trade_time)
+        if day is None or not _is_day(day.group(1)):
             raise BillFormatError(line_no, f"交易时间 {trade_time!r} is not YYYY-MM-DD HH:MM:SS")
         if not out_trade_no:
             raise BillFormatError(line_no, "商户订单号 is empty")

@@ -135,7 +135,9 @@ def code_to_session(code: str, settings: WeChatSettings) -> SessionInfo:
         log.warning("WeChat code2Session failed: errcode=%s errmsg=%s", exc.errcode, exc.errmsg)
         raise UpstreamError("WeChat login is unavailable; retry shortly.") from exc
     except (requests.RequestException, redis.RedisError, ValueError, KeyError) as exc:
-        log.warning("WeChat code2Session unreachable: %r", exc)
+        # The kind of failure only: a requests error's text holds the URL, whose query carries the
+        # app secret (access token fetch) or the user's login code (code2Session).
+        log.warning("WeChat code2Session unreachable: %s", type(exc).__name__)
         raise UpstreamError("WeChat login is unavailable; retry shortly.") from exc
     finally:
         client.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.accounts.schemas import (
     AdminLoginSchema,
@@ -14,9 +13,11 @@ from api.accounts.schemas import (
     ProfileUpdateSchema,
 )
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from api.limits import admin_login_limit, limiter
 from services import accounts
+from services.admin_login_backoff import BackoffPolicy
 from services.wechat_client import WeChatSettings
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Login, logout and your own profile")
@@ -46,10 +47,17 @@ def login(body):
 @blp.response(200, LoginResultSchema)
 @blp.alt_response(401, schema=ErrorSchema, description="Wrong username or password")
 @blp.alt_response(422, schema=ErrorSchema, description="Username or password missing")
-@blp.alt_response(429, schema=ErrorSchema, description="Too many login attempts from this address")
+@blp.alt_response(
+    429,
+    schema=ErrorSchema,
+    description="Too many login attempts from this address, or too many failed ones for this account",
+)
 def admin_login(body):
     """Log an admin in with username and password."""
-    return accounts.admin_login(body["username"], body["password"], current_app.config["TOKEN_TTL_S"])
+    config = current_app.config
+    return accounts.admin_login(
+        body["username"], body["password"], config["TOKEN_TTL_S"], BackoffPolicy.from_config(config)
+    )
 
 
 @blp.route("/auth/logout", methods=["POST"])

@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 
-from api.fields import UtcDateTime
+from api.fields import Integer, UtcDateTime
 from models import OrganisationKind, Role
 from services.accounts import AVATAR_URL_MESSAGE, PROFILE_MAX_LENGTHS, is_http_url
 
@@ -21,14 +21,14 @@ class AdminLoginSchema(ma.Schema):
 
 
 class OrganisationRefSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     name = ma.fields.String(required=True)
     kind = ma.fields.Enum(OrganisationKind, by_value=True, required=True)
     is_owner = ma.fields.Boolean(required=True)
 
 
 class ProfileSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     role = ma.fields.Enum(Role, by_value=True, required=True)
     username = ma.fields.String(
         allow_none=True, metadata={"description": "Admins only; null for WeChat users"}

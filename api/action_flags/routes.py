@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from api.actions.policy import action_policy, init_policy
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.errors import ErrorSchema
-from api.fields import UtcDateTime
+from api.fields import Day, Integer, UtcDateTime
 from models import ActionKind, ActionStatus
 from services import action_review
 
@@ -33,31 +33,31 @@ class FlagDecisionSchema(ma.Schema):
 
 
 class FlagSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     reasons = ma.fields.List(
         ma.fields.String(),
         required=True,
         metadata={"description": "`steps_above_limit`, `flat_steps_run`, `trip_too_long`"},
     )
     detail = ma.fields.String(required=True)
-    claimed_quantity = ma.fields.Integer(required=True, metadata={"description": "Steps or metres claimed"})
-    prior_quantity = ma.fields.Integer(
+    claimed_quantity = Integer(required=True, metadata={"description": "Steps or metres claimed"})
+    prior_quantity = Integer(
         allow_none=True, metadata={"description": "What was credited before the claim; null for a new action"}
     )
     at = UtcDateTime(required=True)
     decision = ma.fields.String(allow_none=True)
-    reviewed_by = ma.fields.Integer(allow_none=True)
+    reviewed_by = Integer(allow_none=True)
     decided_at = UtcDateTime(allow_none=True)
     note = ma.fields.String(required=True)
-    user_id = ma.fields.Integer(required=True)
+    user_id = Integer(required=True)
     user_display_name = ma.fields.String(required=True)
-    action_id = ma.fields.Integer(required=True)
+    action_id = Integer(required=True)
     kind = ma.fields.Enum(ActionKind, by_value=True, required=True)
-    date = ma.fields.Date(required=True)
+    date = Day(required=True)
     status = ma.fields.Enum(ActionStatus, by_value=True, required=True)
-    quantity = ma.fields.Integer(required=True)
-    reduction_g = ma.fields.Integer(required=True)
-    points = ma.fields.Integer(required=True)
+    quantity = Integer(required=True)
+    reduction_g = Integer(required=True)
+    points = Integer(required=True)
 
 
 @blp.route("", methods=["GET"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from api.actions.policy import action_policy, init_policy
 from api.actions.schemas import (
     ActionQuerySchema,
@@ -15,6 +13,7 @@ from api.actions.schemas import (
     WeRunUploadSchema,
 )
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from services import actions
 

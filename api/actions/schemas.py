@@ -5,7 +5,7 @@ from decimal import Decimal
 import marshmallow as ma
 from marshmallow import validate
 
-from api.fields import UtcDateTime
+from api.fields import Day, Integer, UtcDateTime
 from models import ActionKind, ActionStatus
 from services import methodology
 
@@ -28,29 +28,25 @@ class WeRunUploadSchema(ma.Schema):
 
 
 class WeRunDaySchema(ma.Schema):
-    date = ma.fields.Date(required=True, metadata={"description": "Beijing date"})
-    steps = ma.fields.Integer(required=True)
+    date = Day(required=True, metadata={"description": "Beijing date"})
+    steps = Integer(required=True)
     outcome = ma.fields.String(
         required=True,
         metadata={
             "description": "`credited` (new day), `raised`, `flagged` (held for review), `unchanged`, `rejected`"
         },
     )
-    action_id = ma.fields.Integer(allow_none=True)
-    reduction_g = ma.fields.Integer(
-        required=True, metadata={"description": "Grams credited for the day so far"}
-    )
-    points = ma.fields.Integer(required=True, metadata={"description": "Points awarded for the day so far"})
+    action_id = Integer(allow_none=True)
+    reduction_g = Integer(required=True, metadata={"description": "Grams credited for the day so far"})
+    points = Integer(required=True, metadata={"description": "Points awarded for the day so far"})
     status = ma.fields.String(allow_none=True)
 
 
 class WeRunResultSchema(ma.Schema):
-    days_received = ma.fields.Integer(required=True)
-    credited_g = ma.fields.Integer(
-        required=True, metadata={"description": "Grams newly credited by this upload"}
-    )
-    points = ma.fields.Integer(required=True, metadata={"description": "Points newly awarded by this upload"})
-    flagged_days = ma.fields.Integer(required=True)
+    days_received = Integer(required=True)
+    credited_g = Integer(required=True, metadata={"description": "Grams newly credited by this upload"})
+    points = Integer(required=True, metadata={"description": "Points newly awarded by this upload"})
+    flagged_days = Integer(required=True)
     days = ma.fields.List(ma.fields.Nested(WeRunDaySchema), required=True)
 
 
@@ -74,20 +70,20 @@ class TripCreateSchema(ma.Schema):
         validate=validate.Length(min=1, max=64),
         metadata={"description": "The operator's id of the trip; a trip id is credited once"},
     )
-    date = ma.fields.Date(metadata={"description": "Beijing date of the trip; default today"})
+    date = Day(metadata={"description": "Beijing date of the trip; default today"})
 
 
 class ActionSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     kind = ma.fields.Enum(ActionKind, by_value=True, required=True)
-    date = ma.fields.Date(required=True, metadata={"description": "Beijing date"})
-    quantity = ma.fields.Integer(required=True, metadata={"description": "Steps (walking) or metres (trips)"})
+    date = Day(required=True, metadata={"description": "Beijing date"})
+    quantity = Integer(required=True, metadata={"description": "Steps (walking) or metres (trips)"})
     unit = ma.fields.Method("_unit", metadata={"description": "`steps` or `m`"})
     full_reduction_g = ma.fields.Method(
         "_full", metadata={"description": "Grams the methodology gives for the quantity, before daily caps"}
     )
-    reduction_g = ma.fields.Integer(required=True, metadata={"description": "Grams credited (after caps)"})
-    points = ma.fields.Integer(required=True, metadata={"description": "Points awarded"})
+    reduction_g = Integer(required=True, metadata={"description": "Grams credited (after caps)"})
+    points = Integer(required=True, metadata={"description": "Points awarded"})
     status = ma.fields.Enum(ActionStatus, by_value=True, required=True)
     methodology = ma.fields.String(required=True)
     trip_ref = ma.fields.String(allow_none=True)
@@ -104,33 +100,33 @@ class ActionSchema(ma.Schema):
 class ActionQuerySchema(ma.Schema):
     kind = ma.fields.String(validate=validate.OneOf([k.value for k in ActionKind]))
     status = ma.fields.String(validate=validate.OneOf([s.value for s in ActionStatus]))
-    since = ma.fields.Date(metadata={"description": "From this Beijing date, inclusive"})
-    until = ma.fields.Date(metadata={"description": "Up to this Beijing date, inclusive"})
+    since = Day(metadata={"description": "From this Beijing date, inclusive"})
+    until = Day(metadata={"description": "Up to this Beijing date, inclusive"})
 
 
 class ReductionsQuerySchema(ma.Schema):
-    days = ma.fields.Integer(load_default=30, validate=validate.Range(min=1, max=366))
-    weeks = ma.fields.Integer(load_default=12, validate=validate.Range(min=1, max=104))
+    days = Integer(load_default=30, validate=validate.Range(min=1, max=366))
+    weeks = Integer(load_default=12, validate=validate.Range(min=1, max=104))
 
 
 class DayTotalSchema(ma.Schema):
-    date = ma.fields.Date(required=True)
-    reduction_g = ma.fields.Integer(required=True)
-    points = ma.fields.Integer(required=True)
+    date = Day(required=True)
+    reduction_g = Integer(required=True)
+    points = Integer(required=True)
 
 
 class WeekTotalSchema(ma.Schema):
     week = ma.fields.String(required=True, metadata={"description": "ISO week, e.g. `2026-W47`"})
-    week_start = ma.fields.Date(required=True, metadata={"description": "Its Monday"})
-    reduction_g = ma.fields.Integer(required=True)
+    week_start = Day(required=True, metadata={"description": "Its Monday"})
+    reduction_g = Integer(required=True)
 
 
 class ReductionsSchema(ma.Schema):
-    all_time_g = ma.fields.Integer(required=True)
-    all_time_points = ma.fields.Integer(required=True)
-    today_g = ma.fields.Integer(required=True)
-    this_week_g = ma.fields.Integer(required=True)
-    by_kind = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
+    all_time_g = Integer(required=True)
+    all_time_points = Integer(required=True)
+    today_g = Integer(required=True)
+    this_week_g = Integer(required=True)
+    by_kind = ma.fields.Dict(keys=ma.fields.String(), values=Integer(), required=True)
     days = ma.fields.List(
         ma.fields.Nested(DayTotalSchema), required=True, metadata={"description": "Oldest first"}
     )

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from api.admin_dashboard.schemas import DashboardQuerySchema, DashboardSchema
 from api.auth import auth_required
+from api.blueprint import Blueprint
 from services import dashboard
 
 blp = Blueprint(

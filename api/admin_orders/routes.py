@@ -7,14 +7,17 @@ out with the bank's reference (or cancelled before that).
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.context import order_policy, payment_provider
 from api.errors import ErrorSchema
+from api.fields import Integer, UtcDateTime
 from api.orders.schemas import OrderSchema, RefundCreateSchema, RefundSchema
+from payments.errors import NotFoundAtProvider, PaymentError
 from services import bank_transfers, offline_refunds, orders, payment_flow, refunds
+from services.errors import UpstreamError
 
 blp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin/orders", description="Admin: orders")
 
@@ -35,10 +38,10 @@ class AdminOrderQuerySchema(ma.Schema):
     channel = ma.fields.String(
         validate=validate.OneOf(["one_yuan", "credits", "footprint_offset", "event", "institutional"])
     )
-    user_id = ma.fields.Integer()
-    project_id = ma.fields.Integer()
-    since = ma.fields.DateTime(metadata={"description": "Created at or after"})
-    until = ma.fields.DateTime(metadata={"description": "Created before"})
+    user_id = Integer()
+    project_id = Integer()
+    since = UtcDateTime(metadata={"description": "Created at or after"})
+    until = UtcDateTime(metadata={"description": "Created before"})
 
 
 class TransferConfirmSchema(ma.Schema):
@@ -47,7 +50,7 @@ class TransferConfirmSchema(ma.Schema):
         validate=validate.Length(min=1, max=58),
         metadata={"description": "The bank's reference of the incoming transfer"},
     )
-    amount_fen = ma.fields.Integer(
+    amount_fen = Integer(
         required=True,
         validate=validate.Range(min=1, max=2**63 - 1),
         metadata={"description": "Amount received"},
@@ -136,10 +139,16 @@ def refund_cancel(data, out_trade_no, out_refund_no):
 @auth_required(admin=True)
 @blp.response(200, SyncResultSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="No such order")
-@blp.alt_response(503, schema=ErrorSchema, description="WeChat Pay unreachable")
+@blp.alt_response(409, schema=ErrorSchema, description="Not paid through WeChat Pay (a bank transfer)")
+@blp.alt_response(503, schema=ErrorSchema, description="WeChat Pay unreachable, or it refused the query")
 def sync(out_trade_no):
     """Ask WeChat Pay about an order and act on a payment it reports."""
-    outcome = payment_flow.sync_with_provider(out_trade_no, payment_provider(), order_policy())
+    try:
+        outcome = payment_flow.sync_with_provider(out_trade_no, payment_provider(), order_policy())
+    except NotFoundAtProvider:
+        outcome = None  # no trade was ever opened there: nothing was paid
+    except PaymentError as exc:
+        raise UpstreamError(f"WeChat Pay refused the query: {exc.code or 'no code'}.") from exc
     return {
         "outcome": outcome.outcome if outcome else "not_paid",
         "order": orders.get_order(current_principal(), out_trade_no),

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from api.admin_payouts.schemas import NetSalesSchema, PayoutQuerySchema, PayoutRowSchema, PeriodQuerySchema
 from api.auth import auth_required
+from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from services import payouts
 

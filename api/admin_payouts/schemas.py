@@ -5,16 +5,20 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from api.fields import Day, Integer
 from services.payouts import GROUPS
 
 
 class PeriodQuerySchema(ma.Schema):
     month = ma.fields.String(
-        validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM"),
+        validate=[
+            validate.Length(max=7),
+            validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM"),
+        ],
         metadata={"description": "A month in Beijing time, e.g. 2026-11"},
     )
-    since = ma.fields.Date(metadata={"description": "Or a range: first day (Beijing time), inclusive"})
-    until = ma.fields.Date(metadata={"description": "Day after the last one (exclusive)"})
+    since = Day(metadata={"description": "Or a range: first day (Beijing time), inclusive"})
+    until = Day(metadata={"description": "Day after the last one (exclusive)"})
 
 
 class PayoutQuerySchema(PeriodQuerySchema):
@@ -26,29 +30,29 @@ class PayoutQuerySchema(PeriodQuerySchema):
 
 
 class PayoutRowSchema(ma.Schema):
-    owner_id = ma.fields.Integer(allow_none=True)
+    owner_id = Integer(allow_none=True)
     owner_name = ma.fields.String(allow_none=True)
     owner_kind = ma.fields.String(allow_none=True)
-    project_id = ma.fields.Integer(allow_none=True, metadata={"description": "Null when grouped by owner"})
+    project_id = Integer(allow_none=True, metadata={"description": "Null when grouped by owner"})
     project_code = ma.fields.String(allow_none=True)
     project_name = ma.fields.String(allow_none=True)
     kind = ma.fields.String(allow_none=True)
-    sold_g = ma.fields.Integer(metadata={"description": "Grams of orders paid (and fulfilled) in the period"})
-    refunded_g = ma.fields.Integer(metadata={"description": "Grams refunded in the period"})
-    net_g = ma.fields.Integer()
-    sales_fen = ma.fields.Integer(metadata={"description": "Fen of orders paid in the period"})
-    refunded_fen = ma.fields.Integer(metadata={"description": "Fen refunded in the period"})
-    net_fen = ma.fields.Integer(metadata={"description": "What the owner is owed for the period"})
+    sold_g = Integer(metadata={"description": "Grams of orders paid (and fulfilled) in the period"})
+    refunded_g = Integer(metadata={"description": "Grams refunded in the period"})
+    net_g = Integer()
+    sales_fen = Integer(metadata={"description": "Fen of orders paid in the period"})
+    refunded_fen = Integer(metadata={"description": "Fen refunded in the period"})
+    net_fen = Integer(metadata={"description": "What the owner is owed for the period"})
 
 
 class NetSalesSchema(ma.Schema):
     period = ma.fields.String()
-    first_day = ma.fields.Date()
-    last_day = ma.fields.Date()
-    orders_paid = ma.fields.Integer()
-    refunds = ma.fields.Integer()
-    sales_fen = ma.fields.Integer(metadata={"description": "Paid in, from the orders"})
-    refunded_fen = ma.fields.Integer(metadata={"description": "Refunded, from the refunds"})
-    net_fen = ma.fields.Integer(metadata={"description": "Net sales of the period"})
-    payouts_fen = ma.fields.Integer(metadata={"description": "Sum of all payouts; equals net_fen"})
-    owners = ma.fields.Integer()
+    first_day = Day()
+    last_day = Day()
+    orders_paid = Integer()
+    refunds = Integer()
+    sales_fen = Integer(metadata={"description": "Paid in, from the orders"})
+    refunded_fen = Integer(metadata={"description": "Refunded, from the refunds"})
+    net_fen = Integer(metadata={"description": "Net sales of the period"})
+    payouts_fen = Integer(metadata={"description": "Sum of all payouts; equals net_fen"})
+    owners = Integer()

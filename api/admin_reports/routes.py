@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from api.admin_reports.schemas import (
     ExportQuerySchema,
@@ -12,6 +11,7 @@ from api.admin_reports.schemas import (
     ReportRowSchema,
 )
 from api.auth import auth_required
+from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from services import sales_export, sales_reports
 

@@ -6,16 +6,17 @@ import marshmallow as ma
 from marshmallow import validate
 from webargs.fields import DelimitedList
 
+from api.fields import Day, Integer
 from models import Channel
 from services.sales_reports import DIMENSIONS, PRODUCTS
 
 
 class ReportFilterSchema(ma.Schema):
-    since = ma.fields.Date(metadata={"description": "First day of payment, Beijing time, inclusive"})
-    until = ma.fields.Date(metadata={"description": "Last day of payment, Beijing time, inclusive"})
+    since = Day(metadata={"description": "First day of payment, Beijing time, inclusive"})
+    until = Day(metadata={"description": "Last day of payment, Beijing time, inclusive"})
     kind = ma.fields.String(validate=validate.Length(max=32), metadata={"description": "Credit kind code"})
-    project_id = ma.fields.Integer(validate=validate.Range(min=1))
-    owner_id = ma.fields.Integer(validate=validate.Range(min=1))
+    project_id = Integer(validate=validate.Range(min=1))
+    owner_id = Integer(validate=validate.Range(min=1))
     channel = ma.fields.String(validate=validate.OneOf([c.value for c in Channel]))
     product = ma.fields.String(validate=validate.OneOf(PRODUCTS))
 
@@ -29,6 +30,7 @@ class ReportQuerySchema(ReportFilterSchema):
     group_by = DelimitedList(
         ma.fields.String(validate=validate.OneOf(DIMENSIONS)),
         load_default=lambda: ["day"],
+        validate=validate.Length(max=len(DIMENSIONS)),
         metadata={
             "description": "Comma-separated dimensions: day, week or month (one at most), product, "
             "kind, project, owner, channel"
@@ -46,16 +48,16 @@ class ReportRowSchema(ma.Schema):
     )
     product = ma.fields.String(allow_none=True)
     kind = ma.fields.String(allow_none=True)
-    project_id = ma.fields.Integer(allow_none=True)
+    project_id = Integer(allow_none=True)
     project_code = ma.fields.String(allow_none=True)
     project_name = ma.fields.String(allow_none=True)
-    owner_id = ma.fields.Integer(allow_none=True)
+    owner_id = Integer(allow_none=True)
     owner_name = ma.fields.String(allow_none=True)
     channel = ma.fields.String(allow_none=True)
-    orders = ma.fields.Integer(metadata={"description": "Paid orders with a line in the group"})
-    grams = ma.fields.Integer(metadata={"description": "Grams sold (gross)"})
-    refunded_g = ma.fields.Integer()
-    net_g = ma.fields.Integer()
-    gross_fen = ma.fields.Integer()
-    refunded_fen = ma.fields.Integer()
-    net_fen = ma.fields.Integer()
+    orders = Integer(metadata={"description": "Paid orders with a line in the group"})
+    grams = Integer(metadata={"description": "Grams sold (gross)"})
+    refunded_g = Integer()
+    net_g = Integer()
+    gross_fen = Integer()
+    refunded_fen = Integer()
+    net_fen = Integer()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from api.admin_retirement.schemas import (
     BeneficiarySchema,
@@ -17,6 +16,7 @@ from api.admin_retirement.schemas import (
     TonneSchema,
 )
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from services import retirement
 

@@ -5,26 +5,30 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from api.fields import UtcDateTime
+from api.fields import Day, Integer, UtcDateTime
 from services.retirement import MAX_TONNES_PER_RETIREMENT
 
 STATUSES = ["draft", "submitted", "confirmed", "cancelled"]
 
 
 class RetirableQuerySchema(ma.Schema):
-    kind_code = ma.fields.String(data_key="kind", metadata={"description": "Credit kind code, e.g. FFCER"})
-    project_id = ma.fields.Integer()
-    batch_id = ma.fields.Integer()
+    kind_code = ma.fields.String(
+        data_key="kind",
+        validate=validate.Length(max=32),
+        metadata={"description": "Credit kind code, e.g. FFCER"},
+    )
+    project_id = Integer()
+    batch_id = Integer()
 
 
 class TonneSchema(ma.Schema):
     serial = ma.fields.String(metadata={"description": "Registry serial of the tonne"})
-    batch_id = ma.fields.Integer()
-    tonne_index = ma.fields.Integer(metadata={"description": "0-based tonne of the batch"})
+    batch_id = Integer()
+    tonne_index = Integer(metadata={"description": "0-based tonne of the batch"})
     kind = ma.fields.String()
     project_code = ma.fields.String()
     project_name = ma.fields.String()
-    vintage = ma.fields.Integer()
+    vintage = Integer()
     batch_registry_ref = ma.fields.String(
         metadata={"description": "The registry's reference of the issuance"}
     )
@@ -37,13 +41,13 @@ class RetirementCreateSchema(ma.Schema):
         validate=validate.Length(min=1, max=32),
         metadata={"description": "Credit kind (one registry) whose tonnes to retire"},
     )
-    project_id = ma.fields.Integer(metadata={"description": "Only tonnes of this project"})
+    project_id = Integer(metadata={"description": "Only tonnes of this project"})
     batch_ids = ma.fields.List(
-        ma.fields.Integer(),
+        Integer(),
         validate=validate.Length(min=1, max=1000),
         metadata={"description": "Only tonnes of these batches"},
     )
-    max_tonnes = ma.fields.Integer(
+    max_tonnes = Integer(
         validate=validate.Range(min=1, max=MAX_TONNES_PER_RETIREMENT),
         metadata={"description": "At most this many tonnes, oldest first (default: all, up to the maximum)"},
     )
@@ -52,39 +56,39 @@ class RetirementCreateSchema(ma.Schema):
 
 class RetirementQuerySchema(ma.Schema):
     status = ma.fields.String(validate=validate.OneOf(STATUSES))
-    kind = ma.fields.String()
+    kind = ma.fields.String(validate=validate.Length(max=32))
 
 
 class SerialRunSchema(ma.Schema):
     first = ma.fields.String()
     last = ma.fields.String()
-    tonnes = ma.fields.Integer()
+    tonnes = Integer()
 
 
 class RetirementBatchSchema(ma.Schema):
-    batch_id = ma.fields.Integer()
+    batch_id = Integer()
     project_code = ma.fields.String()
-    vintage = ma.fields.Integer()
-    tonnes = ma.fields.Integer()
+    vintage = Integer()
+    tonnes = Integer()
     serials = ma.fields.List(
         ma.fields.Nested(SerialRunSchema), metadata={"description": "Consecutive serials"}
     )
 
 
 class RetirementSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     status = ma.fields.String(metadata={"description": "draft, submitted, confirmed or cancelled"})
     kind = ma.fields.String()
-    tonnes = ma.fields.Integer()
-    grams = ma.fields.Integer()
+    tonnes = Integer()
+    grams = Integer()
     note = ma.fields.String()
-    created_by = ma.fields.Integer(allow_none=True)
+    created_by = Integer(allow_none=True)
     created_at = UtcDateTime()
     submission_ref = ma.fields.String(metadata={"description": "The registry's number of the application"})
     submitted_at = UtcDateTime(allow_none=True)
     registry_ref = ma.fields.String(metadata={"description": "The registry's reference of the retirement"})
     registry_url = ma.fields.String()
-    retired_on = ma.fields.Date(allow_none=True)
+    retired_on = Day(allow_none=True)
     confirmed_at = UtcDateTime(allow_none=True)
     cancelled_at = UtcDateTime(allow_none=True)
     cancel_reason = ma.fields.String()
@@ -112,9 +116,7 @@ class ConfirmSchema(ma.Schema):
         validate=validate.Length(max=512),
         metadata={"description": "Where the registry publishes the retirement"},
     )
-    retired_on = ma.fields.Date(
-        required=True, metadata={"description": "Date of the retirement at the registry"}
-    )
+    retired_on = Day(required=True, metadata={"description": "Date of the retirement at the registry"})
 
 
 class CancelSchema(ma.Schema):
@@ -123,8 +125,8 @@ class CancelSchema(ma.Schema):
 
 class BeneficiarySchema(ma.Schema):
     serial = ma.fields.String()
-    batch_id = ma.fields.Integer()
-    tonne_index = ma.fields.Integer()
+    batch_id = Integer()
+    tonne_index = Integer()
     out_trade_no = ma.fields.String(allow_none=True, metadata={"description": "The order holding the grams"})
     certificate_number = ma.fields.String(allow_none=True, metadata={"description": "Its valid certificate"})
-    grams = ma.fields.Integer(metadata={"description": "Grams of this tonne the order holds"})
+    grams = Integer(metadata={"description": "Grams of this tonne the order holds"})

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from api.audit_log.schemas import AuditEntrySchema, AuditQuerySchema
 from api.auth import auth_required
+from api.blueprint import Blueprint
 from services import audit
 
 blp = Blueprint("audit_log", __name__, url_prefix="/api/v1/admin", description="Who changed what, and when")

@@ -2,11 +2,11 @@
 
 import marshmallow as ma
 
-from api.fields import UtcDateTime
+from api.fields import Integer, UtcDateTime
 
 
 class AuditQuerySchema(ma.Schema):
-    actor_id = ma.fields.Integer(validate=ma.validate.Range(min=1), metadata={"description": "Who acted"})
+    actor_id = Integer(validate=ma.validate.Range(min=1), metadata={"description": "Who acted"})
     entity = ma.fields.String(
         validate=ma.validate.Length(max=64), metadata={"description": "e.g. `organisation`"}
     )
@@ -24,8 +24,8 @@ class AuditQuerySchema(ma.Schema):
 
 
 class AuditEntrySchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    actor_id = ma.fields.Integer(allow_none=True)
+    id = Integer(required=True)
+    actor_id = Integer(allow_none=True)
     action = ma.fields.String(required=True)
     entity = ma.fields.String(required=True)
     entity_id = ma.fields.String(allow_none=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from api.auth import auth_required, current_principal
 from api.batches.schemas import (
     AdminBatchSchema,
@@ -12,6 +10,7 @@ from api.batches.schemas import (
     ImportQuerySchema,
     ImportSummarySchema,
 )
+from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from services import batch_import, batches
 

@@ -6,6 +6,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
+from api.fields import Day, Integer
 from services.batch_import import FORMATS
 
 
@@ -24,47 +25,47 @@ class ImportQuerySchema(ma.Schema):
 
 class ProjectTotalSchema(ma.Schema):
     project_code = ma.fields.String()
-    batches = ma.fields.Integer()
-    tonnes = ma.fields.Integer()
+    batches = Integer()
+    tonnes = Integer()
 
 
 class ImportSummarySchema(ma.Schema):
-    batches_created = ma.fields.Integer()
-    tonnes = ma.fields.Integer()
-    grams = ma.fields.Integer()
-    batch_ids = ma.fields.List(ma.fields.Integer())
+    batches_created = Integer()
+    tonnes = Integer()
+    grams = Integer()
+    batch_ids = ma.fields.List(Integer())
     projects = ma.fields.List(ma.fields.Nested(ProjectTotalSchema))
 
 
 class BatchFilterSchema(ma.Schema):
-    project_id = ma.fields.Integer(metadata={"description": "Only the batches of this project"})
+    project_id = Integer(metadata={"description": "Only the batches of this project"})
 
 
 class BatchProjectSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     code = ma.fields.String()
     name = ma.fields.String()
 
 
 class AdminBatchSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     project = ma.fields.Nested(BatchProjectSchema)
     kind_code = ma.fields.String()
-    vintage = ma.fields.Integer()
+    vintage = Integer()
     serial_prefix = ma.fields.String()
-    serial_start = ma.fields.Integer()
-    serial_end = ma.fields.Integer()
-    serial_digits = ma.fields.Integer()
+    serial_start = Integer()
+    serial_end = Integer()
+    serial_digits = Integer()
     first_serial = ma.fields.String()
     last_serial = ma.fields.String()
-    quantity_t = ma.fields.Integer()
-    issued_on = ma.fields.Date()
+    quantity_t = Integer()
+    issued_on = Day()
     registry_ref = ma.fields.String()
     registry_url = ma.fields.String()
-    issued_g = ma.fields.Integer()
-    available_g = ma.fields.Integer()
-    available_t = ma.fields.Integer()
-    reserved_g = ma.fields.Integer()
-    sold_g = ma.fields.Integer()
-    retired_g = ma.fields.Integer()
+    issued_g = Integer()
+    available_g = Integer()
+    available_t = Integer()
+    reserved_g = Integer()
+    sold_g = Integer()
+    retired_g = Integer()
     created_at = ma.fields.DateTime()

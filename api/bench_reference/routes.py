@@ -6,8 +6,9 @@ Registered only when the setting BENCH_REFERENCE_ENDPOINT is on; production refu
 from __future__ import annotations
 
 import marshmallow as ma
-from flask_smorest import Blueprint
 
+from api.blueprint import Blueprint
+from api.fields import Integer
 from services import bench_reference
 
 blp = Blueprint(
@@ -19,7 +20,7 @@ blp = Blueprint(
 
 
 class TouchSchema(ma.Schema):
-    updated = ma.fields.Integer(metadata={"description": "Rows updated: 1"})
+    updated = Integer(metadata={"description": "Rows updated: 1"})
 
 
 @blp.route("/touch", methods=["POST"])

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.catalogue_admin.schemas import (
     KindCreateSchema,
     KindPriceSchema,

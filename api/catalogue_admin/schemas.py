@@ -5,20 +5,25 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from api.fields import https_url
+from api.fields import Integer, https_url
 from models import OwnerKind
 
 MAX_PRICE_FEN_PER_T = 100_000_000  # ¥1,000,000 per tonne: anything above is a typing slip
-KIND_CODE = validate.Regexp(
-    r"^[A-Z][A-Z0-9_-]{1,31}$", error="Upper-case letters, digits, - or _, e.g. FFCER."
-)
-PROJECT_CODE = validate.Regexp(
-    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Letters, digits, '.', '-' or '_', at most 64."
-)
+KIND_CODE = [
+    validate.Length(max=32),
+    validate.Regexp(r"^[A-Z][A-Z0-9_-]{1,31}$", error="Upper-case letters, digits, - or _, e.g. FFCER."),
+]
+PROJECT_CODE = [
+    validate.Length(max=64),
+    validate.Regexp(
+        r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", error="Letters, digits, '.', '-' or '_', at most 64."
+    ),
+]
+DESCRIPTION_MAX = 20_000
 
 
 def _price(description: str = "Price per tonne in fen (¥100/t = 10000)", **kwargs) -> ma.fields.Integer:
-    return ma.fields.Integer(
+    return Integer(
         strict=True,
         validate=validate.Range(min=0, max=MAX_PRICE_FEN_PER_T),
         metadata={"description": description},
@@ -37,7 +42,7 @@ def _name(max_length: int = 200, **kwargs) -> ma.fields.String:
 class KindUpdateSchema(ma.Schema):
     name = _name()
     registry_name = _text(200)
-    description = ma.fields.String()
+    description = _text(DESCRIPTION_MAX)
     price_fen_per_t = _price()
 
 
@@ -51,7 +56,7 @@ class KindSchema(ma.Schema):
     name = ma.fields.String()
     registry_name = ma.fields.String()
     description = ma.fields.String()
-    price_fen_per_t = ma.fields.Integer()
+    price_fen_per_t = Integer()
     created_at = ma.fields.DateTime()
 
 
@@ -74,7 +79,7 @@ class OwnerCreateSchema(OwnerUpdateSchema):
 
 
 class OwnerSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
     kind = ma.fields.Enum(OwnerKind, by_value=True)
     county = ma.fields.String()
@@ -86,10 +91,10 @@ class ProjectUpdateSchema(ma.Schema):
     kind_code = ma.fields.String(validate=KIND_CODE)
     county = _text(100)
     location = _text(200)
-    owner_id = ma.fields.Integer(strict=True, allow_none=True)
+    owner_id = Integer(strict=True, allow_none=True)
     methodology = _text(200)
     registry_name = _text(200)
-    description = ma.fields.String()
+    description = _text(DESCRIPTION_MAX)
     image_url = ma.fields.String(
         validate=[validate.Length(max=512), https_url],
         metadata={"description": "An absolute https:// URL of the image; empty: none"},
@@ -104,25 +109,25 @@ class ProjectCreateSchema(ProjectUpdateSchema):
 
 
 class ProjectSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     code = ma.fields.String()
     name = ma.fields.String()
     kind_code = ma.fields.String()
     county = ma.fields.String()
     location = ma.fields.String()
-    owner_id = ma.fields.Integer(allow_none=True)
+    owner_id = Integer(allow_none=True)
     methodology = ma.fields.String()
     registry_name = ma.fields.String()
     description = ma.fields.String()
     image_url = ma.fields.String()
-    price_fen_per_t = ma.fields.Integer(
+    price_fen_per_t = Integer(
         allow_none=True, metadata={"description": "The project's own price per tonne, or null"}
     )
-    effective_price_fen_per_t = ma.fields.Integer(
+    effective_price_fen_per_t = Integer(
         metadata={"description": "The price per tonne buyers pay: the project's own or its kind's"}
     )
     created_at = ma.fields.DateTime()
 
 
 class ProjectFilterSchema(ma.Schema):
-    kind = ma.fields.String(metadata={"description": "Credit kind code"})
+    kind = ma.fields.String(validate=validate.Length(max=32), metadata={"description": "Credit kind code"})

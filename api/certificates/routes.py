@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Response, current_app, render_template
-from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.certificates.schemas import CertificateSchema, VerificationSchema
 from api.errors import ErrorSchema
 from services import certificates

@@ -2,19 +2,21 @@
 
 import marshmallow as ma
 
+from api.fields import Day, Integer
+
 
 class ClaimSchema(ma.Schema):
-    project_id = ma.fields.Integer()
+    project_id = Integer()
     project_code = ma.fields.String()
     project_name = ma.fields.String()
     kind = ma.fields.String()
     owner = ma.fields.String(allow_none=True)
-    batch_id = ma.fields.Integer()
-    vintage = ma.fields.Integer()
+    batch_id = Integer()
+    vintage = Integer()
     serial = ma.fields.String(metadata={"description": "Registry serial of the tonne"})
-    from_g = ma.fields.Integer(metadata={"description": "First gram of the tonne covered"})
-    to_g = ma.fields.Integer(metadata={"description": "Last gram of the tonne covered"})
-    grams = ma.fields.Integer()
+    from_g = Integer(metadata={"description": "First gram of the tonne covered"})
+    to_g = Integer(metadata={"description": "Last gram of the tonne covered"})
+    grams = Integer()
     registry_url = ma.fields.String()
 
 
@@ -22,7 +24,7 @@ class CertificateSchema(ma.Schema):
     number = ma.fields.String()
     verification_code = ma.fields.String()
     holder_name = ma.fields.String()
-    grams = ma.fields.Integer()
+    grams = Integer()
     status = ma.fields.Function(lambda c: c.status.value)
     issued_at = ma.fields.DateTime()
     voided_at = ma.fields.DateTime(allow_none=True)
@@ -34,7 +36,7 @@ class RegistryRetirementSchema(ma.Schema):
     registry_url = ma.fields.String(
         metadata={"description": "Where the registry publishes it (may be empty)"}
     )
-    retired_on = ma.fields.Date(metadata={"description": "Date of the retirement at the registry"})
+    retired_on = Day(metadata={"description": "Date of the retirement at the registry"})
 
 
 class VerifiedClaimSchema(ClaimSchema):
@@ -51,7 +53,7 @@ class VerificationSchema(ma.Schema):
     status = ma.fields.String()
     number = ma.fields.String()
     holder = ma.fields.String(metadata={"description": "Holder name, masked"})
-    grams = ma.fields.Integer()
+    grams = Integer()
     issued_at = ma.fields.DateTime()
     voided_at = ma.fields.DateTime(allow_none=True)
     replaced_by = ma.fields.String(

@@ -3,22 +3,22 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from api.fields import UtcDateTime
+from api.fields import Integer, UtcDateTime
 from models import AccessOutcome, ConsentScope
 from services.consents import consent_state
 
 
 class PartnerBriefSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     name = ma.fields.String(required=True)
 
 
 class ConsentCreateSchema(ma.Schema):
-    partner_id = ma.fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    partner_id = Integer(required=True, strict=True, validate=validate.Range(min=1))
     scopes = ma.fields.List(
         ma.fields.Enum(ConsentScope, by_value=True),
         required=True,
-        validate=validate.Length(min=1),
+        validate=validate.Length(min=1, max=len(ConsentScope)),
         metadata={
             "description": "`tier`: my green tier; `points_summary`: my points balance and lifetime total"
         },
@@ -27,7 +27,7 @@ class ConsentCreateSchema(ma.Schema):
 
 
 class ConsentSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     partner = ma.fields.Nested(PartnerBriefSchema, required=True)
     scopes = ma.fields.List(ma.fields.String(), required=True)
     expires_at = ma.fields.DateTime(required=True)
@@ -37,7 +37,7 @@ class ConsentSchema(ma.Schema):
 
 
 class AccessSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     partner = ma.fields.Nested(PartnerBriefSchema, required=True)
     scopes = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "What was asked for"})
     outcome = ma.fields.Enum(AccessOutcome, by_value=True, required=True)

@@ -1,8 +1,10 @@
-"""Console sign-in: the admin's bearer token lives in the signed Flask session cookie.
+"""Console sign-in: the session cookie holds an opaque reference to the admin's token, never the token.
 
-Every console page resolves that token exactly as the API resolves an `Authorization` header, so
-a revoked or expired token, or an account that is no longer an admin, sends the browser back to
-the login page.
+The signed Flask session cookie is readable base64, so it keeps only the SHA-256 of the token the
+admin login issued: the key under which the token is stored server-side. That hash cannot be sent
+as a bearer token to the API, and the token itself never leaves the login request. Every console
+page resolves the hash exactly as the API resolves an `Authorization` header, so a revoked or
+expired token, or an account that is no longer an admin, sends the browser back to the login page.
 """
 
 from __future__ import annotations
@@ -15,25 +17,33 @@ from urllib.parse import urlsplit
 from flask import g, redirect, request, session, url_for
 
 from services.errors import PermissionDenied, Unauthenticated
-from services.tokens import Principal, authenticate
+from services.tokens import Principal, authenticate_hash, hash_token, revoke_token_hash
 
-TOKEN_KEY = "console_token"
+SESSION_KEY = "console_session"
 
 
-def authorization() -> str:
-    """The stored token as an `Authorization` header value ("" when signed out)."""
-    token = session.get(TOKEN_KEY)
-    return f"Bearer {token}" if token else ""
+def signed_in() -> bool:
+    return bool(session.get(SESSION_KEY))
 
 
 def sign_in(token: str) -> None:
     session.clear()  # a fresh session (and CSRF token) after login
-    session[TOKEN_KEY] = token
+    session[SESSION_KEY] = hash_token(token)
     session.permanent = True
 
 
 def sign_out() -> None:
+    """Revoke the console's token and forget the session."""
+    if token_hash := session.get(SESSION_KEY):
+        revoke_token_hash(str(token_hash))
     session.clear()
+
+
+def _resolve() -> Principal:
+    token_hash = session.get(SESSION_KEY)
+    if not isinstance(token_hash, str) or not token_hash:
+        raise Unauthenticated("Sign in to the console.")
+    return authenticate_hash(token_hash)
 
 
 def safe_next(target: str | None) -> str:
@@ -49,10 +59,10 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            principal = authenticate(authorization())
+            principal = _resolve()
             principal.require_admin()
         except (Unauthenticated, PermissionDenied):
-            sign_out()
+            session.clear()
             return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
         g.principal = principal
         return view(*args, **kwargs)

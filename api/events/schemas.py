@@ -6,8 +6,9 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
-from api.fields import DecimalText, UtcDateTime
+from api.fields import Day, DecimalText, Integer, UtcDateTime
 from api.orders.schemas import OrderSchema, RequestPaymentSchema
+from services import event_factors
 
 PHASES = ["estimate", "actual"]
 SOURCE_KINDS = [
@@ -37,14 +38,14 @@ PUBLIC_CODE = (
 
 class EventPlanSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
-    start_date = ma.fields.Date(required=True)
-    end_date = ma.fields.Date(required=True)
+    start_date = Day(required=True)
+    end_date = Day(required=True)
     venue_city = ma.fields.String(
         required=True,
         validate=validate.Length(min=1, max=64),
         metadata={"description": "A city of the city table, in English or Chinese (福州 or Fuzhou)"},
     )
-    expected_attendees = ma.fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
+    expected_attendees = Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
     boundary = ma.fields.String(load_default="", validate=validate.Length(max=5000))
     reduction_measures = ma.fields.String(load_default="", validate=validate.Length(max=5000))
     offset_plan = ma.fields.String(load_default="", validate=validate.Length(max=5000))
@@ -52,11 +53,11 @@ class EventPlanSchema(ma.Schema):
 
 class EventUpdateSchema(ma.Schema):
     name = ma.fields.String(validate=validate.Length(min=1, max=200))
-    start_date = ma.fields.Date()
-    end_date = ma.fields.Date()
+    start_date = Day()
+    end_date = Day()
     venue_city = ma.fields.String(validate=validate.Length(min=1, max=64))
-    expected_attendees = ma.fields.Integer(validate=validate.Range(min=0, max=10_000_000))
-    actual_attendees = ma.fields.Integer(validate=validate.Range(min=0, max=10_000_000))
+    expected_attendees = Integer(validate=validate.Range(min=0, max=10_000_000))
+    actual_attendees = Integer(validate=validate.Range(min=0, max=10_000_000))
     boundary = ma.fields.String(validate=validate.Length(max=5000))
     reduction_measures = ma.fields.String(validate=validate.Length(max=5000))
     offset_plan = ma.fields.String(validate=validate.Length(max=5000))
@@ -95,17 +96,17 @@ class SourceCreateSchema(ma.Schema):
 
 
 class SourceSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     phase = ma.fields.Function(lambda s: s.phase.value)
     kind = ma.fields.Function(lambda s: s.kind.value)
     description = ma.fields.String()
     activity = DecimalText()
     activity_unit = ma.fields.String()
     factor_key = ma.fields.String()
-    factor_set_version = ma.fields.Integer(allow_none=True, metadata={"description": FACTOR_SET_VERSION})
+    factor_set_version = Integer(allow_none=True, metadata={"description": FACTOR_SET_VERSION})
     factor_kg_per_unit = DecimalText()
     factor_source = ma.fields.String()
-    grams = ma.fields.Integer()
+    grams = Integer()
     from_attendee_list = ma.fields.Boolean()
 
 
@@ -114,20 +115,20 @@ class TravelGroupSchema(ma.Schema):
     origin_city = ma.fields.String()
     mode = ma.fields.Function(lambda g: g.mode.value)
     return_trip = ma.fields.Boolean()
-    attendees = ma.fields.Integer()
+    attendees = Integer()
     distance_km = DecimalText()
     passenger_km = DecimalText()
 
 
 class EventSchema(ma.Schema):
-    id = ma.fields.Integer()
-    organisation_id = ma.fields.Integer()
+    id = Integer()
+    organisation_id = Integer()
     name = ma.fields.String()
-    start_date = ma.fields.Date()
-    end_date = ma.fields.Date()
+    start_date = Day()
+    end_date = Day()
     venue_city = ma.fields.String()
-    expected_attendees = ma.fields.Integer()
-    actual_attendees = ma.fields.Integer(allow_none=True)
+    expected_attendees = Integer()
+    actual_attendees = Integer(allow_none=True)
     stage = ma.fields.Function(lambda e: e.stage.value, metadata={"enum": STAGES})
     published = ma.fields.Boolean()
     boundary = ma.fields.String()
@@ -135,21 +136,21 @@ class EventSchema(ma.Schema):
     offset_plan = ma.fields.String()
     offset_order_no = ma.fields.String(allow_none=True)
     public_code = ma.fields.String(metadata={"description": PUBLIC_CODE})
-    offset_deadline = ma.fields.Date(metadata={"description": OFFSET_DEADLINE})
+    offset_deadline = Day(metadata={"description": OFFSET_DEADLINE})
     offset_at = UtcDateTime(allow_none=True, metadata={"description": OFFSET_AT})
     declared_at = UtcDateTime(allow_none=True)
 
 
 class EventTotalsSchema(ma.Schema):
-    estimate = ma.fields.Integer(metadata={"description": "grams CO2e"})
-    actual = ma.fields.Integer(metadata={"description": "grams CO2e"})
+    estimate = Integer(metadata={"description": "grams CO2e"})
+    actual = Integer(metadata={"description": "grams CO2e"})
 
 
 class OffsetOrderSchema(ma.Schema):
     out_trade_no = ma.fields.String()
     status = ma.fields.Function(lambda o: o.status.value)
-    grams = ma.fields.Integer()
-    amount_fen = ma.fields.Integer()
+    grams = Integer()
+    amount_fen = Integer()
     provider = ma.fields.String()
 
 
@@ -175,36 +176,36 @@ class AttendeeFileSchema(ma.Schema):
 
 class TravelUploadSchema(ma.Schema):
     phase = ma.fields.Function(lambda u: u.phase.value)
-    attendees = ma.fields.Integer()
-    groups = ma.fields.Integer()
-    grams = ma.fields.Integer()
+    attendees = Integer()
+    groups = Integer()
+    grams = Integer()
 
 
 class EventQuoteOptionSchema(ma.Schema):
-    project_id = ma.fields.Integer()
+    project_id = Integer()
     project_code = ma.fields.String()
     project_name = ma.fields.String()
     kind = ma.fields.String()
-    price_fen_per_t = ma.fields.Integer()
-    available_g = ma.fields.Integer()
-    amount_fen = ma.fields.Integer()
+    price_fen_per_t = Integer()
+    available_g = Integer()
+    amount_fen = Integer()
 
 
 class EventQuoteSchema(ma.Schema):
-    event_id = ma.fields.Integer()
-    grams = ma.fields.Integer(metadata={"description": "The actual total rounded up to the kilogram"})
+    event_id = Integer()
+    grams = Integer(metadata={"description": "The actual total rounded up to the kilogram"})
     kinds = ma.fields.List(ma.fields.String())
     options = ma.fields.List(ma.fields.Nested(EventQuoteOptionSchema))
 
 
 class OffsetCreateSchema(ma.Schema):
-    project_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=2**63 - 1))
+    project_id = Integer(required=True, validate=validate.Range(min=1, max=2**63 - 1))
     payment = ma.fields.String(load_default="wechat", validate=validate.OneOf(PAYMENT_METHODS))
 
 
 class EventBankTransferSchema(ma.Schema):
     reference = ma.fields.String()
-    amount_fen = ma.fields.Integer()
+    amount_fen = Integer()
     pay_by = UtcDateTime()
     note = ma.fields.String()
 
@@ -218,7 +219,7 @@ class EventPurchaseSchema(ma.Schema):
 
 class EventFactorSchema(ma.Schema):
     key = ma.fields.String(metadata={"description": "The factor library's key, e.g. electricity.grid.east"})
-    category = ma.fields.String(metadata={"enum": ["electricity", "fuel", "transport"]})
+    category = ma.fields.String(metadata={"enum": list(event_factors.EVENT_CATEGORIES)})
     source_kind = ma.fields.String(
         metadata={"enum": SOURCE_KINDS, "description": "The source kind the factor usually serves"}
     )
@@ -226,8 +227,8 @@ class EventFactorSchema(ma.Schema):
     activity_unit = ma.fields.String()
     source = ma.fields.String()
     source_url = ma.fields.String()
-    year = ma.fields.Integer(allow_none=True, metadata={"description": "Empty where the source states none"})
-    factor_set_version = ma.fields.Integer()
+    year = Integer(allow_none=True, metadata={"description": "Empty where the source states none"})
+    factor_set_version = Integer()
 
 
 class DisclosureSourceSchema(ma.Schema):
@@ -236,22 +237,22 @@ class DisclosureSourceSchema(ma.Schema):
     activity = DecimalText()
     activity_unit = ma.fields.String()
     factor_key = ma.fields.String()
-    factor_set_version = ma.fields.Integer(allow_none=True, metadata={"description": FACTOR_SET_VERSION})
+    factor_set_version = Integer(allow_none=True, metadata={"description": FACTOR_SET_VERSION})
     factor_kg_per_unit = DecimalText()
     factor_source = ma.fields.String()
-    grams = ma.fields.Integer()
+    grams = Integer()
 
 
 class TravelByModeSchema(ma.Schema):
     mode = ma.fields.String()
-    attendees = ma.fields.Integer()
+    attendees = Integer()
     passenger_km = DecimalText()
 
 
 class PhaseDisclosureSchema(ma.Schema):
     sources = ma.fields.List(ma.fields.Nested(DisclosureSourceSchema))
     travel_by_mode = ma.fields.List(ma.fields.Nested(TravelByModeSchema))
-    total_grams = ma.fields.Integer()
+    total_grams = Integer()
 
 
 class EventSerialSchema(ma.Schema):
@@ -259,8 +260,8 @@ class EventSerialSchema(ma.Schema):
     project_code = ma.fields.String()
     project_name = ma.fields.String()
     kind = ma.fields.String()
-    vintage = ma.fields.Integer()
-    grams = ma.fields.Integer()
+    vintage = Integer()
+    grams = Integer()
     registry_url = ma.fields.String(allow_none=True)
     retirement = ma.fields.String(metadata={"description": "retired or pending"})
 
@@ -268,14 +269,14 @@ class EventSerialSchema(ma.Schema):
 class EventCreditsSchema(ma.Schema):
     certificate_number = ma.fields.String()
     verification_code = ma.fields.String()
-    grams = ma.fields.Integer()
+    grams = Integer()
     serials = ma.fields.List(ma.fields.Nested(EventSerialSchema))
 
 
 class OffsetDisclosureSchema(ma.Schema):
     order = ma.fields.String(allow_none=True)
     order_status = ma.fields.String(allow_none=True)
-    grams = ma.fields.Integer(allow_none=True)
+    grams = Integer(allow_none=True)
     credits = ma.fields.Nested(EventCreditsSchema, allow_none=True)
 
 
@@ -283,13 +284,13 @@ class DisclosureSchema(ma.Schema):
     code = ma.fields.String(metadata={"description": PUBLIC_CODE})
     name = ma.fields.String()
     organisation = ma.fields.String()
-    start_date = ma.fields.Date()
-    end_date = ma.fields.Date()
+    start_date = Day()
+    end_date = Day()
     venue_city = ma.fields.String()
-    expected_attendees = ma.fields.Integer()
-    actual_attendees = ma.fields.Integer(allow_none=True)
+    expected_attendees = Integer()
+    actual_attendees = Integer(allow_none=True)
     stage = ma.fields.String()
-    offset_deadline = ma.fields.Date(metadata={"description": OFFSET_DEADLINE})
+    offset_deadline = Day(metadata={"description": OFFSET_DEADLINE})
     offset_at = UtcDateTime(allow_none=True, metadata={"description": OFFSET_AT})
     declared_at = UtcDateTime(allow_none=True)
     boundary = ma.fields.String()

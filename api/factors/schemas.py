@@ -6,6 +6,8 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 from marshmallow import validate
 
+from api.fields import Integer
+
 
 class FactorSchema(ma.Schema):
     key = ma.fields.String(metadata={"description": "Stable key, e.g. electricity.grid.east"})
@@ -14,21 +16,21 @@ class FactorSchema(ma.Schema):
     unit = ma.fields.String(metadata={"description": "e.g. kgCO2/kWh, gCO2/pkm, kgCO2e/kg"})
     value = ma.fields.String(metadata={"description": "Exact decimal text"})
     region = ma.fields.String()
-    year = ma.fields.Integer(allow_none=True)
+    year = Integer(allow_none=True)
     source = ma.fields.String(metadata={"description": "Citation of the published source"})
     source_url = ma.fields.String()
     note = ma.fields.String()
 
 
 class FactorSetSchema(ma.Schema):
-    version = ma.fields.Integer()
+    version = Integer()
     published_at = ma.fields.DateTime()
     note = ma.fields.String()
     is_current = ma.fields.Boolean()
     source = ma.fields.String()
-    factor_count = ma.fields.Integer()
-    province_count = ma.fields.Integer()
-    city_count = ma.fields.Integer()
+    factor_count = Integer()
+    province_count = Integer()
+    city_count = Integer()
 
 
 class ProvinceSchema(ma.Schema):
@@ -82,10 +84,10 @@ class FactorUploadFormSchema(ma.Schema):
 
 
 class PublishedSetSchema(ma.Schema):
-    version = ma.fields.Integer()
-    factor_count = ma.fields.Integer()
-    province_count = ma.fields.Integer()
-    city_count = ma.fields.Integer()
+    version = Integer()
+    factor_count = Integer()
+    province_count = Integer()
+    city_count = Integer()
     carried_over = ma.fields.List(
         ma.fields.String(), metadata={"description": "Tables kept from the previous version"}
     )

@@ -5,13 +5,16 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-NON_NEGATIVE = validate.Range(min=0)
+from api.fields import Day, Integer, Number
+
+# The schema's outer bound on any amount; the calculator's plausibility limits (docs/footprint.md)
+# are far below it and answer with the field named.
+AMOUNT_MAX = 10_000_000
+MAX_TRIPS = 10_000
 
 
-def _amount(description: str) -> ma.fields.Decimal:
-    return ma.fields.Decimal(
-        validate=NON_NEGATIVE, allow_nan=False, allow_none=True, metadata={"description": description}
-    )
+def _amount(description: str) -> Number:
+    return Number(0, AMOUNT_MAX, allow_none=True, metadata={"description": description})
 
 
 class HomeSchema(ma.Schema):
@@ -21,20 +24,27 @@ class HomeSchema(ma.Schema):
 
 
 class FuelSchema(ma.Schema):
-    fuel = ma.fields.String(required=True, metadata={"description": "gasoline, diesel or lpg"})
-    amount = ma.fields.Decimal(required=True, validate=NON_NEGATIVE, allow_nan=False)
-    unit = ma.fields.String(load_default="L", metadata={"description": "L (litres at the pump) or kg"})
+    fuel = ma.fields.String(
+        required=True, validate=validate.Length(max=32), metadata={"description": "gasoline, diesel or lpg"}
+    )
+    amount = Number(0, AMOUNT_MAX, required=True)
+    unit = ma.fields.String(
+        load_default="L",
+        validate=validate.Length(max=8),
+        metadata={"description": "L (litres at the pump) or kg"},
+    )
 
 
 class FlightSchema(ma.Schema):
     from_ = ma.fields.String(
         required=True,
         data_key="from",
+        validate=validate.Length(max=64),
         metadata={"description": "City id or Chinese name, e.g. fuzhou / 福州"},
     )
-    to = ma.fields.String(required=True)
+    to = ma.fields.String(required=True, validate=validate.Length(max=64))
     round_trip = ma.fields.Boolean(load_default=False)
-    trips = ma.fields.Integer(load_default=1, validate=NON_NEGATIVE)
+    trips = Integer(load_default=1, validate=validate.Range(min=0, max=MAX_TRIPS))
 
     @ma.post_load
     def _rename(self, data, **kwargs):
@@ -57,9 +67,11 @@ class TransportSchema(ma.Schema):
 
 class FoodSchema(ma.Schema):
     item = ma.fields.String(
-        required=True, metadata={"description": "A food of the factor set, e.g. beef, pork, rice"}
+        required=True,
+        validate=validate.Length(max=64),
+        metadata={"description": "A food of the factor set, e.g. beef, pork, rice"},
     )
-    kg = ma.fields.Decimal(required=True, validate=NON_NEGATIVE, allow_nan=False)
+    kg = Number(0, AMOUNT_MAX, required=True)
 
 
 class DietSchema(ma.Schema):
@@ -68,7 +80,7 @@ class DietSchema(ma.Schema):
 
 class FootprintInputSchema(ma.Schema):
     period_type = ma.fields.String(load_default="month", validate=validate.OneOf(["month", "year"]))
-    period_start = ma.fields.Date(
+    period_start = Day(
         metadata={"description": "Any day of the period (its first day is kept); default: this month or year"}
     )
     province = ma.fields.String(
@@ -92,7 +104,7 @@ class BreakdownItemSchema(ma.Schema):
     amount_unit = ma.fields.String()
     factor_value = ma.fields.String(metadata={"description": "Decimal text"})
     factor_unit = ma.fields.String()
-    grams = ma.fields.Integer(metadata={"description": "Rounded half-up to the gram"})
+    grams = Integer(metadata={"description": "Rounded half-up to the gram"})
     source = ma.fields.String()
     source_url = ma.fields.String()
     details = ma.fields.Dict()
@@ -100,33 +112,33 @@ class BreakdownItemSchema(ma.Schema):
 
 class CategorySchema(ma.Schema):
     category = ma.fields.String()
-    total_g = ma.fields.Integer(metadata={"description": "Sum of the category's items"})
+    total_g = Integer(metadata={"description": "Sum of the category's items"})
     items = ma.fields.List(ma.fields.Nested(BreakdownItemSchema))
 
 
 class ComparisonSchema(ma.Schema):
     factor_key = ma.fields.String()
-    national_annual_g = ma.fields.Integer()
-    national_period_g = ma.fields.Integer()
+    national_annual_g = Integer()
+    national_period_g = Integer()
     percent_of_national = ma.fields.String(allow_none=True)
-    year = ma.fields.Integer(allow_none=True)
+    year = Integer(allow_none=True)
     source = ma.fields.String()
     source_url = ma.fields.String()
 
 
 class OffsetSuggestionSchema(ma.Schema):
-    units = ma.fields.Integer(metadata={"description": "One-yuan units: total rounded up to whole units"})
-    unit_g = ma.fields.Integer()
-    grams = ma.fields.Integer()
-    price_fen = ma.fields.Integer()
+    units = Integer(metadata={"description": "One-yuan units: total rounded up to whole units"})
+    unit_g = Integer()
+    grams = Integer()
+    price_fen = Integer()
 
 
 class FootprintSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     period_type = ma.fields.Function(lambda f: f.period_type.value)
-    period_start = ma.fields.Date()
-    factor_set_version = ma.fields.Integer()
-    total_g = ma.fields.Integer(metadata={"description": "Sum of every item's rounded grams"})
+    period_start = Day()
+    factor_set_version = Integer()
+    total_g = Integer(metadata={"description": "Sum of every item's rounded grams"})
     categories = ma.fields.Function(
         lambda f: f.breakdown["categories"], metadata={"description": "home, transport, diet"}
     )
@@ -144,11 +156,11 @@ class FootprintSchema(ma.Schema):
 
 class TrendQuerySchema(ma.Schema):
     period_type = ma.fields.String(load_default="month", validate=validate.OneOf(["month", "year"]))
-    limit = ma.fields.Integer(load_default=24, validate=validate.Range(min=1, max=120))
+    limit = Integer(load_default=24, validate=validate.Range(min=1, max=120))
 
 
 class TrendPointSchema(ma.Schema):
-    period_start = ma.fields.Date()
-    total_g = ma.fields.Integer()
-    footprint_id = ma.fields.Integer()
-    factor_set_version = ma.fields.Integer()
+    period_start = Day()
+    total_g = Integer()
+    footprint_id = Integer()
+    factor_set_version = Integer()

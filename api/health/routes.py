@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
+from api.blueprint import Blueprint
 from api.health.schemas import HealthSchema
 from services.health import check_readiness
 

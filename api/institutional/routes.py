@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.context import order_policy, payment_provider
 from api.errors import ErrorSchema
 from api.institutional.schemas import (

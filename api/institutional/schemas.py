@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from api.events.schemas import PAYMENT_METHODS, EventCreditsSchema, EventPurchaseSchema
-from api.fields import UtcDateTime
+from api.fields import Integer, UtcDateTime
 
 KINDS = ["ecological_justice", "tree_planting", "annual_neutralisation"]
 PUBLIC_CODE = (
@@ -29,23 +29,23 @@ class ClaimCreateSchema(ma.Schema):
             "maximum": 100_000,
         },
     )
-    project_id = ma.fields.Integer(required=True, validate=validate.Range(min=1, max=2**63 - 1))
+    project_id = Integer(required=True, validate=validate.Range(min=1, max=2**63 - 1))
     payment = ma.fields.String(load_default="wechat", validate=validate.OneOf(PAYMENT_METHODS))
     case_number = ma.fields.String(validate=validate.Length(max=100))
     court = ma.fields.String(validate=validate.Length(max=200))
     defendant_name = ma.fields.String(validate=validate.Length(max=100))
-    year = ma.fields.Integer(validate=validate.Range(min=2000, max=2100))
+    year = Integer(validate=validate.Range(min=2000, max=2100))
 
 
 class InstitutionalClaimSchema(ma.Schema):
-    id = ma.fields.Integer()
-    organisation_id = ma.fields.Integer()
+    id = Integer()
+    organisation_id = Integer()
     kind = ma.fields.Function(lambda c: c.kind.value)
     case_number = ma.fields.String()
     court = ma.fields.String()
     defendant_name = ma.fields.String()
-    year = ma.fields.Integer(allow_none=True)
-    grams_required = ma.fields.Integer()
+    year = Integer(allow_none=True)
+    grams_required = Integer()
     out_trade_no = ma.fields.String()
     public_code = ma.fields.String(metadata={"description": PUBLIC_CODE})
     certificate_title = ma.fields.String()
@@ -65,8 +65,8 @@ class PublicClaimSchema(ma.Schema):
     case_number = ma.fields.String()
     court = ma.fields.String()
     defendant = ma.fields.String(metadata={"description": "Masked: 张三丰 → 张*丰"})
-    year = ma.fields.Integer(allow_none=True)
-    grams_required = ma.fields.Integer()
+    year = Integer(allow_none=True)
+    grams_required = Integer()
     certificate_title = ma.fields.String()
     certificate_statement = ma.fields.String()
     order_status = ma.fields.String()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.context import order_policy, payment_provider
 from api.errors import ErrorSchema
 from api.limits import limiter, per_caller
@@ -68,8 +68,19 @@ def to_request(data: dict) -> OrderRequest:
 @blp.arguments(OrderCreateSchema())
 @blp.response(201, PlacedOrderSchema)
 @blp.alt_response(404, schema=ErrorSchema, description="Unknown project")
-@blp.alt_response(409, schema=ErrorSchema, description="Not enough credits available")
+@blp.alt_response(
+    409,
+    schema=ErrorSchema,
+    description="Not enough credits available, or my unpaid orders would hold more grams than one "
+    "buyer may (`reservation_limit_reached`: the limit and what I hold already)",
+)
 @blp.alt_response(422, schema=ErrorSchema, description="Invalid order or reused Idempotency-Key")
+@blp.alt_response(
+    429,
+    schema=ErrorSchema,
+    description="I have as many unpaid orders as one buyer may (`too_many_open_orders`: pay or cancel one"
+    " first; Retry-After says when the first one expires), or too many requests",
+)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 def place(data):
     """Place an order; its grams are held until payment or expiry."""

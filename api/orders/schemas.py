@@ -3,6 +3,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from api.fields import Integer
+
 
 class OrderCreateSchema(ma.Schema):
     product = ma.fields.String(
@@ -12,16 +14,14 @@ class OrderCreateSchema(ma.Schema):
             "description": "`one_yuan`: N units of ¥1 = 10 kg; `credits`: an amount of one project's credits"
         },
     )
-    units = ma.fields.Integer(
-        validate=validate.Range(min=1), metadata={"description": "One-yuan units (one_yuan)"}
-    )
-    project_id = ma.fields.Integer(validate=validate.Range(min=1))
-    owner_id = ma.fields.Integer(
+    units = Integer(validate=validate.Range(min=1), metadata={"description": "One-yuan units (one_yuan)"})
+    project_id = Integer(validate=validate.Range(min=1))
+    owner_id = Integer(
         validate=validate.Range(min=1), metadata={"description": "Buy from this forest farmer or collective"}
     )
-    grams = ma.fields.Integer(validate=validate.Range(min=1), metadata={"description": "Credits, in grams"})
-    kg = ma.fields.Integer(validate=validate.Range(min=1), metadata={"description": "Credits, in kilograms"})
-    tonnes = ma.fields.Integer(validate=validate.Range(min=1), metadata={"description": "Credits, in tonnes"})
+    grams = Integer(validate=validate.Range(min=1), metadata={"description": "Credits, in grams"})
+    kg = Integer(validate=validate.Range(min=1), metadata={"description": "Credits, in kilograms"})
+    tonnes = Integer(validate=validate.Range(min=1), metadata={"description": "Credits, in tonnes"})
     holder_name = ma.fields.String(
         load_default="",
         validate=validate.Length(max=32),
@@ -38,12 +38,12 @@ class OrderCreateSchema(ma.Schema):
 
 
 class OrderLineSchema(ma.Schema):
-    project_id = ma.fields.Integer()
-    batch_id = ma.fields.Integer()
-    grams = ma.fields.Integer()
-    refunded_g = ma.fields.Integer()
-    price_fen_per_t = ma.fields.Integer()
-    amount_fen = ma.fields.Integer()
+    project_id = Integer()
+    batch_id = Integer()
+    grams = Integer()
+    refunded_g = Integer()
+    price_fen_per_t = Integer()
+    amount_fen = Integer()
 
 
 class OrderEventSchema(ma.Schema):
@@ -65,15 +65,15 @@ class OrderSchema(ma.Schema):
     out_trade_no = ma.fields.String(metadata={"description": "Order number (WeChat Pay out_trade_no)"})
     channel = ma.fields.Function(lambda o: o.channel.value)
     status = ma.fields.Function(lambda o: o.status.value)
-    grams = ma.fields.Integer()
-    units = ma.fields.Integer(allow_none=True)
-    amount_fen = ma.fields.Integer()
-    refunded_fen = ma.fields.Integer()
-    refunded_g = ma.fields.Integer()
-    project_id = ma.fields.Integer(allow_none=True)
-    owner_id = ma.fields.Integer(allow_none=True)
+    grams = Integer()
+    units = Integer(allow_none=True)
+    amount_fen = Integer()
+    refunded_fen = Integer()
+    refunded_g = Integer()
+    project_id = Integer(allow_none=True)
+    owner_id = Integer(allow_none=True)
     holder_name = ma.fields.String()
-    organisation_id = ma.fields.Integer(
+    organisation_id = Integer(
         allow_none=True,
         metadata={
             "description": "The organisation bought for (the buyer of record: it earns the points); "
@@ -122,7 +122,7 @@ class OrderListQuerySchema(ma.Schema):
 
 
 class RefundCreateSchema(ma.Schema):
-    grams = ma.fields.Integer(
+    grams = Integer(
         validate=validate.Range(min=1),
         metadata={"description": "Grams to refund; all that is left when omitted"},
     )
@@ -132,8 +132,8 @@ class RefundCreateSchema(ma.Schema):
 class RefundSchema(ma.Schema):
     out_refund_no = ma.fields.String()
     status = ma.fields.Function(lambda r: r.status.value)
-    grams = ma.fields.Integer()
-    amount_fen = ma.fields.Integer()
+    grams = Integer()
+    amount_fen = Integer()
     reason = ma.fields.String()
     automatic = ma.fields.Boolean()
     offline = ma.fields.Boolean(

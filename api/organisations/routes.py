@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from api.organisations.schemas import (
     InvitationCodeSchema,

@@ -2,17 +2,17 @@
 
 import marshmallow as ma
 
-from api.fields import UtcDateTime
+from api.fields import Integer, UtcDateTime
 from models import InvitationStatus, OrganisationKind
 from services.organisation_invitations import EXPIRED, status_of
 from services.organisations import NAME_MAX_LENGTH
 
 
 class OrganisationSchema(ma.Schema):
-    id = ma.fields.Integer(dump_only=True)
+    id = Integer(dump_only=True)
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=NAME_MAX_LENGTH))
     kind = ma.fields.Enum(OrganisationKind, by_value=True, required=True)
-    owner_id = ma.fields.Integer(
+    owner_id = Integer(
         allow_none=True,
         strict=True,
         validate=ma.validate.Range(min=1),
@@ -24,18 +24,18 @@ class OrganisationSchema(ma.Schema):
 class OrganisationUpdateSchema(ma.Schema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=NAME_MAX_LENGTH))
     kind = ma.fields.Enum(OrganisationKind, by_value=True)
-    owner_id = ma.fields.Integer(allow_none=True, strict=True, validate=ma.validate.Range(min=1))
+    owner_id = Integer(allow_none=True, strict=True, validate=ma.validate.Range(min=1))
 
 
 class MemberSchema(ma.Schema):
-    user_id = ma.fields.Integer(required=True)
+    user_id = Integer(required=True)
     display_name = ma.fields.String(dump_only=True)
     is_owner = ma.fields.Boolean(dump_only=True)
     joined_at = UtcDateTime(dump_only=True)
 
 
 class InviteSchema(ma.Schema):
-    user_id = ma.fields.Integer(
+    user_id = Integer(
         allow_none=True,
         load_default=None,
         strict=True,
@@ -48,8 +48,8 @@ class InviteSchema(ma.Schema):
 
 
 class InvitationSchema(ma.Schema):
-    id = ma.fields.Integer()
-    invitee_id = ma.fields.Integer(
+    id = Integer()
+    invitee_id = Integer(
         allow_none=True, metadata={"description": "The user id invited, as given; null for an open one"}
     )
     status = ma.fields.Function(status_of, metadata={"enum": [*(s.value for s in InvitationStatus), EXPIRED]})
@@ -66,13 +66,13 @@ class IssuedInvitationSchema(ma.Schema):
 
 
 class InvitingOrganisationSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     name = ma.fields.String()
     kind = ma.fields.String()
 
 
 class MyInvitationSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     organisation = ma.fields.Nested(InvitingOrganisationSchema)
     status = ma.fields.String(metadata={"enum": [*(s.value for s in InvitationStatus), EXPIRED]})
     expires_at = UtcDateTime()

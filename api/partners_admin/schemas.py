@@ -3,6 +3,8 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from api.fields import Integer
+
 
 class PartnerCreateSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
@@ -14,7 +16,7 @@ class PartnerUpdateSchema(ma.Schema):
 
 
 class PartnerSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     name = ma.fields.String(required=True)
     key_id = ma.fields.String(required=True, metadata={"description": "Sent by the partner in X-Partner-Key"})
     active = ma.fields.Boolean(required=True)

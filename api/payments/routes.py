@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 
 from flask import Response, abort, current_app, request
-from flask_smorest import Blueprint
 
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.context import order_policy, payment_provider
 from api.errors import ErrorSchema
 from api.limits import limiter
@@ -26,21 +26,24 @@ log = logging.getLogger(__name__)
 
 blp = Blueprint("payments", __name__, url_prefix="/api/v1", description="WeChat Pay callbacks")
 
+# WeChat Pay's notifications are a few kilobytes; a larger body is refused unread.
+CALLBACK_MAX_BYTES = 64 * 1024
 CALLBACK_DOC = {
     "requestBody": {
         "description": "The provider's signed notification, as sent",
         "required": True,
         "content": {
             "application/json": {"schema": {"type": "object"}},
-            "text/xml": {"schema": {"type": "string"}},
+            "text/xml": {"schema": {"type": "string", "maxLength": CALLBACK_MAX_BYTES}},
         },
     },
     "responses": {
         "200": {"description": "Taken (the provider stops retrying); APIv2 answers every callback 200"},
-        "500": {
-            "description": "FAIL with a fixed reason: `invalid notification` (bad signature, stale "
-            "timestamp, wrong merchant or amount) or `temporarily unavailable`; the provider retries"
+        "400": {
+            "description": "FAIL with the fixed reason `invalid notification` (bad signature, stale "
+            "timestamp, wrong merchant or amount, not a notification at all); the provider retries"
         },
+        "500": {"description": "FAIL with the fixed reason `temporarily unavailable`; the provider retries"},
     },
 }
 
@@ -74,6 +77,8 @@ def _ack(provider, ok: bool, message: str = "", status: int | None = None) -> Re
 def payment_notify(provider_name):
     """Payment notification from WeChat Pay."""
     provider = _provider_for(provider_name)
+    if (request.content_length or 0) > CALLBACK_MAX_BYTES:
+        return _ack(provider, False, REFUSED)
     try:
         notification = provider.parse_payment_callback(dict(request.headers), request.get_data())
         payment_flow.handle_payment_notification(notification, provider.name, order_policy())
@@ -94,6 +99,8 @@ def payment_notify(provider_name):
 def refund_notify(provider_name):
     """Refund notification from WeChat Pay."""
     provider = _provider_for(provider_name)
+    if (request.content_length or 0) > CALLBACK_MAX_BYTES:
+        return _ack(provider, False, REFUSED)
     try:
         notification = provider.parse_refund_callback(dict(request.headers), request.get_data())
         refunds.handle_refund_notification(notification, order_policy())

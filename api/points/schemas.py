@@ -2,25 +2,26 @@
 
 import marshmallow as ma
 
+from api.fields import Integer
 from models import PointsKind, PointsSource, PointsStatus
 
 MAX_ADJUSTMENT = 10_000_000
 
 
 class PointsSummarySchema(ma.Schema):
-    balance = ma.fields.Integer(required=True, metadata={"description": "Points that can be spent now"})
-    pending = ma.fields.Integer(
+    balance = Integer(required=True, metadata={"description": "Points that can be spent now"})
+    pending = Integer(
         required=True, metadata={"description": "Points of purchases still in their refund window"}
     )
-    lifetime_earned = ma.fields.Integer(
+    lifetime_earned = Integer(
         required=True, metadata={"description": "Points ever earned, less those of refunded purchases"}
     )
 
 
 class PointsEntrySchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     kind = ma.fields.Enum(PointsKind, by_value=True, required=True)
-    points = ma.fields.Integer(
+    points = Integer(
         required=True, metadata={"description": "Change of the user's points: positive earns, negative uses"}
     )
     reason = ma.fields.String(required=True)
@@ -34,7 +35,7 @@ class PointsEntrySchema(ma.Schema):
     )
     available_at = ma.fields.DateTime(allow_none=True)
     expires_at = ma.fields.DateTime(allow_none=True)
-    remaining = ma.fields.Integer(
+    remaining = Integer(
         allow_none=True, metadata={"description": "Of points received: what is still unspent and unexpired"}
     )
     created_at = ma.fields.DateTime(required=True)
@@ -46,8 +47,8 @@ def _not_zero(value: int) -> None:
 
 
 class PointsAdjustmentSchema(ma.Schema):
-    user_id = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
-    points = ma.fields.Integer(
+    user_id = Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    points = Integer(
         required=True,
         strict=True,
         validate=[ma.validate.Range(min=-MAX_ADJUSTMENT, max=MAX_ADJUSTMENT), _not_zero],

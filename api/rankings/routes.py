@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import validate
 
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.errors import ErrorSchema
+from api.fields import Day, Integer
 from services import rankings
 
 blp = Blueprint("rankings", __name__, url_prefix="/api/v1", description="Rankings")
@@ -34,13 +35,13 @@ class RankingQuerySchema(ma.Schema):
         validate=validate.Length(min=1, max=64),
         metadata={"description": "With scope=city: the city; default your profile city"},
     )
-    date = ma.fields.Date(metadata={"description": "A Beijing day inside the period wanted; default today"})
+    date = Day(metadata={"description": "A Beijing day inside the period wanted; default today"})
 
 
 class RankEntrySchema(ma.Schema):
-    rank = ma.fields.Integer(required=True, metadata={"description": "Equal grams share a rank"})
+    rank = Integer(required=True, metadata={"description": "Equal grams share a rank"})
     display_name = ma.fields.String(required=True, metadata={"description": "Masked, e.g. 张*丰"})
-    score_g = ma.fields.Integer(required=True)
+    score_g = Integer(required=True)
     is_me = ma.fields.Boolean(required=True)
 
 
@@ -52,11 +53,9 @@ class MyRankSchema(ma.Schema):
     )
     scope = ma.fields.String(required=True)
     city = ma.fields.String(allow_none=True)
-    rank = ma.fields.Integer(
-        allow_none=True, metadata={"description": "null until you have grams on this board"}
-    )
-    score_g = ma.fields.Integer(required=True)
-    participants = ma.fields.Integer(required=True)
+    rank = Integer(allow_none=True, metadata={"description": "null until you have grams on this board"})
+    score_g = Integer(required=True)
+    participants = Integer(required=True)
 
 
 def _options(query) -> dict:

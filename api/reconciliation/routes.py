@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
 from api.auth import auth_required, current_principal
+from api.blueprint import Blueprint
 from api.context import order_policy, payment_provider
 from api.errors import ErrorSchema
 from api.reconciliation.schemas import (

@@ -3,18 +3,19 @@
 import marshmallow as ma
 from marshmallow import validate
 
+from api.fields import Integer
 from models import RedemptionState, RewardKind
 
 
 class RewardItemSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     kind = ma.fields.Enum(RewardKind, by_value=True, required=True)
     name = ma.fields.String(required=True)
     description = ma.fields.String()
     image_url = ma.fields.String()
-    cost_points = ma.fields.Integer(required=True, metadata={"description": "Carbon points per unit"})
-    stock = ma.fields.Integer(allow_none=True, metadata={"description": "Units left; null: unlimited"})
-    per_user_limit = ma.fields.Integer(
+    cost_points = Integer(required=True, metadata={"description": "Carbon points per unit"})
+    stock = Integer(allow_none=True, metadata={"description": "Units left; null: unlimited"})
+    per_user_limit = Integer(
         allow_none=True, metadata={"description": "Most units one person may redeem; null: no limit"}
     )
     valid_from = ma.fields.DateTime(allow_none=True)
@@ -46,16 +47,16 @@ class RedeemSchema(ma.Schema):
 
 
 class RewardBriefSchema(ma.Schema):
-    id = ma.fields.Integer()
+    id = Integer()
     kind = ma.fields.Enum(RewardKind, by_value=True)
     name = ma.fields.String()
     image_url = ma.fields.String()
 
 
 class RedemptionSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Integer(required=True)
     item = ma.fields.Nested(RewardBriefSchema, required=True)
-    points = ma.fields.Integer(required=True, metadata={"description": "Points spent"})
+    points = Integer(required=True, metadata={"description": "Points spent"})
     state = ma.fields.Enum(RedemptionState, by_value=True, required=True)
     coupon_code = ma.fields.String(allow_none=True, metadata={"description": "When the reward has codes"})
     note = ma.fields.String()

@@ -3,14 +3,17 @@
 import marshmallow as ma
 from marshmallow import validate
 
-from api.fields import UtcDateTime, https_url
+from api.fields import Integer, UtcDateTime, https_url
 from api.rewards.schemas import RedemptionSchema, RewardItemSchema
 from models import RedemptionState, RewardKind
 from services.rewards_admin import MAX_CODES_PER_CALL
 
 MAX_COST_POINTS = 100_000_000
 MAX_STOCK = 100_000_000
-CODE = validate.Regexp(r"^[A-Za-z0-9_-]{4,64}$", error="4 to 64 letters, digits, '-' or '_'.")
+CODE = [
+    validate.Length(max=64),
+    validate.Regexp(r"^[A-Za-z0-9_-]{4,64}$", error="4 to 64 letters, digits, '-' or '_'."),
+]
 
 
 class RewardItemUpdateSchema(ma.Schema):
@@ -21,14 +24,14 @@ class RewardItemUpdateSchema(ma.Schema):
         validate=[validate.Length(max=512), https_url],
         metadata={"description": "An absolute https:// URL of the image; empty: none"},
     )
-    cost_points = ma.fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_COST_POINTS))
-    stock = ma.fields.Integer(
+    cost_points = Integer(strict=True, validate=validate.Range(min=1, max=MAX_COST_POINTS))
+    stock = Integer(
         strict=True,
         allow_none=True,
         validate=validate.Range(min=0, max=MAX_STOCK),
         metadata={"description": "Units left now; null: unlimited"},
     )
-    per_user_limit = ma.fields.Integer(
+    per_user_limit = Integer(
         strict=True,
         allow_none=True,
         validate=validate.Range(min=1),
@@ -49,9 +52,7 @@ class RewardItemUpdateSchema(ma.Schema):
 class RewardItemCreateSchema(RewardItemUpdateSchema):
     kind = ma.fields.Enum(RewardKind, by_value=True, required=True)
     name = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
-    cost_points = ma.fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=MAX_COST_POINTS)
-    )
+    cost_points = Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_COST_POINTS))
 
 
 class AdminRewardItemSchema(RewardItemSchema):
@@ -75,13 +76,15 @@ class CodesLoadSchema(ma.Schema):
 
 
 class CodesGenerateSchema(ma.Schema):
-    count = ma.fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=1, max=MAX_CODES_PER_CALL)
-    )
+    count = Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_CODES_PER_CALL))
     prefix = ma.fields.String(
-        load_default="", validate=validate.Regexp(r"^[A-Z0-9-]{0,16}$", error="Up to 16 of A-Z, 0-9 or '-'.")
+        load_default="",
+        validate=[
+            validate.Length(max=16),
+            validate.Regexp(r"^[A-Z0-9-]{0,16}$", error="Up to 16 of A-Z, 0-9 or '-'."),
+        ],
     )
-    length = ma.fields.Integer(
+    length = Integer(
         load_default=12,
         strict=True,
         validate=validate.Range(min=8, max=32),
@@ -90,24 +93,22 @@ class CodesGenerateSchema(ma.Schema):
 
 
 class CodeLoadSchema(ma.Schema):
-    item_id = ma.fields.Integer(required=True)
+    item_id = Integer(required=True)
     added = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "The codes added"})
-    available = ma.fields.Integer(
-        required=True, metadata={"description": "Codes of the item not yet handed out"}
-    )
-    assigned = ma.fields.Integer(required=True, metadata={"description": "Codes of the item handed out"})
+    available = Integer(required=True, metadata={"description": "Codes of the item not yet handed out"})
+    assigned = Integer(required=True, metadata={"description": "Codes of the item handed out"})
 
 
 class AdminRedemptionSchema(RedemptionSchema):
-    user_id = ma.fields.Integer(required=True)
+    user_id = Integer(required=True)
     idempotency_key = ma.fields.String()
     updated_at = ma.fields.DateTime()
 
 
 class AdminRedemptionQuerySchema(ma.Schema):
     state = ma.fields.Enum(RedemptionState, by_value=True)
-    item_id = ma.fields.Integer(validate=validate.Range(min=1))
-    user_id = ma.fields.Integer(validate=validate.Range(min=1))
+    item_id = Integer(validate=validate.Range(min=1))
+    user_id = Integer(validate=validate.Range(min=1))
     kind = ma.fields.Enum(RewardKind, by_value=True)
     since = UtcDateTime(metadata={"description": "Created at or after"})
     until = UtcDateTime(metadata={"description": "Created before"})

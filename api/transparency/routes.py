@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
+from api.blueprint import Blueprint
 from api.transparency.schemas import TransparencySchema
 from services import transparency
 

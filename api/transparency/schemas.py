@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from api.fields import Integer
+
 
 class PoolFiguresSchema(ma.Schema):
-    batches = ma.fields.Integer()
-    issued_g = ma.fields.Integer()
-    available_g = ma.fields.Integer()
-    reserved_g = ma.fields.Integer()
-    sold_g = ma.fields.Integer(metadata={"description": "Sold grams, retired ones included"})
-    retired_g = ma.fields.Integer(metadata={"description": "Grams retired at the registry"})
+    batches = Integer()
+    issued_g = Integer()
+    available_g = Integer()
+    reserved_g = Integer()
+    sold_g = Integer(metadata={"description": "Sold grams, retired ones included"})
+    retired_g = Integer(metadata={"description": "Grams retired at the registry"})
     issued_t = ma.fields.String(metadata={"description": "Tonnes, exact, six decimals"})
     available_t = ma.fields.String()
     reserved_t = ma.fields.String()
@@ -20,7 +22,7 @@ class PoolFiguresSchema(ma.Schema):
 
 
 class ProjectFiguresSchema(PoolFiguresSchema):
-    id = ma.fields.Integer()
+    id = Integer()
     code = ma.fields.String()
     name = ma.fields.String()
     kind = ma.fields.String()
@@ -30,17 +32,17 @@ class ProjectFiguresSchema(PoolFiguresSchema):
 
 
 class TotalsSchema(PoolFiguresSchema):
-    projects = ma.fields.Integer()
+    projects = Integer()
 
 
 class RetirementProjectSchema(ma.Schema):
     code = ma.fields.String()
-    tonnes = ma.fields.Integer()
+    tonnes = Integer()
 
 
 class PublicRetirementSchema(ma.Schema):
     kind = ma.fields.String()
-    tonnes = ma.fields.Integer()
+    tonnes = Integer()
     registry_ref = ma.fields.String(metadata={"description": "Look it up at the registry"})
     registry_url = ma.fields.String()
     retired_on = ma.fields.String(metadata={"format": "date"})

@@ -8,7 +8,15 @@ import pytest
 from services import batch_import, catalogue_admin
 from tests.support.accounts import bearer, login_user
 
+# One buyer places every order of the check and pays none: some twenty unpaid orders, over 4 t.
+MANY_UNPAID = {"MAX_OPEN_ORDERS_PER_USER": 100, "MAX_RESERVED_GRAMS_PER_USER": 100_000_000}
+
 HEADER = "project_code,vintage,serial_prefix,serial_start,serial_end,quantity_t,issued_on,registry_ref,registry_url"
+
+
+@pytest.fixture
+def app_overrides():
+    return MANY_UNPAID
 
 
 def _priced_pool() -> None:
@@ -94,7 +102,9 @@ def test_every_project_and_product_charges_what_the_catalogue_shows(client):
     assert _orders_charge_the_catalogue_price(client) == 3 * (2 + 3) + 3
 
 
-@pytest.mark.parametrize("app_overrides", [{"ONE_YUAN_UNIT_G": 3_333, "ONE_YUAN_UNIT_PRICE_FEN": 7}])
+@pytest.mark.parametrize(
+    "app_overrides", [{**MANY_UNPAID, "ONE_YUAN_UNIT_G": 3_333, "ONE_YUAN_UNIT_PRICE_FEN": 7}]
+)
 def test_the_catalogue_follows_the_one_yuan_settings(client, app_overrides):
     assert _orders_charge_the_catalogue_price(client) == 18
 

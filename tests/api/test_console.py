@@ -7,10 +7,13 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
-from models import ReconciliationDiscrepancy, Resolution
+from api.console.session_auth import SESSION_KEY
+from models import AuthToken, ReconciliationDiscrepancy, Resolution
 from models.database import unit_of_work
 from services import audit, beijing_time
+from services.tokens import hash_token
 from tests.support.accounts import ADMIN_PASSWORD, bearer, login_user
 from tests.support.console import (
     console_login,
@@ -57,7 +60,7 @@ def test_every_page_sends_a_stranger_to_the_login_page(client, path):
 def test_a_mini_program_user_is_not_let_in(client):
     token, _ = login_user(client, "curious-user")
     with client.session_transaction("/console/") as session:
-        session["console_token"] = token
+        session[SESSION_KEY] = hash_token(token)
     assert client.get("/console/").status_code == 302
 
 
@@ -127,13 +130,26 @@ def test_every_page_opens_for_an_admin(client, admin_id, path):
     assert 'name="csrf_token"' in response.get_data(as_text=True)  # the logout form
 
 
+def test_the_session_cookie_carries_no_bearer_token(client, admin_id):
+    with client.session_transaction("/console/") as session:
+        values = [str(v) for v in session.values()]
+    with unit_of_work() as db:
+        stored = set(db.scalars(select(AuthToken.token_hash).where(AuthToken.user_id == admin_id)))
+
+    assert any(v in stored for v in values)  # a reference to the token, kept server-side
+    for value in values:
+        assert client.get("/api/v1/me", headers=bearer(value)).status_code == 401
+
+
 def test_logout_revokes_the_token(client, admin_id):
     with client.session_transaction("/console/") as session:
-        token = session["console_token"]
+        token_hash = session[SESSION_KEY]
     response = post_form(client, "/console/", "/console/logout", {})
     assert "Signed out" in response.get_data(as_text=True)
     assert client.get("/console/").status_code == 302
-    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
+    with client.session_transaction("/console/") as session:
+        session[SESSION_KEY] = token_hash  # a copied cookie is no use after logout
+    assert client.get("/console/").status_code == 302
 
 
 def test_the_dashboard_draws_the_days_sales_as_bars(client, admin_id, buyer):
@@ -239,7 +255,7 @@ def test_a_form_posted_without_a_signed_in_admin_goes_to_login(client, buyer):
     scene = reconciled_run(client, buyer, None)
     token = csrf_token(client.get("/console/"))
     with client.session_transaction("/console/") as session:
-        session.pop("console_token")
+        session.pop(SESSION_KEY)
     response = client.post(
         f"/console/discrepancies/{scene['unknown']}/resolve",
         data={"action": "explain", "note": "x", "csrf_token": token},

@@ -36,7 +36,7 @@ def test_a_sandbox_callback_for_a_wrong_amount_leaves_the_trade_unpaid(client):
     number, amount = order["out_trade_no"], order["amount_fen"]
     for wrong in (amount - 1, amount + 100, 0):
         refused = client.post(SANDBOX_NOTIFY, json={"out_trade_no": number, "amount_fen": wrong})
-        assert refused.status_code == 500 and refused.json["code"] == "FAIL"
+        assert refused.status_code == 400 and refused.json["code"] == "FAIL"
         # Neither the order nor the provider's trade is paid: a later query or sync finds nothing to fulfil.
         assert payment_provider().query(number).trade_state is TradeState.NOTPAY
         assert _status(client, buyer, number) == "awaiting_payment"

@@ -343,6 +343,24 @@ def test_a_wechat_order_cannot_be_confirmed_as_a_transfer(client, org):
     assert response.status_code == 409
 
 
+def test_a_bank_transfer_order_is_settled_by_transfer_not_through_wechat_pay(client, org):
+    project_id, _ = stock_pool(tonnes=10)
+    _, url = _accounted(client, org)
+    order = client.post(
+        f"{url}/offset", json={"project_id": project_id, "payment": "bank_transfer"}, headers=org["headers"]
+    ).json["order"]
+    number = order["out_trade_no"]
+
+    synced = client.post(f"/api/v1/admin/orders/{number}/sync", headers=org["admin"])
+    opened = client.post(f"/api/v1/orders/{number}/payment", headers=org["headers"])
+    paid = client.post(f"/api/v1/sandbox/orders/{number}/pay", headers=org["headers"])
+
+    for refused in (synced, opened, paid):
+        assert refused.status_code == 409, refused.json
+        assert "settled by bank transfer" in refused.json["message"]
+    assert client.get(f"/api/v1/orders/{number}", headers=org["headers"]).json["status"] == "created"
+
+
 def _accounted_on(client, org, end_date):
     event = create_event(client, org, start_date=end_date.isoformat(), end_date=end_date.isoformat())
     url = f"/api/v1/events/{event['id']}"

@@ -275,3 +275,15 @@ def test_cancel_releases_grams(client, buyer):
     assert response.status_code == 200 and response.json["status"] == "cancelled"
     assert _batches()[0] == (TONNE, 0, 0)
     assert client.post(f"/api/v1/orders/{number}/cancel", headers=buyer).status_code == 409
+
+
+def test_an_admin_sync_of_a_trade_the_provider_never_saw_answers_not_paid(client, buyer):
+    stock_pool()
+    number = place(client, buyer).json["order"]["out_trade_no"]
+    payment_provider()._trades.clear()  # the sandbox keeps trades in memory: a restarted process forgot it
+    admin = bearer(login_admin(client)[0])
+
+    synced = client.post(f"/api/v1/admin/orders/{number}/sync", headers=admin)
+
+    assert synced.status_code == 200, synced.json
+    assert synced.json["outcome"] == "not_paid" and synced.json["order"]["status"] == "awaiting_payment"

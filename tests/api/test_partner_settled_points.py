@@ -11,7 +11,7 @@ from models import utcnow
 from services import points
 from tests.support.accounts import bearer, login_admin
 from tests.support.pool import stock_pool
-from tests.support.rewards import headers_for, make_member, signed_headers
+from tests.support.rewards import headers_for, make_member, read_carbon
 
 UNITS = 100  # 1,000 kg: 1,000 points at 1 point per kg, the 中绿 threshold
 
@@ -34,8 +34,7 @@ def _setup(client) -> tuple[dict, dict]:
 
 
 def _bank_reads(client, bank) -> tuple[str | None, int, dict]:
-    path = "/api/v1/partner/users/oAliceSettled/carbon"
-    response = client.get(path, headers=signed_headers(bank["key_id"], bank["secret"], "GET", path))
+    response = read_carbon(client, bank["key_id"], bank["secret"], "oAliceSettled")
     assert response.status_code == 200, response.json
     tier = response.json["tier"]
     return (tier["tier"] or {}).get("name"), tier["lifetime_earned"], response.json["points_summary"]

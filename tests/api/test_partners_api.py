@@ -12,7 +12,15 @@ from models import AuditEntry, Consent, Partner, PartnerNonce, utcnow
 from models.database import read_session, unit_of_work
 from services import redis_store
 from tests.support.accounts import bearer, login_admin
-from tests.support.rewards import give_points, headers_for, make_member, signed_headers
+from tests.support.rewards import (
+    CARBON_READS,
+    carbon_read_body,
+    give_points,
+    headers_for,
+    make_member,
+    read_carbon,
+    signed_headers,
+)
 
 
 @pytest.fixture
@@ -47,10 +55,12 @@ def _consent(client, user, partner_id, scopes, days=30):
     return response.json
 
 
-def _read(client, bank, identifier="oAlice123", query="", **signing):
-    path = f"/api/v1/partner/users/{identifier}/carbon" + (f"?{query}" if query else "")
-    headers = signed_headers(bank["key_id"], bank["secret"], "GET", path, **signing)
-    return client.get(path, headers=headers)
+def _read(client, bank, identifier="oAlice123", scopes=None, **signing):
+    return read_carbon(client, bank["key_id"], bank["secret"], identifier, scopes, **signing)
+
+
+def _post(client, body: bytes, headers: dict[str, str]):
+    return client.post(CARBON_READS, data=body, headers=headers, content_type="application/json")
 
 
 def _access_log(client, user):
@@ -106,10 +116,10 @@ def test_a_signed_read_within_consent_returns_only_the_granted_scopes(client, ba
 
 def test_a_scope_not_granted_is_refused(client, bank, alice):
     _consent(client, alice, bank["id"], ["tier"])
-    response = _read(client, bank, query="scopes=points_summary")
+    response = _read(client, bank, scopes=["points_summary"])
     assert response.status_code == 403
     assert "points_summary" in response.json["message"]
-    assert _read(client, bank, query="scopes=tier").status_code == 200
+    assert _read(client, bank, scopes=["tier"]).status_code == 200
 
 
 def test_no_consent_is_refused(client, bank, alice):
@@ -155,29 +165,74 @@ def test_an_unknown_user_looks_the_same_as_one_without_consent(client, bank, ali
     assert unknown.json["message"] == refused.json["message"]
 
 
+def test_the_body_is_checked_once_the_signature_holds(client, bank, alice):
+    _consent(client, alice, bank["id"], ["tier"])
+    cases = [
+        ({"scopes": ["tier"]}, "user"),
+        ({"user": ""}, "user"),
+        ({"user": "o" * 65}, "user"),
+        ({"user": 123}, "user"),
+        ({"user": "oAlice123", "scopes": []}, "scopes"),
+        ({"user": "oAlice123", "scopes": ["everything"]}, "scopes"),
+        ({"user": "oAlice123", "scopes": "tier"}, "scopes"),
+        ({"user": "oAlice123", "phone": "13800000000"}, "phone"),
+    ]
+    for value, field in cases:
+        body = json.dumps(value).encode()
+        response = _post(
+            client, body, signed_headers(bank["key_id"], bank["secret"], "POST", CARBON_READS, body)
+        )
+        assert response.status_code == 422, (value, response.json)
+        assert field in response.json["errors"]["json"]
+    # An unsigned request is refused before its body is read: 401, never a 422 that probes the schema.
+    assert _post(client, b'{"user": ""}', {}).status_code == 401
+    assert _read(client, bank, "o" * 64).status_code == 403
+
+
+def test_no_partner_route_carries_a_path_parameter(app):
+    partner_rules = [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/partner/")]
+    assert [rule.rule for rule in partner_rules] == [CARBON_READS]
+    # The user's openid or unionid travels in the signed body, so no access or proxy log line holds it.
+    assert all(not rule.arguments for rule in partner_rules)
+
+
+def test_the_old_read_by_path_is_gone(client, bank, alice):
+    _consent(client, alice, bank["id"], ["tier"])
+    old = "/api/v1/partner/users/oAlice123/carbon"
+    for method in ("GET", "POST"):
+        headers = signed_headers(bank["key_id"], bank["secret"], method, old)
+        assert client.open(old, method=method, headers=headers).status_code in (404, 405)
+    assert client.get(CARBON_READS).status_code == 405
+
+
 # -- signatures --
 
 
 def test_a_forged_signature_is_refused(client, bank, alice):
     _consent(client, alice, bank["id"], ["tier"])
-    path = "/api/v1/partner/users/oAlice123/carbon"
-    forged = signed_headers(bank["key_id"], "not-the-secret", "GET", path)
-    response = client.get(path, headers=forged)
+    body = carbon_read_body("oAlice123")
+    forged = signed_headers(bank["key_id"], "not-the-secret", "POST", CARBON_READS, body)
+    response = _post(client, body, forged)
     assert response.status_code == 401
     assert "signature" in response.json["message"]
-    # A signature for another path (another user, other scopes) does not carry over.
-    other = signed_headers(bank["key_id"], bank["secret"], "GET", "/api/v1/partner/users/oBob/carbon")
-    assert client.get(path, headers=other).status_code == 401
-    tampered = signed_headers(bank["key_id"], bank["secret"], "GET", path)
-    assert client.get(path + "?scopes=points_summary", headers=tampered).status_code == 401
+    # A signature for another body (another user, other scopes) does not carry over.
+    other = signed_headers(bank["key_id"], bank["secret"], "POST", CARBON_READS, carbon_read_body("oBob"))
+    assert _post(client, body, other).status_code == 401
+    tampered = signed_headers(bank["key_id"], bank["secret"], "POST", CARBON_READS, body)
+    assert _post(client, carbon_read_body("oAlice123", ["points_summary"]), tampered).status_code == 401
+    # Nor does one for another method or path.
+    as_get = signed_headers(bank["key_id"], bank["secret"], "GET", CARBON_READS, body)
+    assert _post(client, body, as_get).status_code == 401
+    elsewhere = signed_headers(bank["key_id"], bank["secret"], "POST", CARBON_READS + "?x=1", body)
+    assert _post(client, body, elsewhere).status_code == 401
 
 
 def test_a_replayed_nonce_is_refused(client, bank, alice):
     _consent(client, alice, bank["id"], ["tier"])
-    path = "/api/v1/partner/users/oAlice123/carbon"
-    headers = signed_headers(bank["key_id"], bank["secret"], "GET", path)
-    assert client.get(path, headers=headers).status_code == 200
-    replay = client.get(path, headers=headers)
+    body = carbon_read_body("oAlice123")
+    headers = signed_headers(bank["key_id"], bank["secret"], "POST", CARBON_READS, body)
+    assert _post(client, body, headers).status_code == 200
+    replay = _post(client, body, headers)
     assert replay.status_code == 401
     assert "nonce" in replay.json["message"]
 
@@ -189,10 +244,10 @@ def test_a_replayed_nonce_is_refused_while_redis_is_down(client, bank, alice, mo
         raise RedisConnectionError("down")
 
     monkeypatch.setattr(redis_store.get_redis(), "set", down)
-    path = "/api/v1/partner/users/oAlice123/carbon"
-    headers = signed_headers(bank["key_id"], bank["secret"], "GET", path)
-    assert client.get(path, headers=headers).status_code == 200
-    assert client.get(path, headers=headers).status_code == 401
+    body = carbon_read_body("oAlice123")
+    headers = signed_headers(bank["key_id"], bank["secret"], "POST", CARBON_READS, body)
+    assert _post(client, body, headers).status_code == 200
+    assert _post(client, body, headers).status_code == 401
     assert read_session().scalars(select(PartnerNonce.nonce)).all() == [headers["X-Nonce"]]
 
 
@@ -208,13 +263,12 @@ def test_a_stale_or_future_timestamp_is_refused(client, bank, alice):
 
 def test_unsigned_unknown_or_inactive_partners_are_refused(client, admin, bank, alice):
     _consent(client, alice, bank["id"], ["tier"])
-    path = "/api/v1/partner/users/oAlice123/carbon"
-    unsigned = client.get(path)
+    body = carbon_read_body("oAlice123")
+    unsigned = _post(client, body, {})
     assert unsigned.status_code == 401
     assert "X-Signature" in unsigned.json["message"]
-    assert (
-        client.get(path, headers=signed_headers("pk_unknown", bank["secret"], "GET", path)).status_code == 401
-    )
+    unknown = signed_headers("pk_unknown", bank["secret"], "POST", CARBON_READS, body)
+    assert _post(client, body, unknown).status_code == 401
     client.patch(f"/api/v1/admin/partners/{bank['id']}", json={"active": False}, headers=admin)
     assert _read(client, bank).status_code == 401
 
@@ -285,7 +339,7 @@ def test_every_read_is_logged_and_the_user_sees_it(client, bank, alice):
     bob = make_member("bob", openid="oBob")
     _consent(client, alice, bank["id"], ["tier"])
     assert _read(client, bank).status_code == 200
-    assert _read(client, bank, query="scopes=points_summary").status_code == 403
+    assert _read(client, bank, scopes=["points_summary"]).status_code == 403
     assert _read(client, bank, identifier="oBob").status_code == 403
 
     log = _access_log(client, alice)

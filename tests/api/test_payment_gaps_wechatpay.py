@@ -230,7 +230,7 @@ def test_forgeries_naming_unknown_keys_cost_no_call_in_public_key_mode(client, b
         for _ in range(10)  # platform-certificate serials
     ]:
         answer = _deliver(client, callback, headers=_forged(callback, serial))
-        assert answer.status_code == 500 and answer.json == {
+        assert answer.status_code == 400 and answer.json == {
             "code": "FAIL",
             "message": "invalid notification",
         }
@@ -249,7 +249,7 @@ def test_forgeries_naming_unknown_serials_download_no_certificates(client, buyer
     for _ in range(20):
         forged = _forged(callback, secrets.token_hex(20).upper())
         answer = _deliver(client, callback, headers=forged)
-        assert answer.status_code == 500 and answer.json["message"] == "invalid notification"
+        assert answer.status_code == 400 and answer.json["message"] == "invalid notification"
     assert fake_wechatpay.count(CERTIFICATES) == 1  # no refresh is due yet
     assert _deliver(client, callback).status_code == 200
     assert _order(client, buyer, number)["status"] == "fulfilled"
@@ -291,7 +291,7 @@ def test_without_a_signature_type_header_the_default_algorithm_is_taken(client, 
     callback = fake_wechatpay.payment_callback(number)
     other = {**callback.headers, "Wechatpay-Signature-Type": "WECHATPAY2-SM2-WITH-SM3"}
     refused = _deliver(client, callback, headers=other)
-    assert refused.status_code == 500 and refused.json["message"] == "invalid notification"
+    assert refused.status_code == 400 and refused.json["message"] == "invalid notification"
     assert _order(client, buyer, number)["status"] == "awaiting_payment"
 
     documented = {k: v for k, v in callback.headers.items() if k != "Wechatpay-Signature-Type"}

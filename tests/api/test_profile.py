@@ -111,12 +111,15 @@ def test_there_is_no_way_to_name_another_user_in_the_api(client):
     assert client.get(f"/api/v1/me?id={alice_user['id']}", headers=bearer(bob)).json["id"] != alice_user["id"]
     spec = client.get("/api/openapi.json").json
     # Outside /admin/, a user id in a path only ever removes an organiser; nothing reads or edits a user.
-    # Bank partners name users, but only with a partner signature (never a user's token) and the user's consent.
+    # Bank partners name users, but only in a signed body (never a path, never with a user's token) and
+    # within the user's consent.
     for path, operations in spec["paths"].items():
         if path.startswith("/api/v1/partner/"):
+            assert "{" not in path
             for operation in (op for name, op in operations.items() if name != "parameters"):
                 assert operation["security"] == [{"partnerSignature": []}]
         elif "/admin/" not in path and "user" in path and "{" in path:
             assert path == "/api/v1/organisations/{organisation_id}/members/{user_id}"
             assert set(operations) - {"parameters"} == {"delete"}
-    assert client.get("/api/v1/partner/users/anyone/carbon", headers=bearer(bob)).status_code == 401
+    read = client.post("/api/v1/partner/carbon-reads", json={"user": "anyone"}, headers=bearer(bob))
+    assert read.status_code == 401

@@ -13,7 +13,7 @@ from services.rewards import RedeemRequest
 from tests.points_support import check_ledger
 from tests.support.accounts import bearer, login_admin
 from tests.support.concurrency import run_together
-from tests.support.rewards import create_item, give_points, headers_for, make_member, signed_headers
+from tests.support.rewards import create_item, give_points, headers_for, make_member, read_carbon
 
 pytestmark = pytest.mark.postgres
 
@@ -56,10 +56,9 @@ def test_partner_read_consent_revoke_and_log_on_postgres(pg_client):
         },
         headers=me,
     ).json
-    path = "/api/v1/partner/users/oPgAlice/carbon?scopes=tier"
 
     def read():
-        return pg_client.get(path, headers=signed_headers(bank["key_id"], bank["secret"], "GET", path))
+        return read_carbon(pg_client, bank["key_id"], bank["secret"], "oPgAlice", ["tier"])
 
     granted = read()
     assert granted.status_code == 200, granted.json

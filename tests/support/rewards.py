@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import time
 from typing import Any
 
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from models import User
 from models.database import unit_of_work
@@ -66,3 +68,27 @@ def signed_headers(
     canonical = "\n".join([method, path, hashlib.sha256(body).hexdigest(), stamp, nonce])
     signature = hmac.new(secret.encode(), canonical.encode(), hashlib.sha256).hexdigest()
     return {"X-Partner-Key": key_id, "X-Timestamp": stamp, "X-Nonce": nonce, "X-Signature": signature}
+
+
+CARBON_READS = "/api/v1/partner/carbon-reads"
+
+
+def carbon_read_body(user: str, scopes: list[str] | None = None) -> bytes:
+    """The JSON body of a partner read: the user, and the scopes when given."""
+    return json.dumps({"user": user, **({} if scopes is None else {"scopes": scopes})}).encode()
+
+
+def read_carbon(
+    client: FlaskClient,
+    key_id: str,
+    secret: str,
+    user: str,
+    scopes: list[str] | None = None,
+    *,
+    timestamp: int | None = None,
+    nonce: str | None = None,
+) -> TestResponse:
+    """POST a signed partner read of `user` (openid or unionid), as a bank would send it."""
+    body = carbon_read_body(user, scopes)
+    headers = signed_headers(key_id, secret, "POST", CARBON_READS, body, timestamp, nonce)
+    return client.post(CARBON_READS, data=body, headers=headers, content_type="application/json")

@@ -6,30 +6,33 @@ from services import partner_secrets, partner_signing
 
 # The example of docs/rewards-and-partners.md.
 SECRET = "n7Jq0Xo2m3V4b5N6c7X8z9A0s1D2f3G4h5J6k7L8p9Q"
-PATH = "/api/v1/partner/users/oAlice123/carbon?scopes=tier"
+METHOD = "POST"
+PATH = "/api/v1/partner/carbon-reads"
+BODY = b'{"user": "oAlice123", "scopes": ["tier"]}'
 TIMESTAMP = "1795000000"
 NONCE = "9f86d081884c7d65a1b2"
-SIGNATURE = "fa9c8ab52c357e70e1848a2fa4f7f0f382e4723711311752c4380a661776dcd6"
+SIGNATURE = "eae0f43a91a3e9181ef33183e8a40d1717ab660606762106f0a2c159fdd12b8a"
 
 
 def test_the_documented_example():
-    assert partner_signing.canonical_string("GET", PATH, b"", TIMESTAMP, NONCE) == (
-        "GET\n"
-        "/api/v1/partner/users/oAlice123/carbon?scopes=tier\n"
-        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
+    assert partner_signing.canonical_string(METHOD, PATH, BODY, TIMESTAMP, NONCE) == (
+        "POST\n"
+        "/api/v1/partner/carbon-reads\n"
+        "4cc8c22a52ec39afbb54672753dae54487c2708178f821cf8c0e9cae252b3de7\n"
         "1795000000\n"
         "9f86d081884c7d65a1b2"
     )
-    assert partner_signing.sign(SECRET, "GET", PATH, b"", TIMESTAMP, NONCE) == SIGNATURE
-    assert partner_signing.signature_matches(SECRET, "GET", PATH, b"", TIMESTAMP, NONCE, SIGNATURE.upper())
+    assert partner_signing.sign(SECRET, METHOD, PATH, BODY, TIMESTAMP, NONCE) == SIGNATURE
+    assert partner_signing.signature_matches(SECRET, METHOD, PATH, BODY, TIMESTAMP, NONCE, SIGNATURE.upper())
 
 
 @pytest.mark.parametrize(
     "changed",
     [
-        {"method": "POST"},
-        {"path": "/api/v1/partner/users/oBob/carbon?scopes=tier"},
-        {"body": b"{}"},
+        {"method": "GET"},
+        {"path": "/api/v1/partner/carbon-reads?scopes=tier"},
+        {"body": b'{"user": "oBob", "scopes": ["tier"]}'},
+        {"body": b""},
         {"timestamp": "1795000001"},
         {"nonce": "9f86d081884c7d65a1b3"},
         {"secret": SECRET + "x"},
@@ -38,9 +41,9 @@ def test_the_documented_example():
 def test_changing_any_signed_part_breaks_the_signature(changed):
     parts = {
         "secret": SECRET,
-        "method": "GET",
+        "method": METHOD,
         "path": PATH,
-        "body": b"",
+        "body": BODY,
         "timestamp": TIMESTAMP,
         "nonce": NONCE,
     }

@@ -77,7 +77,7 @@ def test_waits_are_capped():
 def test_callback_answers_are_not_retried_but_passed_through():
     provider, _ = retrying(Flaky())
     body, status, content_type = provider.callback_ack(False, "amount differs")
-    assert status == 500 and b"FAIL" in body and content_type == "application/json"
+    assert status == 400 and b"FAIL" in body and content_type == "application/json"
     assert provider.callback_ack(True).status == 200
 
 

@@ -1,5 +1,7 @@
 """The WeChat client's wiring, the sandbox login and how WeChat's answers become domain errors."""
 
+import logging
+
 import pytest
 import requests
 from wechatpy.exceptions import APILimitedException, WeChatClientException
@@ -92,3 +94,17 @@ def test_a_good_answer_gives_openid_session_key_and_unionid(monkeypatch):
     info = code_to_session("c", SETTINGS)
 
     assert (info.openid, info.session_key, info.unionid) == ("o1", "k1", "u1")
+
+
+def test_an_unreachable_wechat_logs_neither_the_app_secret_nor_the_login_code(monkeypatch, caplog):
+    # What requests raises for a refused connection: its text holds the URL with its query string.
+    url = "/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=TOPSECRET&js_code=LOGINCODE"
+    refused = requests.ConnectionError(f"Max retries exceeded with url: {url}")
+    monkeypatch.setattr(wechat_client, "build_client", lambda _settings: _Client(refused))
+
+    with caplog.at_level(logging.WARNING, logger=wechat_client.__name__), pytest.raises(UpstreamError):
+        code_to_session("LOGINCODE", SETTINGS)
+
+    assert "ConnectionError" in caplog.text
+    assert "TOPSECRET" not in caplog.text
+    assert "LOGINCODE" not in caplog.text
