@@ -19,7 +19,8 @@ from api.limits import limiter
 from api.partner_auth import PARTNER_SCHEME
 from config import load_settings
 from models import database
-from services import redis_store, tokens
+from services.accounts import tokens
+from services.kernel import redis_store
 
 API_TITLE = "Carbon inclusion (碳普惠) API"
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import g, request
 
-from services.tokens import Principal, authenticate
+from services.accounts.tokens import Principal, authenticate
 
 BEARER_SCHEME = {"type": "http", "scheme": "bearer", "description": "Token from a login endpoint."}
 

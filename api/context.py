@@ -6,8 +6,8 @@ from flask import Flask, current_app
 
 from payments.gateway import build_provider
 from payments.interface import PaymentProvider
-from services.order_policy import OrderPolicy
-from services.tiers import TierPolicy
+from services.points.tiers import TierPolicy
+from services.sales.order_policy import OrderPolicy
 
 
 def init_app(app: Flask) -> None:

@@ -15,7 +15,7 @@ from flask import Flask, jsonify
 from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from services import errors as domain
+from services.kernel import errors as domain
 
 log = logging.getLogger(__name__)
 

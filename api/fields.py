@@ -13,7 +13,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from services.web_urls import HTTPS_MESSAGE, is_https_url
+from services.kernel.web_urls import HTTPS_MESSAGE, is_https_url
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # Any date the service accepts: events, claims, reports, actions all fall well inside it, and a

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 
-from services.json_input import MAX_JSON_DEPTH, has_lone_surrogate, json_depth, too_deep
+from services.kernel.json_input import MAX_JSON_DEPTH, has_lone_surrogate, json_depth, too_deep
 
 __all__ = ["MAX_JSON_DEPTH", "check_json_body", "init_app", "json_depth"]
 

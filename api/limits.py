@@ -11,8 +11,8 @@ from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from services.errors import DomainError
-from services.tokens import authenticate
+from services.accounts.tokens import authenticate
+from services.kernel.errors import DomainError
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 

@@ -21,7 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from pythonjsonlogger.json import JsonFormatter
 
-from services import metrics_queries
+from services.reporting import metrics_queries
 
 REQUEST_LATENCY = Histogram(
     "carbon_http_request_duration_seconds", "Request latency", ["method", "endpoint", "status"]

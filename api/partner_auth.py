@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import current_app, g, request
 
-from services import partner_signing, partners
-from services.partners import SignedRequest
+from services.rewards import partner_signing, partners
+from services.rewards.partners import SignedRequest
 
 PARTNER_SCHEME = {
     "type": "apiKey",

@@ -7,7 +7,7 @@
 2. In a child process: loads the orders (one user row is all the foreign keys need) and refunds with
    `COPY`, and writes a bill file of the same day listing them, with discrepancies of every kind
    planted and counted.
-3. In another child process: reconciles the file through `services.reconciliation.run_for_file`,
+3. In another child process: reconciles the file through `services.reconciliation.reconciliation.run_for_file`,
    the function `flask reconcile file` calls, and measures its own peak RSS
    (`getrusage(RUSAGE_SELF).ru_maxrss`), so that generating the data never counts. As a reference
    measured in the same run, that process then only parses the file, without the database.
@@ -259,8 +259,8 @@ def generate(url: str, path: Path, orders: int, refunds: int) -> dict:
 
 def reconcile(url: str, path: Path) -> dict:
     from models import RunSource, database
-    from services.reconciliation import run_for_file
-    from services.trade_bill import TradeBillReader, text_lines
+    from services.reconciliation.reconciliation import run_for_file
+    from services.reconciliation.trade_bill import TradeBillReader, text_lines
 
     database.configure(_sqlalchemy_url(url), pool_size=2)
     size = path.stat().st_size

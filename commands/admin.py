@@ -3,8 +3,8 @@
 import click
 from flask.cli import AppGroup
 
-from services.accounts import create_admin
-from services.errors import Conflict, ValidationFailed
+from services.accounts.accounts import create_admin
+from services.kernel.errors import Conflict, ValidationFailed
 
 cli = AppGroup("admin", help="Admin accounts.")
 

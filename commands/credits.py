@@ -9,7 +9,7 @@ cli = AppGroup("credits", help="The issued-credit pool: import batches, audit th
 @cli.command("audit")
 def audit_command() -> None:
     """Scan the whole database for gram-accounting violations; exit 1 if there is any."""
-    from services.pool_audit import run_audit
+    from services.pool.pool_audit import run_audit
 
     count = 0
     for violation in run_audit():

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from commands.credits import cli
-from services.batch_import import FORMATS, detect_format, import_batches
-from services.errors import DomainError, ValidationFailed
+from services.kernel.errors import DomainError, ValidationFailed
+from services.pool.batch_import import FORMATS, detect_format, import_batches
 
 
 def _describe(error: dict) -> str:

@@ -9,9 +9,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from services.accounts import create_admin
-from services.demo_data import load_demo
-from services.errors import Conflict, DomainError, ValidationFailed
+from services.accounts.accounts import create_admin
+from services.kernel.errors import Conflict, DomainError, ValidationFailed
+from services.pool.demo_data import load_demo
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 

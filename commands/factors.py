@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from models import FactorSet
 from models.database import read_session
-from services.errors import DomainError, ValidationFailed
-from services.factor_library import detect_format, publish_files
+from services.footprint.factor_library import detect_format, publish_files
+from services.kernel.errors import DomainError, ValidationFailed
 
 DEFAULT_DIR = Path(__file__).resolve().parents[1] / "data" / "factors"
 

@@ -7,9 +7,9 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from models import utcnow
-from services.order_policy import OrderPolicy
-from services.points import DEFAULT_BATCH_SIZE, expire_due, release_pending
-from services.points_hooks import move_to_buyer_of_record
+from services.points.points import DEFAULT_BATCH_SIZE, expire_due, release_pending
+from services.points.points_hooks import move_to_buyer_of_record
+from services.sales.order_policy import OrderPolicy
 
 cli = AppGroup("points", help="Carbon points: release points after the refund window, expire old points.")
 

@@ -35,8 +35,8 @@ def _day(value: str | None) -> date | None:
 def run_command(day: str) -> None:
     """Download the day's bill through the configured payment provider and reconcile it."""
     from api.context import payment_provider
-    from services.errors import DomainError
-    from services.reconciliation import run_for_date
+    from services.kernel.errors import DomainError
+    from services.reconciliation.reconciliation import run_for_date
 
     try:
         run = run_for_date(None, _day(day), payment_provider())
@@ -52,8 +52,8 @@ def file_command(path: str, day: str | None) -> None:
     """Reconcile a trade bill file, with a progress bar over the bytes read."""
     from api.context import payment_provider
     from models import RunSource
-    from services.errors import DomainError
-    from services.reconciliation import run_for_file
+    from services.kernel.errors import DomainError
+    from services.reconciliation.reconciliation import run_for_file
 
     size = os.path.getsize(path)
     with open(path, "rb") as stream, click.progressbar(length=size, label="reconciling") as bar:

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from services import rewards_admin
-from services.errors import DomainError
+from services.kernel.errors import DomainError
+from services.rewards import rewards_admin
 
 cli = AppGroup("rewards", help="Rewards: coupon codes of reward items.")
 

@@ -123,7 +123,7 @@ def app(sqlite_url: str, app_overrides: dict[str, object]) -> Iterator[Flask]:
 def pg_app(pg_url: str, redis_url: str, app_overrides: dict[str, object]) -> Iterator[Flask]:
     flask_app = _make_app(pg_url, redis_url, **app_overrides)
     clear_tables()
-    from services.redis_store import get_redis
+    from services.kernel.redis_store import get_redis
 
     get_redis().flushdb()
     with flask_app.app_context():
@@ -143,7 +143,7 @@ def pg_client(pg_app: Flask) -> FlaskClient:
 
 def bearer_token(role: models.Role, username: str) -> dict[str, str]:
     """An `Authorization` header for a new user with `role` (made directly; no login endpoint needed)."""
-    from services.tokens import issue_token_in
+    from services.accounts.tokens import issue_token_in
 
     with database.unit_of_work() as session:
         user = models.User(role=role, username=username, display_name=username)

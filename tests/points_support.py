@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from models import PointsBalance, PointsEntry, PointsKind, PointsStatus, PointsUse, Role, User
 from models.database import read_session, unit_of_work
-from services.tokens import issue_token_in
+from services.accounts.tokens import issue_token_in
 
 
 def make_user(name: str, role: Role = Role.USER) -> int:

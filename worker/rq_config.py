@@ -2,7 +2,7 @@
 uses, read from the same environment, directly (`REDIS_URL`) or through Sentinel (`REDIS_SENTINELS`)."""
 
 from config import load_settings
-from services.redis_store import rq_connection_settings
+from services.kernel.redis_store import rq_connection_settings
 
 _connection = rq_connection_settings(load_settings())
 REDIS_URL = _connection["REDIS_URL"]

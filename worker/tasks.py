@@ -48,7 +48,7 @@ def _context():
 
 @in_app_context
 def expire_orders():
-    from services.order_jobs import expire_due_orders
+    from services.sales.order_jobs import expire_due_orders
 
     provider, policy = _context()
     return expire_due_orders(provider, policy)
@@ -56,7 +56,7 @@ def expire_orders():
 
 @in_app_context
 def sync_orders():
-    from services.order_jobs import query_silent_orders
+    from services.sales.order_jobs import query_silent_orders
 
     provider, policy = _context()
     return query_silent_orders(provider, policy)
@@ -64,7 +64,7 @@ def sync_orders():
 
 @in_app_context
 def finish_refunds():
-    from services.order_jobs import finish_refunds as finish
+    from services.sales.order_jobs import finish_refunds as finish
 
     provider, policy = _context()
     return finish(provider, policy)
@@ -72,13 +72,13 @@ def finish_refunds():
 
 @in_app_context
 def release_points():
-    from services import points
+    from services.points import points
 
     return points.release_pending()
 
 
 @in_app_context
 def expire_points():
-    from services import points
+    from services.points import points
 
     return points.expire_due()

@@ -16,9 +16,9 @@ from api.auth import auth_required, current_principal
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from api.limits import admin_login_limit, limiter
-from services import accounts
-from services.admin_login_backoff import BackoffPolicy
-from services.wechat_client import WeChatSettings
+from services.accounts import accounts
+from services.accounts.admin_login_backoff import BackoffPolicy
+from services.accounts.wechat_client import WeChatSettings
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Login, logout and your own profile")
 

@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from api.fields import Integer, UtcDateTime
 from models import OrganisationKind, Role
-from services.accounts import AVATAR_URL_MESSAGE, PROFILE_MAX_LENGTHS, is_http_url
+from services.accounts.accounts import AVATAR_URL_MESSAGE, PROFILE_MAX_LENGTHS, is_http_url
 
 
 class LoginSchema(ma.Schema):

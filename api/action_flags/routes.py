@@ -11,7 +11,7 @@ from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from api.fields import Day, Integer, UtcDateTime
 from models import ActionKind, ActionStatus
-from services import action_review
+from services.actions import action_review
 
 blp = Blueprint(
     "action_flags", __name__, url_prefix="/api/v1/admin/action-flags", description="Admin: flagged actions"

@@ -6,7 +6,7 @@ from flask import current_app
 from flask.blueprints import BlueprintSetupState
 
 from config import ConfigurationError
-from services.action_policy import ActionPolicy
+from services.actions.action_policy import ActionPolicy
 
 EXTENSION = "carbon.action_policy"
 

@@ -15,7 +15,7 @@ from api.actions.schemas import (
 from api.auth import auth_required, current_principal
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
-from services import actions
+from services.actions import actions
 
 blp = Blueprint("actions", __name__, url_prefix="/api/v1", description="Low-carbon actions")
 blp.record_once(init_policy)

@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from api.fields import Day, Integer, UtcDateTime
 from models import ActionKind, ActionStatus
-from services import methodology
+from services.actions import methodology
 
 MAX_ENCRYPTED_DATA = 16_384
 MAX_TRIP_KM = Decimal(1000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from api.admin_dashboard.schemas import DashboardQuerySchema, DashboardSchema
 from api.auth import auth_required
 from api.blueprint import Blueprint
-from services import dashboard
+from services.reporting import dashboard
 
 blp = Blueprint(
     "admin_dashboard", __name__, url_prefix="/api/v1/admin/dashboard", description="Admin: dashboard"

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from api.fields import Day, Integer, UtcDateTime
-from services.dashboard import MAX_BUCKETS, PERIODS
+from services.reporting.dashboard import MAX_BUCKETS, PERIODS
 
 
 class DashboardQuerySchema(ma.Schema):

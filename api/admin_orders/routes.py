@@ -16,8 +16,9 @@ from api.errors import ErrorSchema
 from api.fields import Integer, UtcDateTime
 from api.orders.schemas import OrderSchema, RefundCreateSchema, RefundSchema
 from payments.errors import NotFoundAtProvider, PaymentError
-from services import bank_transfers, offline_refunds, orders, payment_flow, refunds
-from services.errors import UpstreamError
+from services.kernel.errors import UpstreamError
+from services.sales import orders
+from services.settlement import bank_transfers, offline_refunds, payment_flow, refunds
 
 blp = Blueprint("admin_orders", __name__, url_prefix="/api/v1/admin/orders", description="Admin: orders")
 

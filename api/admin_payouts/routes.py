@@ -8,7 +8,7 @@ from api.admin_payouts.schemas import NetSalesSchema, PayoutQuerySchema, PayoutR
 from api.auth import auth_required
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
-from services import payouts
+from services.registry import payouts
 
 blp = Blueprint(
     "admin_payouts",

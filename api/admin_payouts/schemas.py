@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from api.fields import Day, Integer
-from services.payouts import GROUPS
+from services.registry.payouts import GROUPS
 
 
 class PeriodQuerySchema(ma.Schema):

@@ -13,7 +13,7 @@ from api.admin_reports.schemas import (
 from api.auth import auth_required
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
-from services import sales_export, sales_reports
+from services.reporting import sales_export, sales_reports
 
 blp = Blueprint(
     "admin_reports", __name__, url_prefix="/api/v1/admin/reports", description="Admin: sales reports"

@@ -8,7 +8,7 @@ from webargs.fields import DelimitedList
 
 from api.fields import Day, Integer
 from models import Channel
-from services.sales_reports import DIMENSIONS, PRODUCTS
+from services.reporting.sales_reports import DIMENSIONS, PRODUCTS
 
 
 class ReportFilterSchema(ma.Schema):

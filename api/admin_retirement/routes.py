@@ -18,7 +18,7 @@ from api.admin_retirement.schemas import (
 from api.auth import auth_required, current_principal
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
-from services import retirement
+from services.registry import retirement
 
 blp = Blueprint(
     "admin_retirement",

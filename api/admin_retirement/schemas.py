@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from api.fields import Day, Integer, UtcDateTime
-from services.retirement import MAX_TONNES_PER_RETIREMENT
+from services.registry.retirement import MAX_TONNES_PER_RETIREMENT
 
 STATUSES = ["draft", "submitted", "confirmed", "cancelled"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from api.audit_log.schemas import AuditEntrySchema, AuditQuerySchema
 from api.auth import auth_required
 from api.blueprint import Blueprint
-from services import audit
+from services.kernel import audit
 
 blp = Blueprint("audit_log", __name__, url_prefix="/api/v1/admin", description="Who changed what, and when")
 

@@ -12,7 +12,7 @@ from api.batches.schemas import (
 )
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
-from services import batch_import, batches
+from services.pool import batch_import, batches
 
 blp = Blueprint(
     "batches_admin",

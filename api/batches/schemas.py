@@ -7,7 +7,7 @@ from flask_smorest.fields import Upload
 from marshmallow import validate
 
 from api.fields import Day, Integer
-from services.batch_import import FORMATS
+from services.pool.batch_import import FORMATS
 
 
 class ImportFileSchema(ma.Schema):

@@ -9,7 +9,7 @@ import marshmallow as ma
 
 from api.blueprint import Blueprint
 from api.fields import Integer
-from services import bench_reference
+from services.reporting import bench_reference
 
 blp = Blueprint(
     "bench_reference",

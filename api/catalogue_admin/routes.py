@@ -19,7 +19,7 @@ from api.catalogue_admin.schemas import (
     ProjectUpdateSchema,
 )
 from api.errors import ErrorSchema
-from services import catalogue_admin
+from services.pool import catalogue_admin
 
 blp = Blueprint(
     "catalogue_admin",

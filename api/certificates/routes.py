@@ -8,9 +8,9 @@ from api.auth import auth_required, current_principal
 from api.blueprint import Blueprint
 from api.certificates.schemas import CertificateSchema, VerificationSchema
 from api.errors import ErrorSchema
-from services import certificates
-from services.certificate_pdf import format_grams, render_pdf
-from services.errors import NotFound
+from services.certificates import certificates
+from services.certificates.certificate_pdf import format_grams, render_pdf
+from services.kernel.errors import NotFound
 
 blp = Blueprint("certificates", __name__, url_prefix="", description="Certificates and their verification")
 

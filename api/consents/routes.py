@@ -10,7 +10,7 @@ from api.auth import auth_required, current_principal
 from api.blueprint import Blueprint
 from api.consents.schemas import AccessSchema, ConsentCreateSchema, ConsentSchema, PartnerBriefSchema
 from api.errors import ErrorSchema
-from services import consents, partners
+from services.rewards import consents, partners
 
 blp = Blueprint("consents", __name__, url_prefix="/api/v1", description="Consents to bank partners")
 

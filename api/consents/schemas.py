@@ -5,7 +5,7 @@ from marshmallow import validate
 
 from api.fields import Integer, UtcDateTime
 from models import AccessOutcome, ConsentScope
-from services.consents import consent_state
+from services.rewards.consents import consent_state
 
 
 class PartnerBriefSchema(ma.Schema):

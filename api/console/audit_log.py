@@ -7,7 +7,7 @@ from flask import render_template
 from api.console import query
 from api.console.blueprint import bp, page_args
 from api.console.session_auth import admin_required
-from services import audit
+from services.kernel import audit
 
 
 @bp.route("/audit")

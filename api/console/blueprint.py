@@ -10,9 +10,9 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from api.errors import status_for
 from models import GRAMS_PER_TONNE
-from services.beijing_time import BEIJING
-from services.errors import DomainError
-from services.payouts import yuan
+from services.kernel.beijing_time import BEIJING
+from services.kernel.errors import DomainError
+from services.registry.payouts import yuan
 
 bp = Blueprint("console", __name__, url_prefix="/console", static_folder="static")
 csrf = CSRFProtect()

@@ -57,7 +57,7 @@ def kilograms(grams: int) -> int:
 
 
 def sales_by_day(board: dict[str, Any]) -> BarChart:
-    """Net kilograms sold per bucket of a dashboard (see `services.dashboard.dashboard`)."""
+    """Net kilograms sold per bucket of a dashboard (see `services.reporting.dashboard.dashboard`)."""
     return bar_chart(
         [(f"{row['start']:%m-%d}", kilograms(row["net_sold_g"])) for row in board["buckets"]], " kg"
     )

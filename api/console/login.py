@@ -8,9 +8,9 @@ from werkzeug.wrappers import Response
 from api.console import session_auth
 from api.console.blueprint import bp
 from api.limits import admin_login_limit
-from services import accounts
-from services.admin_login_backoff import BackoffPolicy
-from services.errors import RateLimited, Unauthenticated
+from services.accounts import accounts
+from services.accounts.admin_login_backoff import BackoffPolicy
+from services.kernel.errors import RateLimited, Unauthenticated
 
 
 @bp.route("/login", methods=["GET", "POST"])

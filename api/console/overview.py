@@ -7,10 +7,11 @@ from flask import Response, render_template, request
 from api.console import charts, query
 from api.console.blueprint import bp, page_args
 from api.console.session_auth import admin_required
-from services import dashboard as dashboard_service
-from services import payouts, sales_export, sales_reports
-from services.beijing_time import today
-from services.errors import ValidationFailed
+from services.kernel.beijing_time import today
+from services.kernel.errors import ValidationFailed
+from services.registry import payouts
+from services.reporting import dashboard as dashboard_service
+from services.reporting import sales_export, sales_reports
 
 
 @bp.route("/")

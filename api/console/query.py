@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from flask import request
 
-from services.errors import ValidationFailed
+from services.kernel.errors import ValidationFailed
 
 
 def text(name: str, source: str = "args") -> str | None:

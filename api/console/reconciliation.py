@@ -10,8 +10,8 @@ from api.console.blueprint import bp, page_args
 from api.console.session_auth import admin_required, principal
 from api.context import order_policy, payment_provider
 from models import DiscrepancyKind, RunStatus
-from services import reconciliation, reconciliation_resolve
-from services.errors import DomainError
+from services.kernel.errors import DomainError
+from services.reconciliation import reconciliation, reconciliation_resolve
 
 RESOLVED_CHOICES = {"yes": True, "no": False}
 

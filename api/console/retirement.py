@@ -9,8 +9,8 @@ from api.console import query
 from api.console.blueprint import bp, page_args
 from api.console.session_auth import admin_required, principal
 from models import RetirementStatus
-from services import retirement as retirements
-from services.errors import DomainError, ValidationFailed
+from services.kernel.errors import DomainError, ValidationFailed
+from services.registry import retirement as retirements
 
 
 @bp.route("/retirements")

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from flask import g, redirect, request, session, url_for
 
-from services.errors import PermissionDenied, Unauthenticated
-from services.tokens import Principal, authenticate_hash, hash_token, revoke_token_hash
+from services.accounts.tokens import Principal, authenticate_hash, hash_token, revoke_token_hash
+from services.kernel.errors import PermissionDenied, Unauthenticated
 
 SESSION_KEY = "console_session"
 

@@ -25,12 +25,12 @@ from api.events.schemas import (
     TravelUploadSchema,
 )
 from models import Phase
-from services import event_disclosure, event_offsets, events
-from services.certificate_pdf import format_grams
-from services.credit_purchase import PurchaseTerms
-from services.errors import NotFound
-from services.event_certificate_pdf import SOURCE_LABELS, render_event_pdf
-from services.public_urls import event_disclosure_url
+from services.certificates.certificate_pdf import format_grams
+from services.certificates.event_certificate_pdf import SOURCE_LABELS, render_event_pdf
+from services.certificates.public_urls import event_disclosure_url
+from services.kernel.errors import NotFound
+from services.neutralisation import event_disclosure, event_offsets, events
+from services.sales.credit_purchase import PurchaseTerms
 
 blp = Blueprint("events", __name__, url_prefix="", description="Event carbon neutralisation")
 

@@ -8,7 +8,7 @@ from marshmallow import validate
 
 from api.fields import Day, DecimalText, Integer, UtcDateTime
 from api.orders.schemas import OrderSchema, RequestPaymentSchema
-from services import event_factors
+from services.neutralisation import event_factors
 
 PHASES = ["estimate", "actual"]
 SOURCE_KINDS = [

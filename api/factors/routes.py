@@ -14,7 +14,7 @@ from api.factors.schemas import (
     FactorUploadSchema,
     PublishedSetSchema,
 )
-from services import factor_library
+from services.footprint import factor_library
 
 blp = Blueprint("factors", __name__, url_prefix="/api/v1", description="Emission factors and their sources")
 

@@ -18,7 +18,7 @@ from api.limits import limiter, per_caller
 from api.orders.routes import IDEMPOTENCY_HEADER, _order_limit, idempotency_key
 from api.orders.schemas import PlacedOrderSchema
 from models import PeriodType
-from services import footprints
+from services.footprint import footprints
 
 blp = Blueprint("footprints", __name__, url_prefix="/api/v1", description="Personal carbon footprint")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from api.blueprint import Blueprint
 from api.health.schemas import HealthSchema
-from services.health import check_readiness
+from services.reporting.health import check_readiness
 
 blp = Blueprint("health", __name__, url_prefix="/health", description="Liveness and readiness probes")
 

@@ -14,10 +14,10 @@ from api.institutional.schemas import (
     InstitutionalClaimSchema,
     PublicClaimSchema,
 )
-from services import institutional
-from services.claim_certificate_pdf import render_claim_pdf
-from services.credit_purchase import PurchaseTerms
-from services.public_urls import claim_record_url
+from services.certificates.claim_certificate_pdf import render_claim_pdf
+from services.certificates.public_urls import claim_record_url
+from services.neutralisation import institutional
+from services.sales.credit_purchase import PurchaseTerms
 
 blp = Blueprint(
     "institutional",

@@ -18,9 +18,10 @@ from api.orders.schemas import (
     RefundCreateSchema,
     RefundSchema,
 )
-from services import checkout, orders, payment_flow, refunds
-from services.errors import ValidationFailed
-from services.orders import OrderRequest
+from services.kernel.errors import ValidationFailed
+from services.sales import checkout, orders
+from services.sales.orders import OrderRequest
+from services.settlement import payment_flow, refunds
 
 blp = Blueprint(
     "orders", __name__, url_prefix="/api/v1/orders", description="Buy one-yuan carbon sink or credits"

@@ -7,7 +7,7 @@ from api.blueprint import Blueprint
 from api.context import tier_policy
 from api.errors import ErrorSchema
 from api.organisation_points.schemas import OrganisationPointsEntrySchema, OrganisationPointsSchema
-from services import organisation_points
+from services.points import organisation_points
 
 blp = Blueprint(
     "organisation_points",

@@ -20,7 +20,7 @@ from api.organisations.schemas import (
     OrganisationSchema,
     OrganisationUpdateSchema,
 )
-from services import organisation_invitations, organisations
+from services.accounts import organisation_invitations, organisations
 
 blp = Blueprint(
     "organisations", __name__, url_prefix="/api/v1", description="Organisations and their organisers"

@@ -4,8 +4,8 @@ import marshmallow as ma
 
 from api.fields import Integer, UtcDateTime
 from models import InvitationStatus, OrganisationKind
-from services.organisation_invitations import EXPIRED, status_of
-from services.organisations import NAME_MAX_LENGTH
+from services.accounts.organisation_invitations import EXPIRED, status_of
+from services.accounts.organisations import NAME_MAX_LENGTH
 
 
 class OrganisationSchema(ma.Schema):

@@ -9,7 +9,7 @@ from api.context import tier_policy
 from api.errors import ErrorSchema
 from api.partner_api.schemas import CarbonReadSchema, CarbonViewSchema
 from api.partner_auth import current_partner_id, partner_signed
-from services import consents
+from services.rewards import consents
 
 blp = Blueprint(
     "partner_api", __name__, url_prefix="/api/v1/partner", description="For bank partners (signed requests)"

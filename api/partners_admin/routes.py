@@ -15,7 +15,7 @@ from api.partners_admin.schemas import (
     PartnerUpdateSchema,
     PartnerWithSecretSchema,
 )
-from services import partners
+from services.rewards import partners
 
 blp = Blueprint(
     "partners_admin", __name__, url_prefix="/api/v1/admin/partners", description="Admin: bank partners"

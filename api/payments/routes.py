@@ -19,8 +19,9 @@ from api.limits import limiter
 from api.observability import CALLBACK_FAILURES
 from api.orders.schemas import OrderSchema
 from payments.errors import GatewayError, PaymentError
-from services import orders, payment_flow, refunds, sandbox_payments
-from services.errors import DomainError
+from services.kernel.errors import DomainError
+from services.sales import orders
+from services.settlement import payment_flow, refunds, sandbox_payments
 
 log = logging.getLogger(__name__)
 

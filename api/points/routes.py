@@ -10,7 +10,7 @@ from api.auth import auth_required, current_principal
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from api.points.schemas import PointsAdjustmentSchema, PointsEntrySchema, PointsSummarySchema
-from services import points
+from services.points import points
 
 blp = Blueprint("points", __name__, url_prefix="/api/v1", description="Carbon points")
 

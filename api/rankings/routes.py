@@ -10,7 +10,7 @@ from api.auth import auth_required, current_principal
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
 from api.fields import Day, Integer
-from services import rankings
+from services.points import rankings
 
 blp = Blueprint("rankings", __name__, url_prefix="/api/v1", description="Rankings")
 

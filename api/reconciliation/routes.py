@@ -16,7 +16,7 @@ from api.reconciliation.schemas import (
     UploadFileSchema,
     UploadFormSchema,
 )
-from services import reconciliation, reconciliation_resolve
+from services.reconciliation import reconciliation, reconciliation_resolve
 
 blp = Blueprint(
     "reconciliation",

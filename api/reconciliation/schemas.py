@@ -8,7 +8,7 @@ from marshmallow import validate
 
 from api.fields import Day, Integer, UtcDateTime
 from models import DiscrepancyKind, RunStatus
-from services.reconciliation_resolve import ACTIONS
+from services.reconciliation.reconciliation_resolve import ACTIONS
 
 
 class RunCreateSchema(ma.Schema):

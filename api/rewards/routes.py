@@ -17,8 +17,8 @@ from api.rewards.schemas import (
     RewardItemSchema,
     RewardQuerySchema,
 )
-from services import rewards
-from services.rewards import RedeemRequest
+from services.rewards import rewards
+from services.rewards.rewards import RedeemRequest
 
 blp = Blueprint("rewards", __name__, url_prefix="/api/v1", description="Rewards bought with carbon points")
 

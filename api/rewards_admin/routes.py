@@ -22,7 +22,7 @@ from api.rewards_admin.schemas import (
     TransitionSchema,
 )
 from models import RedemptionState
-from services import rewards_admin
+from services.rewards import rewards_admin
 
 blp = Blueprint(
     "rewards_admin", __name__, url_prefix="/api/v1/admin", description="Admin: rewards, codes and redemptions"

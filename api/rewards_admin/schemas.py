@@ -6,7 +6,7 @@ from marshmallow import validate
 from api.fields import Integer, UtcDateTime, https_url
 from api.rewards.schemas import RedemptionSchema, RewardItemSchema
 from models import RedemptionState, RewardKind
-from services.rewards_admin import MAX_CODES_PER_CALL
+from services.rewards.rewards_admin import MAX_CODES_PER_CALL
 
 MAX_COST_POINTS = 100_000_000
 MAX_STOCK = 100_000_000

@@ -6,7 +6,7 @@ from api.auth import auth_required, current_principal
 from api.blueprint import Blueprint
 from api.context import tier_policy
 from api.tiers.schemas import MyTierSchema
-from services import tiers
+from services.points import tiers
 
 blp = Blueprint("tiers", __name__, url_prefix="/api/v1", description="Green tiers (浅绿 / 中绿 / 深绿)")
 

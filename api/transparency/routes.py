@@ -6,7 +6,7 @@ from flask import current_app
 
 from api.blueprint import Blueprint
 from api.transparency.schemas import TransparencySchema
-from services import transparency
+from services.reporting import transparency
 
 blp = Blueprint(
     "transparency", __name__, url_prefix="/api/v1/transparency", description="Public transparency"

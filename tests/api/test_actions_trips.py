@@ -6,7 +6,7 @@ the default daily caps are 1,500 g of bus and 2,500 g of metro.
 
 from datetime import timedelta
 
-from services.beijing_time import today
+from services.kernel.beijing_time import today
 from tests.points_support import check_ledger
 from tests.support.accounts import bearer, login_user
 

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from models import Action, ActionUpload, PointsEntry, PointsSource
 from models.database import read_session
-from services.accounts import session_key_name
-from services.beijing_time import today
-from services.redis_store import get_redis
+from services.accounts.accounts import session_key_name
+from services.kernel.beijing_time import today
+from services.kernel.redis_store import get_redis
 from tests.points_support import check_ledger
 from tests.support.werun import (
     APPID,

@@ -7,10 +7,10 @@ import logging
 import pytest
 import redis
 
-from services import admin_login_backoff
-from services.accounts import create_admin
-from services.admin_login_backoff import BackoffPolicy, failures_key
-from services.redis_store import get_redis
+from services.accounts import admin_login_backoff
+from services.accounts.accounts import create_admin
+from services.accounts.admin_login_backoff import BackoffPolicy, failures_key
+from services.kernel.redis_store import get_redis
 from tests.support.accounts import ADMIN_PASSWORD
 from tests.support.console import csrf_token
 

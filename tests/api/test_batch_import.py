@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from models import AuditEntry, Batch
 from models.database import read_session
-from services import catalogue_admin
+from services.pool import catalogue_admin
 
 HEADER = (
     "project_code,vintage,serial_prefix,serial_start,serial_end,serial_digits,quantity_t,"

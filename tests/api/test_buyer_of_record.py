@@ -10,8 +10,8 @@ from sqlalchemy import delete, select
 
 from models import Order, OrganisationPointsEntry, utcnow
 from models.database import unit_of_work
-from services import points
-from services.redis_store import get_redis
+from services.kernel.redis_store import get_redis
+from services.points import points
 from tests.api.test_events import _accounted
 from tests.support.accounts import bearer, login_user
 from tests.support.events import organiser

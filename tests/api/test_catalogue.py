@@ -8,7 +8,7 @@ import json
 import pytest
 
 from models import OwnerKind
-from services import batch_import, catalogue_admin
+from services.pool import batch_import, catalogue_admin
 
 HEADER = "project_code,vintage,serial_prefix,serial_start,serial_end,quantity_t,issued_on,registry_ref,registry_url"
 

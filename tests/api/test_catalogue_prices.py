@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services import batch_import, catalogue_admin
+from services.pool import batch_import, catalogue_admin
 from tests.support.accounts import bearer, login_user
 
 # One buyer places every order of the check and pays none: some twenty unpaid orders, over 4 t.

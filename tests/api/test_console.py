@@ -12,8 +12,8 @@ from sqlalchemy import select
 from api.console.session_auth import SESSION_KEY
 from models import AuthToken, ReconciliationDiscrepancy, Resolution
 from models.database import unit_of_work
-from services import audit, beijing_time
-from services.tokens import hash_token
+from services.accounts.tokens import hash_token
+from services.kernel import audit, beijing_time
 from tests.support.accounts import ADMIN_PASSWORD, bearer, login_user
 from tests.support.console import (
     console_login,
@@ -78,7 +78,7 @@ def test_login_with_a_wrong_password_stays_on_the_form(client):
 
 
 def test_login_sets_an_httponly_lax_cookie_and_goes_where_it_was_asked(client):
-    from services.accounts import create_admin
+    from services.accounts.accounts import create_admin
 
     create_admin("next-admin", ADMIN_PASSWORD)
     form = client.get("/console/login?next=/console/audit")
@@ -97,7 +97,7 @@ def test_login_sets_an_httponly_lax_cookie_and_goes_where_it_was_asked(client):
 
 
 def test_login_never_redirects_to_another_site(client):
-    from services.accounts import create_admin
+    from services.accounts.accounts import create_admin
 
     create_admin("careful-admin", ADMIN_PASSWORD)
     form = client.get("/console/login")
@@ -114,7 +114,7 @@ def test_login_never_redirects_to_another_site(client):
 
 
 def test_login_without_the_csrf_token_is_refused(client):
-    from services.accounts import create_admin
+    from services.accounts.accounts import create_admin
 
     create_admin("csrf-admin", ADMIN_PASSWORD)
     client.get("/console/login")

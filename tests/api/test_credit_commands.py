@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from models import AuditEntry, Batch, CreditKind, Project, ProjectOwner
 from models.database import read_session
-from services import catalogue_admin
+from services.pool import catalogue_admin
 
 HEADER = "project_code,vintage,serial_prefix,serial_start,serial_end,quantity_t,issued_on,registry_ref"
 

@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from models import Order
 from models.database import unit_of_work
-from services import beijing_time, points, transparency
-from services.redis_store import get_redis
+from services.kernel import beijing_time
+from services.kernel.redis_store import get_redis
+from services.points import points
+from services.reporting import transparency
 from tests.support.accounts import bearer, login_admin, login_user
 from tests.support.pool import stock_pool
 from tests.support.sales import add_batch, buy

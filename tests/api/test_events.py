@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from models import Event, utcnow
 from models.database import read_session
 from models.events import one_year_after
-from services import beijing_time
+from services.kernel import beijing_time
 from tests.support.events import create_event, organiser, publish, upload
 from tests.support.factors import publish_library
 from tests.support.pool import stock_pool
@@ -405,7 +405,8 @@ def test_the_deadline_of_an_event_ending_on_29_february_is_28_february():
 
 def test_an_order_paid_before_the_event_names_it_still_moves_the_event(client, org, monkeypatch):
     """The payment lands between placing the order and recording it on the event."""
-    from services import credit_purchase, payment_flow
+    from services.sales import credit_purchase
+    from services.settlement import payment_flow
 
     project_id, _ = stock_pool(tonnes=10)
     event_id, url = _accounted(client, org)

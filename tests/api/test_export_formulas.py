@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from models import Order, Refund
 from models.database import unit_of_work
-from services import beijing_time
+from services.kernel import beijing_time
 from tests.factories import make_batch, make_project
 from tests.support.accounts import bearer, login_admin, login_user
 from tests.support.console import console_login, draft_retirement

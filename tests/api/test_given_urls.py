@@ -12,8 +12,10 @@ import pytest
 
 from models import Retirement
 from models.database import unit_of_work
-from services import beijing_time, catalogue_admin, retirement
-from services.web_urls import is_https_url, is_web_url
+from services.kernel import beijing_time
+from services.kernel.web_urls import is_https_url, is_web_url
+from services.pool import catalogue_admin
+from services.registry import retirement
 from tests.support.accounts import bearer, login_user
 from tests.support.console import console_login, draft_retirement, post_form
 from tests.support.pool import stock_pool

@@ -14,7 +14,7 @@ def test_readiness_checks_database_and_redis(client):
 
 
 def test_readiness_reports_a_down_redis(client, monkeypatch):
-    from services import redis_store
+    from services.kernel import redis_store
 
     def broken_ping():
         raise ConnectionError("down")

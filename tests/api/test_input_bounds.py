@@ -206,7 +206,7 @@ def test_the_footprint_bounds_are_numbers_in_openapi(client):
 
 
 def test_event_factors_declare_every_category_they_answer(client):
-    from services.event_factors import EVENT_CATEGORIES
+    from services.neutralisation.event_factors import EVENT_CATEGORIES
 
     spec = client.get("/api/openapi.json").json
 

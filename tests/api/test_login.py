@@ -8,9 +8,9 @@ from sqlalchemy import select, update
 
 from models import AuthToken, User, utcnow
 from models.database import unit_of_work
-from services import tokens
-from services.accounts import SESSION_KEY_TTL_S, get_session_key, session_key_name
-from services.redis_store import get_redis
+from services.accounts import tokens
+from services.accounts.accounts import SESSION_KEY_TTL_S, get_session_key, session_key_name
+from services.kernel.redis_store import get_redis
 from tests.support.accounts import bearer
 
 

@@ -5,8 +5,10 @@ from sqlalchemy import select
 
 from models import Order, Refund
 from models.database import read_session
-from services import certificates, order_jobs, refunds
-from services.pool_audit import run_audit
+from services.certificates import certificates
+from services.pool.pool_audit import run_audit
+from services.sales import order_jobs
+from services.settlement import refunds
 from tests.api.test_events import _accounted, stored_stage
 from tests.support.events import organiser, publish
 from tests.support.factors import publish_library

@@ -32,7 +32,7 @@ from schemathesis.checks import (
 
 from models import User
 from models.database import unit_of_work
-from services.tokens import issue_token_in
+from services.accounts.tokens import issue_token_in
 from tests.support.accounts import bearer, login_user
 from tests.support.events import create_event, organiser
 from tests.support.factors import publish_library

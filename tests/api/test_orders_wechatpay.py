@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 
 from models import Batch, Order, PaymentEvent, utcnow
 from models.database import unit_of_work
-from services.pool_audit import run_audit
+from services.pool.pool_audit import run_audit
 from tests.support.accounts import bearer, login_user
 from tests.support.pool import stock_pool
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from models import utcnow
-from services import points
+from services.points import points
 from tests.support.accounts import bearer, login_admin
 from tests.support.pool import stock_pool
 from tests.support.rewards import headers_for, make_member, read_carbon
@@ -60,8 +60,8 @@ def _bank_sees_settled_points_only(client, monkeypatch, pending_days: int) -> No
 
     # The window closes (the release job has not run yet): the points settle for the bank and the user.
     later = utcnow() + timedelta(days=pending_days, hours=1)
-    monkeypatch.setattr("services.consents.utcnow", lambda: later)
-    monkeypatch.setattr("services.points.utcnow", lambda: later)
+    monkeypatch.setattr("services.rewards.consents.utcnow", lambda: later)
+    monkeypatch.setattr("services.points.points.utcnow", lambda: later)
     settled = ("中绿", 1_000, {"balance": 1_000, "lifetime_earned": 1_000})
     assert _bank_reads(client, bank) == settled
     assert _my_tier(client, user) == ("中绿", 1_000, 0)

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from models import AuditEntry, Consent, Partner, PartnerNonce, utcnow
 from models.database import read_session, unit_of_work
-from services import redis_store
+from services.kernel import redis_store
 from tests.support.accounts import bearer, login_admin
 from tests.support.rewards import (
     CARBON_READS,

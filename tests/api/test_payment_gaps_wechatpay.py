@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from models import Certificate, Order, Refund, utcnow
 from models.database import unit_of_work
-from services.pool_audit import run_audit
+from services.pool.pool_audit import run_audit
 from tests.fakes.wechatpay_server import PlatformKeys, v2_parse
 from tests.support.accounts import bearer, login_admin, login_user
 from tests.support.pool import stock_pool

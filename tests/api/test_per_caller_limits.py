@@ -5,8 +5,8 @@ import logging
 import pytest
 
 from models import Role
-from services.accounts import create_admin
-from services.redis_store import get_redis
+from services.accounts.accounts import create_admin
+from services.kernel.redis_store import get_redis
 from tests.conftest import bearer_token
 from tests.support.accounts import ADMIN_PASSWORD, login_user
 from tests.support.console import csrf_token

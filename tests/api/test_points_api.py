@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from models import AuditEntry, Role, utcnow
 from models.database import read_session, unit_of_work
-from services import points
+from services.points import points
 from tests.points_support import check_ledger, make_user, token_for
 
 

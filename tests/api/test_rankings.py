@@ -12,9 +12,9 @@ from redis.retry import Retry
 
 from models import Action, ActionKind, Channel, Order, OrderStatus, utcnow
 from models.database import unit_of_work
-from services import rankings
-from services.beijing_time import today
-from services.redis_store import get_redis
+from services.kernel.beijing_time import today
+from services.kernel.redis_store import get_redis
+from services.points import rankings
 from tests.support.accounts import bearer, login_user
 from tests.support.pool import stock_pool
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from models import Order, Refund
 from models.database import unit_of_work
-from services.beijing_time import BEIJING
+from services.kernel.beijing_time import BEIJING
 from tests.support.accounts import bearer, login_admin, login_user
 from tests.support.pool import stock_pool
 from tests.support.trade_bill import Payment, RefundLine, bill_text

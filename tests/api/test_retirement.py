@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Batch, RetiredTonne, Retirement, RetirementStatus, utcnow
 from models.database import unit_of_work
-from services import beijing_time
-from services.pool_audit import run_audit
+from services.kernel import beijing_time
+from services.pool.pool_audit import run_audit
 from tests.support.accounts import bearer, login_admin, login_user
 from tests.support.pool import stock_pool
 from tests.support.sales import add_batch, batch_grams, buy

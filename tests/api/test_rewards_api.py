@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from models import AuditEntry, CouponCode, PointsEntry, PointsKind, RewardItem, utcnow
 from models.database import read_session
-from services import points
+from services.points import points
 from tests.points_support import check_ledger
 from tests.support.accounts import bearer, login_admin
 from tests.support.rewards import create_item, give_points, headers_for, make_member, redeem

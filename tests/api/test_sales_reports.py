@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from models import Order, OrderLine
 from models.database import unit_of_work
-from services.beijing_time import BEIJING
+from services.kernel.beijing_time import BEIJING
 from tests.support.accounts import bearer, login_admin, login_user
 from tests.support.pool import stock_pool
 

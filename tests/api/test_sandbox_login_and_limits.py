@@ -5,8 +5,8 @@ from sqlalchemy import select
 
 from models import User
 from models.database import unit_of_work
-from services.accounts import create_admin
-from services.wechat_client import SANDBOX_OPENID_PREFIX
+from services.accounts.accounts import create_admin
+from services.accounts.wechat_client import SANDBOX_OPENID_PREFIX
 from tests.support.accounts import ADMIN_PASSWORD, bearer
 
 LIMITED = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute"}

@@ -1,7 +1,7 @@
 """My green tier follows lifetime earned points: spending never lowers it, a refunded purchase does."""
 
 from models.database import unit_of_work
-from services import points
+from services.points import points
 from tests.support.rewards import create_item, give_points, headers_for, make_member, redeem
 
 

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from models import Action, OrderStatus, User, utcnow
 from models.database import read_session, unit_of_work
-from services import actions, rankings
-from services.action_policy import ActionPolicy
-from services.beijing_time import today
-from services.redis_store import get_redis
+from services.actions import actions
+from services.actions.action_policy import ActionPolicy
+from services.kernel.beijing_time import today
+from services.kernel.redis_store import get_redis
+from services.points import rankings
 from tests.points_support import check_ledger, make_user
 from tests.support.werun import APPID, give_session_key, last_days, new_session_key, werun_payload
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from models import Batch
 from models.database import db_session, read_session
-from services import batch_import, catalogue_admin
-from services.errors import ValidationFailed
+from services.kernel.errors import ValidationFailed
+from services.pool import batch_import, catalogue_admin
 
 HEADER = "project_code,vintage,serial_prefix,serial_start,serial_end,quantity_t,issued_on,registry_ref"
 

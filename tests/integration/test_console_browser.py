@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from services.accounts import create_admin
+from services.accounts.accounts import create_admin
 from tests.support.accounts import ADMIN_PASSWORD, bearer, login_user
 from tests.support.console import reconciled_run
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from models import Batch, Certificate, Order, OrderStatus, PaymentEvent
 from models.database import unit_of_work
-from services.pool_audit import run_audit
-from services.redis_store import get_redis
+from services.kernel.redis_store import get_redis
+from services.pool.pool_audit import run_audit
 from tests.conftest import _make_app, alembic_upgrade
 from tests.support.live import (
     Buyer,

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from services.pool_audit import run_audit
+from services.pool.pool_audit import run_audit
 from tests.api.test_events import ACTUAL_G, _accounted
 from tests.support.concurrency import run_together
 from tests.support.events import organiser, publish

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from models import FactorSet
 from models.database import read_session
-from services.errors import Conflict
+from services.kernel.errors import Conflict
 from tests.support.accounts import bearer, login_user
 from tests.support.factors import publish_library
 from tests.support.pool import stock_pool

@@ -10,9 +10,10 @@ from sqlalchemy.exc import OperationalError
 
 from models import Allocation, Batch, IdempotencyKey, Order, Reservation, utcnow
 from models.database import unit_of_work
-from services import order_rows, reservations
-from services.pool_audit import run_audit
-from services.reservations import Selector
+from services.pool import reservations
+from services.pool.pool_audit import run_audit
+from services.pool.reservations import Selector
+from services.sales import order_rows
 from tests.support.accounts import bearer, login_user
 from tests.support.pool import stock_pool
 

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from models import PointsEntry, PointsKind, utcnow
 from models.database import unit_of_work
-from services import points
-from services.errors import InsufficientPoints
+from services.kernel.errors import InsufficientPoints
+from services.points import points
 from tests.points_support import check_ledger, entries_sum, make_user
 from tests.support.concurrency import run_together
 

@@ -8,8 +8,8 @@ from sqlalchemy.exc import IntegrityError
 
 from models import PointsEntry, PointsKind, PointsStatus, utcnow
 from models.database import read_session, unit_of_work
-from services import points
-from services.errors import InsufficientPoints, ValidationFailed
+from services.kernel.errors import InsufficientPoints, ValidationFailed
+from services.points import points
 from tests.points_support import check_ledger, entries_sum, make_user
 
 DAY = timedelta(days=1)

@@ -14,8 +14,8 @@ from sqlalchemy.orm import aliased
 
 from models import PointsEntry, PointsKind, PointsStatus, PointsUse, utcnow
 from models.database import read_session, unit_of_work
-from services import points
-from services.errors import InsufficientPoints
+from services.kernel.errors import InsufficientPoints
+from services.points import points
 from tests.points_support import check_ledger, make_user
 
 DAY = timedelta(days=1)

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from models import PointsKind, utcnow
 from models.database import unit_of_work
-from services import points
+from services.points import points
 from tests.points_support import check_ledger, make_user
 
 

@@ -10,7 +10,7 @@ import pytest
 import redis
 import requests
 
-from services.principal_cache import SILENCE_S, PrincipalCache
+from services.accounts.principal_cache import SILENCE_S, PrincipalCache
 from tests.support.live import live_service, wait_until
 
 pytestmark = pytest.mark.postgres

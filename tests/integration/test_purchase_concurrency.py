@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from models import Batch, Certificate, Order, OrderStatus
 from models.database import db_session, unit_of_work
-from services.pool_audit import run_audit
+from services.pool.pool_audit import run_audit
 from tests.support.pool import stock_pool
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]

@@ -6,9 +6,10 @@ from sqlalchemy import func, select
 from api.errors import status_for
 from models import CouponCode, PointsBalance, Redemption, RewardItem
 from models.database import read_session
-from services import points, rewards, rewards_admin
-from services.errors import DomainError, InsufficientPoints, OutOfStock, RedemptionLimitReached
-from services.rewards import RedeemRequest
+from services.kernel.errors import DomainError, InsufficientPoints, OutOfStock, RedemptionLimitReached
+from services.points import points
+from services.rewards import rewards, rewards_admin
+from services.rewards.rewards import RedeemRequest
 from tests.points_support import check_ledger
 from tests.support.concurrency import run_together
 from tests.support.rewards import create_item, give_points, make_member

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from models import Batch, Certificate, Order, OrderStatus
 from models.database import unit_of_work
-from services.pool_audit import run_audit
+from services.pool.pool_audit import run_audit
 from tests.support.live import Buyer, PurchaseRun, live_service, report_figures, status_of, wait_until
 from tests.support.pool import stock_pool
 from tests.support.servers import PrivateRedis

@@ -12,7 +12,7 @@ import redis
 from rq import Queue
 
 from bench.harness import ROOT, service_env
-from services.redis_store import get_redis
+from services.kernel.redis_store import get_redis
 from tests.support.live import report_figures, wait_until
 from tests.support.servers import PrivateRedis, PrivateSentinel
 from worker import tasks

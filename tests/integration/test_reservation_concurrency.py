@@ -8,10 +8,10 @@ from sqlalchemy import func, select
 
 from models import Batch
 from models.database import db_session, unit_of_work
-from services import reservations
-from services.errors import InsufficientCredits
-from services.pool_audit import run_audit
-from services.reservations import Selector
+from services.kernel.errors import InsufficientCredits
+from services.pool import reservations
+from services.pool.pool_audit import run_audit
+from services.pool.reservations import Selector
 from tests.factories import make_batch, make_project
 
 pytestmark = pytest.mark.postgres

@@ -7,10 +7,10 @@ from sqlalchemy import select, text
 
 from models import Allocation, Batch, ReservationStatus, utcnow
 from models.database import unit_of_work
-from services import reservations
-from services.errors import InsufficientCredits, InvalidState
-from services.pool_audit import run_audit
-from services.reservations import Selector
+from services.kernel.errors import InsufficientCredits, InvalidState
+from services.pool import reservations
+from services.pool.pool_audit import run_audit
+from services.pool.reservations import Selector
 from tests.factories import make_batch, make_project
 
 TONNE = 1_000_000

@@ -10,9 +10,10 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Batch, RetiredTonne
 from models.database import db_session, unit_of_work
-from services import beijing_time, retirement
-from services.errors import Conflict
-from services.pool_audit import run_audit
+from services.kernel import beijing_time
+from services.kernel.errors import Conflict
+from services.pool.pool_audit import run_audit
+from services.registry import retirement
 from tests.support.accounts import bearer, login_admin, login_user
 from tests.support.pool import stock_pool
 from tests.support.sales import add_batch, buy

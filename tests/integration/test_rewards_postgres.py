@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from models import PointsEntry, PointsKind, RedemptionState, RewardItem, utcnow
 from models.database import read_session
-from services import points, rewards, rewards_admin
-from services.errors import InvalidState
-from services.rewards import RedeemRequest
+from services.kernel.errors import InvalidState
+from services.points import points
+from services.rewards import rewards, rewards_admin
+from services.rewards.rewards import RedeemRequest
 from tests.points_support import check_ledger
 from tests.support.accounts import bearer, login_admin
 from tests.support.concurrency import run_together

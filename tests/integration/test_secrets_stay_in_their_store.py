@@ -21,8 +21,8 @@ import pytest
 import redis
 import requests
 
-from services.accounts import create_admin
-from services.wechat_client import sandbox_session
+from services.accounts.accounts import create_admin
+from services.accounts.wechat_client import sandbox_session
 from tests.support.live import live_service
 from tests.support.pool import stock_pool
 from tests.support.rewards import create_item, give_points, signed_headers

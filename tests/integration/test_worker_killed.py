@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from models import Batch, Certificate, Order, OrderStatus, PaymentEvent
 from models.database import unit_of_work
-from services.pool_audit import run_audit
+from services.pool.pool_audit import run_audit
 from tests.support.live import (
     Buyer,
     PurchaseRun,

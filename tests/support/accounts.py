@@ -6,7 +6,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from services.accounts import create_admin
+from services.accounts.accounts import create_admin
 
 ADMIN_PASSWORD = "correct horse battery staple"
 

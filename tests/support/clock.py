@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from services.beijing_time import BEIJING
+from services.kernel.beijing_time import BEIJING
 
 MARGIN_S = 120.0
 

@@ -12,9 +12,10 @@ from werkzeug.test import TestResponse
 
 from models import Order
 from models.database import unit_of_work
-from services import reconciliation, retirement
-from services.accounts import create_admin
-from services.beijing_time import BEIJING
+from services.accounts.accounts import create_admin
+from services.kernel.beijing_time import BEIJING
+from services.reconciliation import reconciliation
+from services.registry import retirement
 from tests.support.accounts import ADMIN_PASSWORD
 from tests.support.pool import stock_pool
 from tests.support.trade_bill import Payment, bill_text

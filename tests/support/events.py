@@ -7,7 +7,7 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
-from services import beijing_time
+from services.kernel import beijing_time
 from tests.support.accounts import bearer, login_admin, login_user
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.factor_library import PublishedSet, parse_files, publish_files, table_from_upload
-from services.footprint_calculator import FactorTable
+from services.footprint.factor_library import PublishedSet, parse_files, publish_files, table_from_upload
+from services.footprint.footprint_calculator import FactorTable
 
 FACTOR_DIR = Path(__file__).resolve().parents[2] / "data" / "factors"
 

@@ -11,7 +11,7 @@ import os
 import time
 from pathlib import Path
 
-from services import certificates
+from services.certificates import certificates
 from wsgi import app
 
 __all__ = ["app"]

@@ -14,8 +14,9 @@ from werkzeug.test import TestResponse
 
 from models import User
 from models.database import unit_of_work
-from services import points, rewards_admin
-from services.tokens import issue_token_in
+from services.accounts.tokens import issue_token_in
+from services.points import points
+from services.rewards import rewards_admin
 
 
 def make_member(name: str, openid: str | None = None, unionid: str | None = None) -> int:

@@ -14,9 +14,9 @@ from typing import Any
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from services.accounts import session_key_name
-from services.beijing_time import BEIJING, today
-from services.redis_store import get_redis
+from services.accounts.accounts import session_key_name
+from services.kernel.beijing_time import BEIJING, today
+from services.kernel.redis_store import get_redis
 
 APPID = "wxwerun0000000001"
 

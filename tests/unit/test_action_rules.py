@@ -7,12 +7,18 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from models import ActionKind
-from services import methodology
-from services.action_credit import points_for_reduction
-from services.action_policy import ActionPolicy, parse_daily_caps
-from services.anti_cheat import FLAT_STEPS_RUN, STEPS_ABOVE_LIMIT, flat_run_days, step_flags, trip_flags
-from services.beijing_time import beijing_date, day_start_utc, week_id, week_start
-from services.werun import StaleWeRunData, UndecryptableWeRunData, WeRunDay, read_werun
+from services.actions import methodology
+from services.actions.action_credit import points_for_reduction
+from services.actions.action_policy import ActionPolicy, parse_daily_caps
+from services.actions.anti_cheat import (
+    FLAT_STEPS_RUN,
+    STEPS_ABOVE_LIMIT,
+    flat_run_days,
+    step_flags,
+    trip_flags,
+)
+from services.actions.werun import StaleWeRunData, UndecryptableWeRunData, WeRunDay, read_werun
+from services.kernel.beijing_time import beijing_date, day_start_utc, week_id, week_start
 from tests.support.werun import APPID, encrypt, new_session_key, steps_list
 
 NOW = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)

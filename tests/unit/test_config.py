@@ -79,7 +79,7 @@ def test_sentinels_need_redis_url_for_database_and_password():
 def test_through_sentinel_the_service_and_the_rq_worker_ask_for_the_named_master():
     from redis.sentinel import SentinelConnectionPool
 
-    from services.redis_store import connect, rq_connection_settings
+    from services.kernel.redis_store import connect, rq_connection_settings
 
     settings = load_settings(
         "default",
@@ -101,7 +101,7 @@ def test_through_sentinel_the_service_and_the_rq_worker_ask_for_the_named_master
 
 
 def test_without_sentinels_the_rq_worker_uses_redis_url():
-    from services.redis_store import rq_connection_settings
+    from services.kernel.redis_store import rq_connection_settings
 
     settings = load_settings("default", environ={"REDIS_URL": "redis://cache:6379/0"})
     assert rq_connection_settings(settings) == {"REDIS_URL": "redis://cache:6379/0", "SENTINEL": None}

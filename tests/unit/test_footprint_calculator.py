@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.footprint_calculator import (
+from services.footprint.footprint_calculator import (
     City,
     FactorTable,
     FootprintInputError,

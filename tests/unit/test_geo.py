@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services import geo
+from services.kernel import geo
 
 LAT = st.floats(min_value=-89.9, max_value=89.9, allow_nan=False)
 LON = st.floats(min_value=-180, max_value=180, allow_nan=False)

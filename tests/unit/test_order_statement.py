@@ -4,9 +4,9 @@ import pytest
 from psycopg import _queries
 from sqlalchemy import create_engine
 
-from services import reservations
-from services.order_rows import _insert_all
-from services.reservations import Selector
+from services.pool import reservations
+from services.pool.reservations import Selector
+from services.sales.order_rows import _insert_all
 
 ORDER_COLUMNS = (
     "out_trade_no", "channel", "amount_fen", "units", "project_id", "owner_id", "holder_name",

@@ -23,12 +23,12 @@ from payments import build_provider
 from payments.errors import GatewayError, PaymentError
 from payments.interface import PrepayRequest
 from payments.sandbox import SandboxProvider
-from services import partner_signing, partners
-from services.errors import Unauthenticated, ValidationFailed
-from services.event_factors import EventFactors
-from services.events import parse_attendees
-from services.partners import SignedRequest
-from services.trade_bill import BillFormatError, TradeBillReader, text_lines, yuan_to_fen
+from services.kernel.errors import Unauthenticated, ValidationFailed
+from services.neutralisation.event_factors import EventFactors
+from services.neutralisation.events import parse_attendees
+from services.reconciliation.trade_bill import BillFormatError, TradeBillReader, text_lines, yuan_to_fen
+from services.rewards import partner_signing, partners
+from services.rewards.partners import SignedRequest
 from tests.fakes.wechatpay_server import FakeWeChatPay, v2_sign
 from tests.support.factors import library_table
 from tests.support.trade_bill import HEADER, SUMMARY_HEADER, Payment, bill_text

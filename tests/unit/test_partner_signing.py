@@ -2,7 +2,7 @@
 
 import pytest
 
-from services import partner_secrets, partner_signing
+from services.rewards import partner_secrets, partner_signing
 
 # The example of docs/rewards-and-partners.md.
 SECRET = "n7Jq0Xo2m3V4b5N6c7X8z9A0s1D2f3G4h5J6k7L8p9Q"

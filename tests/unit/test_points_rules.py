@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.errors import ValidationFailed
-from services.points import award_dates, points_for_offset
+from services.kernel.errors import ValidationFailed
+from services.points.points import award_dates, points_for_offset
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.accounts import is_http_url
+from services.accounts.accounts import is_http_url
 
 
 @pytest.mark.parametrize(

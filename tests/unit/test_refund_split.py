@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.errors import Conflict
-from services.refund_lines import split_fen
-from services.retired_tonnes import overlap_g, tonnes_of
+from services.kernel.errors import Conflict
+from services.registry.retired_tonnes import overlap_g, tonnes_of
+from services.settlement.refund_lines import split_fen
 
 
 def test_split_follows_the_grams_given_back():

@@ -3,7 +3,7 @@
 import pytest
 
 from config import ConfigurationError, load_settings
-from services.tiers import TierPolicy, tier_status
+from services.points.tiers import TierPolicy, tier_status
 
 POLICY = TierPolicy(light_green=100, mid_green=1_000, deep_green=5_000)
 

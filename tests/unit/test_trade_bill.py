@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from payments.interface import PrepayRequest
 from payments.sandbox import SandboxProvider
-from services.beijing_time import BEIJING
-from services.trade_bill import (
+from services.kernel.beijing_time import BEIJING
+from services.reconciliation.trade_bill import (
     BillFormatError,
     ByteCounter,
     TradeBillReader,

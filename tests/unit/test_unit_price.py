@@ -2,8 +2,8 @@
 
 import pytest
 
-from services import pricing
-from services.order_policy import OrderPolicy
+from services.sales import pricing
+from services.sales.order_policy import OrderPolicy
 
 
 @pytest.mark.parametrize(

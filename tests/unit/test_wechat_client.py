@@ -7,9 +7,14 @@ import requests
 from wechatpy.exceptions import APILimitedException, WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
 
-from services import wechat_client
-from services.errors import InvalidLoginCode, UpstreamError
-from services.wechat_client import MiniProgramClient, WeChatSettings, code_to_session, sandbox_session
+from services.accounts import wechat_client
+from services.accounts.wechat_client import (
+    MiniProgramClient,
+    WeChatSettings,
+    code_to_session,
+    sandbox_session,
+)
+from services.kernel.errors import InvalidLoginCode, UpstreamError
 
 SETTINGS = WeChatSettings(appid="wx1", secret="s", api_base="http://wechat.test/base", sandbox_login=False)
 

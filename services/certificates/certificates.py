@@ -1,0 +1,192 @@
+"""Certificates: issued on fulfilment, superseded after a partial refund, voided by a full one.
+
+A certificate records its claims as issued: for every registry tonne it draws from, the project,
+the serial and the gram offsets. The public verification answers, without login, under the
+certificate's random verification code only (the number people read is random too, and names no
+order), from the certificate and the live state of those serials (retirement, refunds).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Allocation, AllocationState, Batch, Certificate, CertificateStatus, Order, Project, utcnow
+from models.database import read_session
+from models.public_codes import new_public_code, parse_code
+from services.accounts.tokens import Principal
+from services.kernel.errors import NotFound
+from services.pool.reservations import serial_slices
+from services.registry.retired_tonnes import RegistryRetirement, registry_retirements
+
+NUMBER_RANDOM_SYMBOLS = 10  # 50 bits: unique in practice; the unique index has the last word
+
+
+def new_number(year: int) -> str:
+    """A certificate number people can read out: `CI`, the year, ten random symbols.
+
+    It names no order and follows no sequence, so one certificate's number says nothing of another's.
+    """
+    return f"CI{year}{new_public_code(NUMBER_RANDOM_SYMBOLS)}"
+
+
+def mask_name(name: str) -> str:
+    """Public form of a holder name: 张三丰 → 张*丰, Alice → A***e, two characters → 王*."""
+    name = name.strip()
+    if len(name) <= 1:
+        return name or "*"
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+def claims_for(session: Session, reservation_id: int) -> list[dict[str, Any]]:
+    """The sold serial slices of a reservation with their projects, as stored on a certificate."""
+    allocations = session.scalars(
+        select(Allocation).where(
+            Allocation.reservation_id == reservation_id, Allocation.state == AllocationState.SOLD
+        )
+    ).all()
+    slices = serial_slices(session, allocations)
+    batches = {
+        b.id: b for b in session.scalars(select(Batch).where(Batch.id.in_({s.batch_id for s in slices})))
+    }
+    projects = {
+        p.id: p
+        for p in session.scalars(
+            select(Project).where(Project.id.in_({b.project_id for b in batches.values()}))
+        )
+    }
+    claims = []
+    for piece in slices:
+        batch = batches[piece.batch_id]
+        project = projects[batch.project_id]
+        claims.append(
+            {
+                "project_id": project.id,
+                "project_code": project.code,
+                "project_name": project.name,
+                "kind": project.kind_code,
+                "owner": project.owner.name if project.owner else None,
+                "batch_id": batch.id,
+                "vintage": batch.vintage,
+                "serial": piece.serial,
+                "from_g": piece.from_g,
+                "to_g": piece.to_g,
+                "grams": piece.grams,
+                "registry_url": batch.registry_url,
+            }
+        )
+    return claims
+
+
+def issue_in(session: Session, order: Order, holder_name: str) -> Certificate:
+    """Issue the certificate of an order's sold grams, inside the fulfilment's unit of work."""
+    claims = claims_for(session, order.reservation_id)
+    grams = sum(claim["grams"] for claim in claims)
+    certificate = Certificate(
+        number=new_number(utcnow().year),
+        verification_code=new_public_code(),
+        order_id=order.id,
+        user_id=order.user_id,
+        holder_name=holder_name,
+        grams=grams,
+        claims=claims,
+    )
+    session.add(certificate)
+    session.flush()
+    return certificate
+
+
+def current_for_order(session: Session, order_id: int) -> Certificate | None:
+    return session.scalar(
+        select(Certificate).where(
+            Certificate.order_id == order_id, Certificate.status == CertificateStatus.VALID
+        )
+    )
+
+
+def after_refund_in(session: Session, order: Order) -> Certificate | None:
+    """Void the order's certificate; reissue it for what is still sold, if anything is."""
+    current = current_for_order(session, order.id)
+    remaining = order.grams - order.refunded_g
+    if current is None:
+        return None
+    current.voided_at = utcnow()
+    if remaining <= 0:
+        current.status = CertificateStatus.VOID
+        return None
+    current.status = CertificateStatus.SUPERSEDED
+    session.flush()
+    replacement = issue_in(session, order, current.holder_name)
+    current.replaced_by_id = replacement.id
+    return replacement
+
+
+@dataclass(frozen=True)
+class Verification:
+    certificate: Certificate
+    holder: str
+    retired_serials: frozenset[str]
+    replaced_by: str | None
+    # The registry's record of each retired serial of the certificate.
+    retirements: Mapping[str, RegistryRetirement] = field(default_factory=dict)
+
+
+def verify(code: str) -> Verification:
+    """What anyone may know of a certificate from its verification code."""
+    session = read_session()
+    key = parse_code(code)
+    certificate = (
+        None
+        if key is None
+        else session.scalar(select(Certificate).where(Certificate.verification_code == key))
+    )
+    if certificate is None:
+        raise NotFound(
+            "No certificate has this verification code. Check the code, or the certificate is not genuine."
+        )
+    replaced_by = None
+    if certificate.replaced_by_id:
+        replaced_by = session.get(Certificate, certificate.replaced_by_id).verification_code
+    retirements = registry_retirements_of(session, certificate)
+    return Verification(
+        certificate, mask_name(certificate.holder_name), frozenset(retirements), replaced_by, retirements
+    )
+
+
+def retired_serials(session: Session, certificate: Certificate) -> frozenset[str]:
+    """Serials of this certificate already retired at the registry (in a confirmed retirement).
+
+    A serial that is not yet in a confirmed retirement is reported as pending.
+    """
+    return frozenset(registry_retirements_of(session, certificate))
+
+
+def registry_retirements_of(session: Session, certificate: Certificate) -> dict[str, RegistryRetirement]:
+    """The registry's record (reference, URL, date) of each retired serial of this certificate."""
+    return registry_retirements(
+        session, ((claim["batch_id"], claim["serial"]) for claim in certificate.claims or [])
+    )
+
+
+def list_for_user(principal: Principal, page: int, page_size: int) -> tuple[list[Certificate], int]:
+    session = read_session()
+    query = select(Certificate).where(Certificate.user_id == principal.user_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Certificate.id.desc()).offset((page - 1) * page_size).limit(page_size)
+    ).all()
+    return list(rows), int(total)
+
+
+def get_for_user(principal: Principal, number: str) -> Certificate:
+    session = read_session()
+    certificate = session.scalar(select(Certificate).where(Certificate.number == number))
+    if certificate is None or (certificate.user_id != principal.user_id and not principal.is_admin):
+        raise NotFound(f"Certificate {number} does not exist.")
+    return certificate

@@ -1,0 +1,1 @@
+"""The personal carbon footprint: the calculator, saved footprints and the emission factor library."""

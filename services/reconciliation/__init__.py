@@ -1,0 +1,1 @@
+"""Reconciliation of sales against WeChat Pay's trade bills: runs, matching and resolution."""
