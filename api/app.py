@@ -10,6 +10,7 @@ from flask_smorest import Api
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+import bootstrap
 from api import context, json_guard, observability, security_headers
 from api.auth import BEARER_SCHEME
 from api.console import blueprint as console
@@ -17,10 +18,7 @@ from api.errors import ErrorSchema, register_error_handlers
 from api.fields import numeric_bounds
 from api.limits import limiter
 from api.partner_auth import PARTNER_SCHEME
-from config import load_settings
 from models import database
-from services.accounts import tokens
-from services.kernel import redis_store
 
 API_TITLE = "Carbon inclusion (碳普惠) API"
 
@@ -116,7 +114,8 @@ def _serve_swagger_ui(app: Flask) -> None:
 
 def create_app(profile: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Build the Flask app for a settings profile (default: $CARBON_PROFILE or `default`)."""
-    settings = load_settings(profile, overrides=overrides)
+    runtime = bootstrap.start(profile, overrides)
+    settings = dict(runtime.settings)
     app = Flask(__name__, instance_relative_config=True, template_folder="templates")
     app.config.update(settings)
     app.json.ensure_ascii = False  # Chinese names stay readable in responses
@@ -142,19 +141,16 @@ def create_app(profile: str | None = None, overrides: dict[str, Any] | None = No
     security_headers.init_app(app)
     json_guard.init_app(app)
 
-    database.configure(settings["DATABASE_URL"], settings["DATABASE_POOL_SIZE"])
-    redis = redis_store.configure(settings)
-    tokens.configure_local_cache(settings["PRINCIPAL_LOCAL_CACHE_S"] if settings["REDIS_URL"] else 0)
     if settings["REDIS_URL"]:
         # The limiter shares the service's connections: the same server (through Sentinel too), timeouts and retry.
         app.config.update(
             RATELIMIT_STORAGE_URI="redis://",
-            RATELIMIT_STORAGE_OPTIONS={"connection_pool": redis.connection_pool},
+            RATELIMIT_STORAGE_OPTIONS={"connection_pool": runtime.redis.connection_pool},
         )
     else:
         app.config.update(RATELIMIT_STORAGE_URI="memory://")
     limiter.init_app(app)
-    context.init_app(app)
+    context.init_app(app, runtime)
 
     app.url_map.converters["int"] = BoundedIntConverter
     api = CarbonApi(app)

@@ -12,7 +12,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, jsonify
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from services.kernel import errors as domain
@@ -102,6 +102,17 @@ def handle_database_unavailable(error: OperationalError):
     )
 
 
+def handle_integrity_error(error: IntegrityError):
+    # A unique or check constraint refused the write: a request racing another one, or a duplicate
+    # that no service check caught first. The statement's parameters are not logged (hide_parameters).
+    log.info("write refused by a constraint: %s", type(error.orig).__name__)
+    return error_response(
+        409,
+        "conflict",
+        "This conflicts with what is already recorded (a duplicate, or a change made meanwhile).",
+    )
+
+
 def handle_out_of_range(error: Exception):
     log.info("value out of range: %s", error)
     return error_response(422, "out_of_range", "A number in the request is too large or out of range.")
@@ -116,6 +127,7 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(domain.DomainError, handle_domain_error)
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(DataError, handle_out_of_range)
     app.register_error_handler(OverflowError, handle_out_of_range)
     app.register_error_handler(Exception, handle_unexpected)

@@ -17,7 +17,7 @@ def _context():
 @cli.command("expire")
 def expire_command() -> None:
     """Close the trades of unpaid orders past their time, expire them and release their grams."""
-    from services.sales.order_jobs import expire_due_orders
+    from services.settlement.order_jobs import expire_due_orders
 
     provider, policy = _context()
     click.echo(f"expire: {expire_due_orders(provider, policy)}")
@@ -27,7 +27,7 @@ def expire_command() -> None:
 @click.option("--quiet-seconds", default=120, show_default=True, help="Only orders silent for this long.")
 def sync_command(quiet_seconds: int) -> None:
     """Ask WeChat Pay about orders awaiting payment whose callback did not come, and ended ones."""
-    from services.sales.order_jobs import query_silent_orders
+    from services.settlement.order_jobs import query_silent_orders
 
     provider, policy = _context()
     click.echo(f"sync: {query_silent_orders(provider, policy, quiet_seconds)}")
@@ -36,7 +36,7 @@ def sync_command(quiet_seconds: int) -> None:
 @cli.command("refunds")
 def refunds_command() -> None:
     """Re-apply or query refunds that are still processing."""
-    from services.sales.order_jobs import finish_refunds
+    from services.settlement.order_jobs import finish_refunds
 
     provider, policy = _context()
     click.echo(f"refunds: {finish_refunds(provider, policy)}")

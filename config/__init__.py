@@ -416,10 +416,15 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def listed(text: str) -> tuple[str, ...]:
+    """A comma-separated setting (`FFCER, CCER`) as its entries, blanks dropped."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 def sentinel_addresses(text: str) -> list[tuple[str, int]]:
     """`host:port,host:port` (REDIS_SENTINELS) as pairs; ConfigurationError names a bad entry."""
     addresses = []
-    for entry in (part.strip() for part in text.split(",")):
+    for entry in (part.strip() for part in text.split(",")):  # an empty entry is an error here
         host, _, port = entry.rpartition(":")
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigurationError(f"REDIS_SENTINELS: {entry!r} is not host:port")

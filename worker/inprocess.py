@@ -11,6 +11,7 @@ import time
 
 from flask import Flask
 
+from api.context import RUNTIME_KEY
 from worker.schedule import SCHEDULE, resolve
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,10 @@ TICK_S = 5
 
 def start(app: Flask) -> threading.Thread:
     """Run every scheduled job at its interval (first run after one interval) until the process ends."""
+
+    from worker import tasks
+
+    tasks.use(app.extensions[RUNTIME_KEY])
 
     def loop() -> None:
         due = {job.name: time.monotonic() + job.interval_s for job in SCHEDULE}

@@ -1,4 +1,4 @@
-"""RQ tasks. Each runs inside an app context built once per worker process, and returns a summary."""
+"""RQ tasks. Each runs on the runtime its worker process starts once (`bootstrap.start`), and returns a summary."""
 
 from __future__ import annotations
 
@@ -8,31 +8,39 @@ from dataclasses import asdict, is_dataclass
 from functools import wraps
 from typing import Any
 
-from flask import Flask
+import bootstrap
+from bootstrap import Runtime
 
 log = logging.getLogger(__name__)
-_app: Flask | None = None
+_runtime: Runtime | None = None
 
 
-def _flask_app() -> Flask:
-    global _app
-    if _app is None:
-        from api import create_app
+def _started() -> Runtime:
+    """This worker process's runtime, started once (settings from the environment)."""
+    global _runtime
+    if _runtime is None:
+        _runtime = bootstrap.start()
+    return _runtime
 
-        _app = create_app()
-    return _app
+
+def use(runtime: Runtime) -> None:
+    """Run this process's tasks on a runtime already started (the web process of the embedded default)."""
+    global _runtime
+    _runtime = runtime
 
 
-def in_app_context(func: Callable[[], Any]) -> Callable[[], dict[str, Any]]:
+def on_runtime(func: Callable[[], Any]) -> Callable[[], dict[str, Any]]:
+    """Run a task on the process's runtime, end its database session, answer its summary."""
+
     @wraps(func)
     def wrapper() -> dict[str, Any]:
         from models.database import db_session
 
-        with _flask_app().app_context():
-            try:
-                result = func()
-            finally:
-                db_session.remove()
+        _started()
+        try:
+            result = func()
+        finally:
+            db_session.remove()
         summary = asdict(result) if is_dataclass(result) else {"result": result}
         log.info("job %s: %s", func.__name__, summary)
         return summary
@@ -41,43 +49,42 @@ def in_app_context(func: Callable[[], Any]) -> Callable[[], dict[str, Any]]:
 
 
 def _context():
-    from api.context import order_policy, payment_provider
+    runtime = _started()
+    return runtime.payment_provider, runtime.order_policy
 
-    return payment_provider(), order_policy()
 
-
-@in_app_context
+@on_runtime
 def expire_orders():
-    from services.sales.order_jobs import expire_due_orders
+    from services.settlement.order_jobs import expire_due_orders
 
     provider, policy = _context()
     return expire_due_orders(provider, policy)
 
 
-@in_app_context
+@on_runtime
 def sync_orders():
-    from services.sales.order_jobs import query_silent_orders
+    from services.settlement.order_jobs import query_silent_orders
 
     provider, policy = _context()
     return query_silent_orders(provider, policy)
 
 
-@in_app_context
+@on_runtime
 def finish_refunds():
-    from services.sales.order_jobs import finish_refunds as finish
+    from services.settlement.order_jobs import finish_refunds as finish
 
     provider, policy = _context()
     return finish(provider, policy)
 
 
-@in_app_context
+@on_runtime
 def release_points():
     from services.points import points
 
     return points.release_pending()
 
 
-@in_app_context
+@on_runtime
 def expire_points():
     from services.points import points
 

@@ -14,7 +14,7 @@ from api.catalogue.schemas import (
 )
 from api.context import order_policy
 from api.errors import ErrorSchema
-from services.pool import catalogue
+from services.sales import catalogue
 
 blp = Blueprint(
     "catalogue",

@@ -19,9 +19,9 @@ from api.orders.schemas import (
     RefundSchema,
 )
 from services.kernel.errors import ValidationFailed
-from services.sales import checkout, orders
+from services.sales import checkout, orders, payment_opening
 from services.sales.orders import OrderRequest
-from services.settlement import payment_flow, refunds
+from services.settlement import refunds
 
 blp = Blueprint(
     "orders", __name__, url_prefix="/api/v1/orders", description="Buy one-yuan carbon sink or credits"
@@ -121,7 +121,9 @@ def get(out_trade_no):
 @blp.alt_response(503, schema=ErrorSchema, description="WeChat Pay unreachable; try again")
 def pay(out_trade_no):
     """Open (or reopen) the WeChat payment of an unpaid order."""
-    result = payment_flow.start_payment(current_principal(), out_trade_no, payment_provider(), order_policy())
+    result = payment_opening.start_payment(
+        current_principal(), out_trade_no, payment_provider(), order_policy()
+    )
     return {"request_payment": result.request_payment}
 
 

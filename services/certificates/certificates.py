@@ -20,10 +20,15 @@ from models.database import read_session
 from models.public_codes import new_public_code, parse_code
 from services.accounts.tokens import Principal
 from services.kernel.errors import NotFound
+from services.kernel.masking import mask_name
+from services.kernel.order_effects import Fulfilled, Refunded
 from services.pool.reservations import serial_slices
 from services.registry.retired_tonnes import RegistryRetirement, registry_retirements
 
 NUMBER_RANDOM_SYMBOLS = 10  # 50 bits: unique in practice; the unique index has the last word
+
+# The holder a certificate names when the buyer gave none.
+DEFAULT_HOLDER = "碳汇认购人"
 
 
 def new_number(year: int) -> str:
@@ -32,16 +37,6 @@ def new_number(year: int) -> str:
     It names no order and follows no sequence, so one certificate's number says nothing of another's.
     """
     return f"CI{year}{new_public_code(NUMBER_RANDOM_SYMBOLS)}"
-
-
-def mask_name(name: str) -> str:
-    """Public form of a holder name: 张三丰 → 张*丰, Alice → A***e, two characters → 王*."""
-    name = name.strip()
-    if len(name) <= 1:
-        return name or "*"
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 def claims_for(session: Session, reservation_id: int) -> list[dict[str, Any]]:
@@ -190,3 +185,13 @@ def get_for_user(principal: Principal, number: str) -> Certificate:
     if certificate is None or (certificate.user_id != principal.user_id and not principal.is_admin):
         raise NotFound(f"Certificate {number} does not exist.")
     return certificate
+
+
+def on_order_fulfilled(session: Session, fact: Fulfilled) -> None:
+    """Order effect: the fulfilled order's certificate."""
+    issue_in(session, fact.order, fact.order.holder_name or DEFAULT_HOLDER)
+
+
+def on_order_refunded(session: Session, fact: Refunded) -> None:
+    """Order effect: the refunded order's certificate is voided, and reissued for what is still sold."""
+    after_refund_in(session, fact.order)

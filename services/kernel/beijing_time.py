@@ -6,11 +6,10 @@ stored in UTC; these helpers turn Beijing calendar days into the UTC moments the
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from models import utcnow
-
-BEIJING = timezone(timedelta(hours=8), "Asia/Shanghai")
+from payments.protocol import BEIJING  # one definition, shared with WeChat Pay's timestamps
 
 
 def beijing_date(moment: datetime) -> date:

@@ -37,6 +37,7 @@ from models import (
 from models.database import read_session, unit_of_work
 from services.accounts.tokens import Principal
 from services.kernel.errors import InvalidState, NotFound, ValidationFailed
+from services.kernel.order_effects import Fulfilled, Refunded
 from services.neutralisation import event_factors
 
 CUSTOM_FACTOR = "custom"
@@ -536,3 +537,14 @@ def factor_table() -> list[event_factors.EventFactor]:
     factors = event_factors.current_in(session)
     session.rollback()
     return list(factors.factors.values())
+
+
+def on_order_fulfilled(session: Session, fact: Fulfilled) -> None:
+    """Order effect: the event a fulfilled offset order names moves to `offset`."""
+    offset_fulfilled_in(session, fact.order)
+
+
+def on_order_refunded(session: Session, fact: Refunded) -> None:
+    """Order effect: a fully refunded offset order no longer offsets its event."""
+    if fact.full:
+        offset_refunded_in(session, fact.order)

@@ -27,8 +27,8 @@ from models.database import read_session, unit_of_work
 from models.public_codes import parse_code
 from payments.interface import PaymentProvider
 from services.accounts.tokens import Principal
-from services.certificates.certificates import mask_name
 from services.kernel.errors import NotFound, ValidationFailed
+from services.kernel.masking import mask_name
 from services.neutralisation.event_disclosure import credits_in
 from services.sales import credit_purchase
 from services.sales.credit_purchase import Purchase, PurchaseTerms

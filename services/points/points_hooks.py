@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import Order, PointsEntry, PointsKind, PointsSource, Refund, RefundStatus, utcnow
 from models.database import read_session, unit_of_work
+from services.kernel.order_effects import Fulfilled, Refunded
 from services.points import organisation_points, points
 from services.sales import orders
 from services.sales.order_policy import OrderPolicy
@@ -141,3 +142,13 @@ def _member_awards(session: Session, order: Order) -> list[PointsEntry]:
         ).all()
     )
     return [award for award in awards if (award.user_id, award.source_id) not in reversed_]
+
+
+def on_order_fulfilled(session: Session, fact: Fulfilled) -> None:
+    """Order effect: points for the fulfilled order."""
+    award_for_order(session, fact.order, fact.policy)
+
+
+def on_order_refunded(session: Session, fact: Refunded) -> None:
+    """Order effect: the refunded order's points reversed, and awarded again for what is still sold."""
+    reverse_for_order(session, fact.order, fact.refund, fact.policy)

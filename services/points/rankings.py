@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 
 import redis
 from sqlalchemy import Select, func, select
@@ -31,9 +32,10 @@ from sqlalchemy.orm import Session
 
 from models import Action, Order, OrderStatus, User, utcnow
 from models.database import read_session
-from services.certificates.certificates import mask_name
 from services.kernel.beijing_time import beijing_date, day_start_utc, today, week_id, week_start
 from services.kernel.errors import UpstreamError, ValidationFailed
+from services.kernel.masking import mask_name
+from services.kernel.order_effects import Fulfilled, Refunded
 from services.kernel.redis_store import get_redis
 
 log = logging.getLogger(__name__)
@@ -395,3 +397,15 @@ def my_rank(
         score_g=int(score or 0),
         participants=int(participants),
     )
+
+
+def on_order_fulfilled(session: Session, fact: Fulfilled) -> Callable[[], None]:
+    """Order effect: the fulfilled grams are posted to the offset boards once the fulfilment commits."""
+    return partial(post_offset, offset_posting_in(session, fact.order, fact.order.grams))
+
+
+def on_order_refunded(session: Session, fact: Refunded) -> Callable[[], None] | None:
+    """Order effect: refunded grams come off the offset boards once the refund commits."""
+    if not fact.refund.grams:
+        return None
+    return partial(post_offset, offset_posting_in(session, fact.order, -fact.refund.grams))

@@ -16,7 +16,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from models import GRAMS_PER_TONNE, Batch, Project
 from models.database import serialize_in, unit_of_work
 from services.kernel import audit, json_input
+from services.kernel.beijing_time import BEIJING
 from services.kernel.errors import Conflict, ValidationFailed
 from services.kernel.web_urls import WEB_MESSAGE, is_web_url
 
@@ -47,7 +48,6 @@ MAX_SERIAL_DIGITS = 18
 MAX_QUANTITY_T = 1_000_000_000
 FIRST_VINTAGE = 2000
 # Registries of the credits the pool sells are in China: "today" and "future" are Beijing time.
-REGISTRY_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 _LENGTHS = {"project_code": 64, "serial_prefix": 64, "registry_ref": 200, "registry_url": 512}
 _DIGITS = re.compile(r"^\d+$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -432,7 +432,7 @@ def _lock_imports(session: Session) -> None:
 
 
 def today_in_registry_tz() -> date:
-    return datetime.now(REGISTRY_TZ).date()
+    return datetime.now(BEIJING).date()
 
 
 def import_batches_in(

@@ -4,7 +4,8 @@ Checks (design rule 3): per batch, issued = available + reserved + sold and reti
 counters equal what the allocations and free ranges say; no two slices of a batch overlap and
 none lies beyond the batch's cursor; each reservation holds exactly its grams in the right state;
 no two batches share a registry serial. Other parts of the service add their own checks with
-`register_check` (e.g. every sold gram belongs to exactly one order line).
+`register_check` (e.g. every sold gram belongs to exactly one order line); the composition root
+(`bootstrap`) imports those modules, so this one imports none of them.
 """
 
 from __future__ import annotations
@@ -208,10 +209,6 @@ def _serial_overlaps(session: Session) -> Iterator[Violation]:
 
 def run_audit(pool_only: bool = False) -> Iterator[Violation]:
     """Audit in a read-only transaction of its own."""
-    # Importing these modules registers their checks of orders, refund lines and retirements.
-    from services.registry import payout_audit, retirement_audit  # noqa: F401
-    from services.sales import order_audit  # noqa: F401
-
     session = read_session()
     try:
         yield from audit_pool(session, pool_only)

@@ -26,7 +26,7 @@ from models import Order, OrderLine, Project, ProjectOwner, Refund, RefundLine, 
 from models.database import read_session
 from services.kernel import beijing_time
 from services.kernel.errors import ValidationFailed
-from services.reporting.export_cells import csv_document
+from services.kernel.export_cells import csv_document
 
 MAX_PERIOD_DAYS = 3660
 

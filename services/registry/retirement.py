@@ -56,8 +56,8 @@ from models import (
 from models.database import read_session, unit_of_work
 from services.kernel import audit, beijing_time
 from services.kernel.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from services.kernel.export_cells import csv_document
 from services.kernel.web_urls import WEB_MESSAGE, is_web_url
-from services.reporting.export_cells import csv_document
 
 M = GRAMS_PER_TONNE
 S = RetirementStatus

@@ -1,6 +1,6 @@
 """Sales report exports: the same rows as the report, as CSV (UTF-8 with BOM) or XLSX.
 
-Both are written by `services.reporting.export_cells`, which streams the XLSX rows (openpyxl's write-only
+Both are written by `services.kernel.export_cells`, which streams the XLSX rows (openpyxl's write-only
 mode) and keeps every text cell from running as a formula.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from services.reporting.export_cells import csv_document, xlsx_document
+from services.kernel.export_cells import csv_document, xlsx_document
 from services.reporting.sales_reports import METRICS, ReportRow
 
 COLUMNS_BY_DIMENSION: dict[str, tuple[str, ...]] = {

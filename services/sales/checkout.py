@@ -29,10 +29,9 @@ from services.kernel.errors import (
     UpstreamError,
     ValidationFailed,
 )
-from services.sales import order_caps, orders
+from services.sales import order_caps, orders, payment_opening
 from services.sales.order_policy import OrderPolicy
 from services.sales.order_rows import WrittenOrder
-from services.settlement import payment_flow
 
 log = logging.getLogger(__name__)
 
@@ -103,11 +102,11 @@ def _prepay(
 ) -> tuple[PrepayResult | None, str | None]:
     prepay_request = PrepayRequest(
         out_trade_no=out_trade_no,
-        description=payment_flow.description(priced.grams, request.units),
+        description=payment_opening.description(priced.grams, request.units),
         amount_fen=priced.amount_fen,
         payer_openid=payer_openid,
         time_expire=expires_at,
-        notify_url=payment_flow.notify_url(policy, provider),
+        notify_url=payment_opening.notify_url(policy, provider),
     )
     try:
         return provider.prepay(prepay_request), None
@@ -129,7 +128,7 @@ def _close_quietly(provider: PaymentProvider, out_trade_no: str, prepay: PrepayR
 def _again(order_id: int, provider: PaymentProvider, policy: OrderPolicy) -> PlacedOrder:
     """The answer to a replayed request: the order as it is, with its payment reopened while it is open."""
     try:
-        prepay = payment_flow.open_payment(order_id, provider, policy)
+        prepay = payment_opening.open_payment(order_id, provider, policy)
     except UpstreamError as exc:
         return PlacedOrder(orders.load_order(order_id), None, exc.message)
     except InvalidState:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from config import listed
 from models import Batch, Channel, Order, Project
 from models.database import read_session
 from payments.interface import PaymentProvider
@@ -20,8 +21,8 @@ from services.kernel.errors import NotFound, ValidationFailed
 from services.sales import checkout, orders, pricing
 from services.sales.order_policy import OrderPolicy
 from services.sales.orders import OrderRequest
+from services.sales.payment_opening import BANK_TRANSFER
 
-BANK_TRANSFER = "bank_transfer"
 WECHAT = "wechat"
 PAYMENT_METHODS = (WECHAT, BANK_TRANSFER)
 
@@ -35,7 +36,7 @@ class PurchaseTerms:
 
     @classmethod
     def from_settings(cls, settings: Any) -> PurchaseTerms:
-        kinds = tuple(k.strip() for k in settings["EVENT_OFFSET_KINDS"].split(",") if k.strip())
+        kinds = listed(settings["EVENT_OFFSET_KINDS"])
         return cls(kinds, settings["BANK_TRANSFER_TTL_S"])
 
 

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from config import listed
+
 
 @dataclass(frozen=True)
 class OrderPolicy:
@@ -34,7 +36,7 @@ class OrderPolicy:
             unit_g=settings["ONE_YUAN_UNIT_G"],
             unit_price_fen=settings["ONE_YUAN_UNIT_PRICE_FEN"],
             max_units=settings["ONE_YUAN_MAX_UNITS"],
-            one_yuan_kinds=tuple(k.strip() for k in settings["ONE_YUAN_KINDS"].split(",") if k.strip()),
+            one_yuan_kinds=listed(settings["ONE_YUAN_KINDS"]),
             max_order_g=settings["ORDER_MAX_TONNES"] * 1_000_000,
             reservation_ttl_s=settings["RESERVATION_TTL_S"],
             max_open_orders_per_user=settings["MAX_OPEN_ORDERS_PER_USER"],

@@ -44,6 +44,7 @@ from models import (
 )
 from models.database import whole_statement
 from services.kernel import idempotency
+from services.kernel.money import split_amount
 from services.pool import reservations
 from services.pool.reservations import PlannedTake, Selector
 from services.sales import order_states
@@ -109,16 +110,6 @@ _KEYS = IdempotencyKey.__table__
 _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id)
 _INSERT_EVENTS = insert(_EVENTS)
 _INSERT_LINES = insert(_LINES)
-
-
-def split_amount(total_fen: int, weights: list[int]) -> list[int]:
-    """Split `total_fen` in proportion to `weights` by largest remainder; the parts add up exactly."""
-    whole = sum(weights)
-    shares = [total_fen * w // whole for w in weights]
-    remainders = sorted(range(len(weights)), key=lambda i: (total_fen * weights[i]) % whole, reverse=True)
-    for i in remainders[: total_fen - sum(shares)]:
-        shares[i] += 1
-    return shares
 
 
 def line_values(

@@ -9,8 +9,8 @@ from services.accounts.tokens import Principal
 from services.kernel import audit
 from services.kernel.errors import InvalidState
 from services.sales import orders
-from services.sales.credit_purchase import BANK_TRANSFER
 from services.sales.order_policy import OrderPolicy
+from services.sales.payment_opening import BANK_TRANSFER
 from services.settlement import payment_flow
 from services.settlement.payment_flow import PaymentOutcome
 

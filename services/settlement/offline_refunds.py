@@ -18,7 +18,6 @@ from models.database import read_session, unit_of_work
 from services.accounts.tokens import Principal
 from services.kernel import audit
 from services.kernel.errors import Conflict, InvalidState, NotFound
-from services.points import rankings
 from services.registry import retired_tonnes
 from services.sales.order_policy import OrderPolicy
 from services.settlement import refunds
@@ -75,11 +74,11 @@ def mark_paid_out(
             )
         before = _snapshot(refund)
         refund.bank_reference = reference
-        posting = refunds.complete_refund_in(session, refund, f"BANK-{reference}"[:64], policy)
+        after = refunds.complete_refund_in(session, refund, f"BANK-{reference}"[:64], policy)
         audit.record(
             session, principal.user_id, "refund.paid_out", "order", out_trade_no, before, _snapshot(refund)
         )
-    rankings.post_offset(posting)
+    after.run()
     return _reload(refund.id)
 
 

@@ -1,4 +1,6 @@
-"""Paying for an order: opening the payment, taking WeChat Pay's word that it was paid, fulfilment.
+"""Settling an order: taking WeChat Pay's word that it was paid, fulfilment, and syncing with WeChat Pay.
+
+The payment is opened by sales (`services.sales.payment_opening`).
 
 Fulfilment happens exactly once per order: the payment notification locks the order row, is
 recorded under a unique (kind, transaction_id), and only then moves the order. A duplicate,
@@ -14,32 +16,26 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Order, OrderStatus, PaymentEvent, Refund, User, utcnow
+from models import Order, OrderStatus, PaymentEvent, Refund, utcnow
 from models.database import read_session, unit_of_work
-from payments.errors import GatewayError, PaymentError
+from payments.errors import GatewayError
 from payments.interface import (
     PaymentNotification,
     PaymentProvider,
-    PrepayRequest,
-    PrepayResult,
     TradeQuery,
     TradeState,
 )
-from services.accounts.tokens import Principal
-from services.certificates import certificates
+from services.kernel import order_effects
 from services.kernel.errors import (
     InsufficientCredits,
-    InvalidState,
-    PaymentRequired,
     UpstreamError,
     ValidationFailed,
 )
-from services.neutralisation import events
-from services.points import rankings
-from services.points.points_hooks import award_for_order
+from services.kernel.order_effects import AfterCommit, Fulfilled
 from services.pool import reservations
 from services.sales import order_states, orders
 from services.sales.order_policy import OrderPolicy
+from services.sales.payment_opening import require_settled_by
 
 log = logging.getLogger(__name__)
 
@@ -55,91 +51,6 @@ class PaymentOutcome:
     order_id: int
     outcome: str  # fulfilled | duplicate | refund_started | ignored
     refund_id: int | None = None
-
-
-def notify_url(policy: OrderPolicy, provider: PaymentProvider) -> str:
-    return f"{policy.public_base_url}/api/v1/payments/{provider.name}/notify"
-
-
-def start_payment(
-    principal: Principal, out_trade_no: str, provider: PaymentProvider, policy: OrderPolicy
-) -> PrepayResult:
-    """Open (or reopen) the WeChat payment of one of the caller's open orders."""
-    return open_payment(orders.get_order(principal, out_trade_no).id, provider, policy)
-
-
-def open_payment(order_id: int, provider: PaymentProvider, policy: OrderPolicy) -> PrepayResult:
-    """Prepay at the provider with no lock held, then record the prepay id (created → awaiting payment)."""
-    session = read_session()
-    row = session.execute(
-        select(
-            Order.out_trade_no,
-            Order.status,
-            Order.amount_fen,
-            Order.grams,
-            Order.units,
-            Order.expires_at,
-            Order.provider,
-            User.openid,
-        )
-        .join(User, User.id == Order.user_id)
-        .where(Order.id == order_id)
-    ).one()
-    session.rollback()
-    require_settled_by(row.out_trade_no, row.provider, provider)
-    if row.status not in order_states.OPEN:
-        raise InvalidState(
-            f"Order {row.out_trade_no} is {row.status.value}; it cannot be paid.", status=row.status.value
-        )
-    if not row.openid:
-        raise ValidationFailed(
-            "This account has no WeChat openid to pay with.", errors={"user": ["no openid"]}
-        )
-    request = PrepayRequest(
-        out_trade_no=row.out_trade_no,
-        description=description(row.grams, row.units),
-        amount_fen=row.amount_fen,
-        payer_openid=row.openid,
-        time_expire=row.expires_at,
-        notify_url=notify_url(policy, provider),
-    )
-    try:
-        result = provider.prepay(request)
-    except GatewayError as exc:
-        raise UpstreamError(
-            "WeChat Pay could not be reached; the order is kept, try paying again.", order=row.out_trade_no
-        ) from exc
-    except PaymentError as exc:
-        raise PaymentRequired(f"WeChat Pay refused the payment: {exc}", order=row.out_trade_no) from exc
-    with unit_of_work() as session:
-        order_states.mark_awaiting_payment(session, order_id, result.prepay_id)
-    return result
-
-
-def require_settled_by(out_trade_no: str, order_provider: str, provider: PaymentProvider) -> None:
-    """Refuse (409) to open or query a payment at `provider` for an order settled another way.
-
-    An order is paid through the provider it was placed with: a bank-transfer order has no trade at
-    WeChat Pay, and is fulfilled when an admin confirms the transfer (`confirm-transfer`).
-    """
-    if order_provider == provider.name:
-        return
-    from services.sales.credit_purchase import BANK_TRANSFER  # credit_purchase imports this module
-
-    how = (
-        "by bank transfer, confirmed by an admin when it arrives"
-        if order_provider == BANK_TRANSFER
-        else f"through {order_provider}"
-    )
-    raise InvalidState(
-        f"Order {out_trade_no} is settled {how}; {provider.name} has no payment for it.",
-        provider=order_provider,
-    )
-
-
-def description(grams: int, units: int | None) -> str:
-    kg = grams / 1000
-    return f"碳汇 {kg:g} kg CO2e" if units is None else f"一元碳汇 {units} 份 ({kg:g} kg CO2e)"
 
 
 def handle_payment_notification(
@@ -192,9 +103,8 @@ def handle_payment_notification(
             _record_event(session, order, notification, "late payment, no grams left: refund")
             return PaymentOutcome(order.id, "refund_started", refund.id)
         _record_event(session, order, notification, "fulfilled")
-        fulfil_in(session, order, policy)
-        posting = rankings.offset_posting_in(session, order, order.grams)
-    rankings.post_offset(posting)
+        after = fulfil_in(session, order, policy)
+    after.run()
     return PaymentOutcome(order.id, "fulfilled")
 
 
@@ -269,17 +179,14 @@ def _second_payment_refund(session: Session, order: Order, notification: Payment
     return refund
 
 
-def fulfil_in(session: Session, order: Order, policy: OrderPolicy) -> None:
-    """Reserved grams become sold, the certificate is issued, points are awarded, the order is fulfilled.
-
-    An event's offset order also moves its event to `offset`, in the same transaction.
-    """
+def fulfil_in(session: Session, order: Order, policy: OrderPolicy) -> AfterCommit:
+    """Reserved grams become sold and the order is fulfilled; the order effects (certificate, points,
+    an event moving to `offset`, rankings) run in the same transaction. What they left for after the
+    commit is the answer."""
     reservations.confirm_in(session, order.reservation_id)
-    certificates.issue_in(session, order, order.holder_name or "碳汇认购人")
-    award_for_order(session, order, policy)
     order.fulfilled_at = utcnow()
     order_states.transition(session, order, OrderStatus.FULFILLED, "certificate issued")
-    events.offset_fulfilled_in(session, order)
+    return order_effects.announce_in(session, Fulfilled(order, policy))
 
 
 def sync_with_provider(

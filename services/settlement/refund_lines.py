@@ -15,8 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import OrderLine, Refund, RefundLine
-from services.kernel.errors import Conflict
-from services.sales.order_rows import split_amount
+from services.kernel.money import split_fen
 
 
 def record_in(session: Session, refund: Refund, grams_by_line: Mapping[int, int]) -> list[RefundLine]:
@@ -42,23 +41,3 @@ def record_in(session: Session, refund: Refund, grams_by_line: Mapping[int, int]
     session.add_all(rows)
     session.flush()
     return rows
-
-
-def split_fen(total_fen: int, weights: list[int], caps: list[int]) -> list[int]:
-    """Split `total_fen` by `weights` (largest remainder), none above its cap; the parts add up exactly."""
-    if total_fen > sum(caps):
-        raise Conflict(f"A refund of {total_fen} fen is more than the order's lines have left ({sum(caps)}).")
-    if total_fen == 0:
-        return [0] * len(caps)
-    if not any(weights):
-        weights = caps
-    shares = [min(share, cap) for share, cap in zip(split_amount(total_fen, weights), caps, strict=True)]
-    excess = total_fen - sum(shares)
-    # Rounding may put a fen on a line that has none left: move it to the heaviest line with room.
-    for i in sorted(range(len(caps)), key=lambda i: weights[i], reverse=True):
-        if not excess:
-            break
-        room = min(excess, caps[i] - shares[i])
-        shares[i] += room
-        excess -= room
-    return shares

@@ -26,17 +26,14 @@ from payments.errors import GatewayError, PaymentError
 from payments.interface import PaymentProvider, RefundNotification, RefundRequest, RefundResult
 from payments.interface import RefundStatus as ProviderRefundStatus
 from services.accounts.tokens import Principal
-from services.certificates import certificates
-from services.kernel import audit
+from services.kernel import audit, order_effects
 from services.kernel.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
-from services.neutralisation import events
-from services.points import rankings
-from services.points.points_hooks import reverse_for_order
+from services.kernel.order_effects import AfterCommit, Refunded
 from services.pool import reservations
 from services.registry import retired_tonnes
 from services.sales import order_states, orders
-from services.sales.credit_purchase import BANK_TRANSFER
 from services.sales.order_policy import OrderPolicy
+from services.sales.payment_opening import BANK_TRANSFER
 from services.settlement import refund_lines
 
 log = logging.getLogger(__name__)
@@ -223,22 +220,23 @@ def complete_refund(out_refund_no: str, refund_id: str, policy: OrderPolicy) -> 
         refund = lock_refund(session, out_refund_no)
         if refund.status != RefundStatus.PROCESSING or refund.offline:
             return False
-        posting = complete_refund_in(session, refund, refund_id, policy)
-    rankings.post_offset(posting)
+        after = complete_refund_in(session, refund, refund_id, policy)
+    after.run()
     return True
 
 
-def complete_refund_in(
-    session: Session, refund: Refund, refund_id: str, policy: OrderPolicy
-) -> rankings.OffsetPosting | None:
-    """Complete a locked processing refund inside the caller's unit of work; what the caller posts
-    to the offset rankings once it has committed."""
+def complete_refund_in(session: Session, refund: Refund, refund_id: str, policy: OrderPolicy) -> AfterCommit:
+    """Complete a locked processing refund inside the caller's unit of work; the order effects
+    (certificate, points, event, rankings) run in it, and what they left is for the caller to run
+    once it has committed."""
     order = orders.lock_order(session, refund.order_id)
     refund.status = RefundStatus.SUCCEEDED
     refund.refund_id = refund_id
     refund.completed_at = utcnow()
     if refund.transaction_id is not None:
-        return None  # a second payment went back: the order, its lines and its figures stay as they are
+        return (
+            AfterCommit()
+        )  # a second payment went back: the order, its lines and its figures stay as they are
     reservation = session.get(Reservation, order.reservation_id) if order.reservation_id else None
     grams_by_line: dict[int, int] = defaultdict(int)
     if refund.grams and reservation is not None and reservation.status == ReservationStatus.CONFIRMED:
@@ -254,18 +252,14 @@ def complete_refund_in(
     full = order.refunded_fen == order.amount_fen
     if refund.automatic:
         order_states.transition(session, order, OrderStatus.REFUNDED, "late payment refunded")
-        return None
+        return AfterCommit()
     order_states.transition(
         session,
         order,
         OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED,
         f"refunded {refund.grams} g, {refund.amount_fen} fen",
     )
-    certificates.after_refund_in(session, order)
-    reverse_for_order(session, order, refund, policy)
-    if full:
-        events.offset_refunded_in(session, order)
-    return rankings.offset_posting_in(session, order, -refund.grams) if refund.grams else None
+    return order_effects.announce_in(session, Refunded(order, refund, policy, full))
 
 
 def fail_refund(out_refund_no: str, why: str) -> bool:

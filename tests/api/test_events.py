@@ -416,7 +416,7 @@ def test_an_order_paid_before_the_event_names_it_still_moves_the_event(client, o
         purchase = buy(*args, **kwargs)
         provider = kwargs["provider"]
         notification = provider.complete(purchase.order.out_trade_no, purchase.order.amount_fen)
-        policy = client.application.extensions["carbon.order_policy"]
+        policy = client.application.extensions["carbon.runtime"].order_policy
         assert (
             payment_flow.handle_payment_notification(notification, provider.name, policy).outcome
             == "fulfilled"

@@ -7,8 +7,7 @@ from models import Order, Refund
 from models.database import read_session
 from services.certificates import certificates
 from services.pool.pool_audit import run_audit
-from services.sales import order_jobs
-from services.settlement import refunds
+from services.settlement import order_jobs, refunds
 from tests.api.test_events import _accounted, stored_stage
 from tests.support.events import organiser, publish
 from tests.support.factors import publish_library
@@ -98,8 +97,8 @@ def test_a_partial_offline_refund_completes_when_its_payout_is_recorded(client, 
         read_session().get(Refund, i).out_refund_no for i in refunds.processing_refunds()
     ]
     report = order_jobs.finish_refunds(
-        client.application.extensions["carbon.payment_provider"],
-        client.application.extensions["carbon.order_policy"],
+        client.application.extensions["carbon.runtime"].payment_provider,
+        client.application.extensions["carbon.runtime"].order_policy,
     )
     assert report.examined == 0
 

@@ -9,7 +9,7 @@ from api.context import order_policy, payment_provider
 from models import Batch, Order, utcnow
 from models.database import unit_of_work
 from services.pool.pool_audit import run_audit
-from services.sales.order_jobs import finish_refunds
+from services.settlement.order_jobs import finish_refunds
 from services.settlement.payment_flow import handle_payment_notification
 from tests.support.accounts import bearer, login_admin, login_user
 from tests.support.pool import stock_pool

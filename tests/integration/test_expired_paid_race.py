@@ -21,7 +21,7 @@ from models import Certificate, Order, OrderStatus, PaymentEvent, utcnow
 from models.database import unit_of_work
 from services.pool.pool_audit import run_audit
 from services.sales import orders
-from services.sales.order_jobs import expire_due_orders, finish_refunds, query_silent_orders
+from services.settlement.order_jobs import expire_due_orders, finish_refunds, query_silent_orders
 from tests.support.accounts import bearer, login_user
 from tests.support.concurrency import run_together
 from tests.support.pool import stock_pool

@@ -22,7 +22,7 @@ from api.context import order_policy, payment_provider
 from models import Certificate, Order, OrderStatus, PaymentEvent, Refund, RefundStatus
 from models.database import unit_of_work
 from services.pool.pool_audit import run_audit
-from services.sales.order_jobs import finish_refunds, query_silent_orders
+from services.settlement.order_jobs import finish_refunds, query_silent_orders
 from tests.support.live import Buyer, Tally, deliver, in_threads, live_service, report_figures
 from tests.support.pool import stock_pool
 

@@ -1,5 +1,9 @@
 """The background worker: scheduled tasks run for real through RQ against Redis."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
@@ -17,12 +21,28 @@ def test_every_scheduled_task_resolves():
     assert all(callable(resolve(job.task)) for job in SCHEDULE)
 
 
+def test_the_worker_runs_without_flask():
+    """The worker starts its runtime through bootstrap: loading its tasks loads no web framework."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, worker.tasks; print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'api')))",
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]", loaded.stdout
+
+
 def test_expiry_runs_through_an_rq_worker(pg_app, pg_client, redis_url, monkeypatch):
     from datetime import timedelta
 
     from tests.support.pool import stock_pool
 
-    monkeypatch.setattr(tasks, "_app", pg_app)
+    monkeypatch.setattr(tasks, "_runtime", pg_app.extensions["carbon.runtime"])
     stock_pool()
     token = pg_client.post("/api/v1/auth/login", json={"code": "worker-buyer"}).json["token"]
     headers = {"Authorization": f"Bearer {token}"}

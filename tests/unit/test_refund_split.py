@@ -5,8 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.kernel.errors import Conflict
+from services.kernel.money import split_fen
 from services.registry.retired_tonnes import overlap_g, tonnes_of
-from services.settlement.refund_lines import split_fen
 
 
 def test_split_follows_the_grams_given_back():

@@ -1,0 +1,80 @@
+"""The composition root: settings → database → Redis → payment provider → policies, and the wiring.
+
+The app factory (`api.create_app`), the background worker (`worker.tasks`) and, through the app,
+the command line and the benchmarks all start the service here, so each process runs on the same
+wiring, and the worker needs no Flask app to find its payment provider.
+
+The wiring is what no context may do for itself without an import cycle: the handlers of an order
+fulfilled or refunded (`services.kernel.order_effects`), and the audit checks other contexts add to
+the pool audit (`services.pool.pool_audit.register_check`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from config import load_settings
+from models import database
+from payments.gateway import build_provider
+from payments.interface import PaymentProvider
+from services.accounts import tokens
+from services.certificates import certificates
+from services.kernel import order_effects, redis_store
+from services.kernel.order_effects import Fulfilled, Refunded
+from services.neutralisation import events
+from services.points import points_hooks, rankings
+from services.points.tiers import TierPolicy
+from services.registry import payout_audit, retirement_audit
+from services.sales import order_audit
+from services.sales.order_policy import OrderPolicy
+
+# In the order they run, inside the unit of work that fulfils or refunds the order.
+ORDER_EFFECTS = (
+    (Fulfilled, "certificate", certificates.on_order_fulfilled),
+    (Fulfilled, "points", points_hooks.on_order_fulfilled),
+    (Fulfilled, "event offset", events.on_order_fulfilled),
+    (Fulfilled, "rankings", rankings.on_order_fulfilled),
+    (Refunded, "certificate", certificates.on_order_refunded),
+    (Refunded, "points", points_hooks.on_order_refunded),
+    (Refunded, "event offset", events.on_order_refunded),
+    (Refunded, "rankings", rankings.on_order_refunded),
+)
+# Modules whose `register_check` calls add their checks to every pool audit run.
+AUDIT_CHECKS = (order_audit, payout_audit, retirement_audit)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a process of the service runs on, once `start` has connected it."""
+
+    settings: Mapping[str, Any]
+    redis: redis.Redis
+    payment_provider: PaymentProvider
+    order_policy: OrderPolicy
+    tier_policy: TierPolicy
+
+
+def wire() -> None:
+    """Register the order effects (the audit checks registered themselves when imported above)."""
+    for fact, name, handler in ORDER_EFFECTS:
+        order_effects.on(fact, name, handler)
+
+
+def start(profile: str | None = None, overrides: Mapping[str, Any] | None = None) -> Runtime:
+    """Read the settings of `profile` (default: $CARBON_PROFILE) and connect this process to its stores."""
+    settings = load_settings(profile, overrides=dict(overrides or {}))
+    wire()
+    database.configure(settings["DATABASE_URL"], settings["DATABASE_POOL_SIZE"])
+    client = redis_store.configure(settings)
+    tokens.configure_local_cache(settings["PRINCIPAL_LOCAL_CACHE_S"] if settings["REDIS_URL"] else 0)
+    return Runtime(
+        settings=settings,
+        redis=client,
+        payment_provider=build_provider(settings),
+        order_policy=OrderPolicy.from_settings(settings),
+        tier_policy=TierPolicy.from_settings(settings),
+    )
