@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import InvitationStatus, Organisation, OrganisationInvitation, utcnow
@@ -25,6 +25,7 @@ from services.accounts.organisations import add_member_in, is_member, organisati
 from services.accounts.tokens import Principal
 from services.kernel import audit
 from services.kernel.errors import Conflict, InvalidState, NotFound
+from services.kernel.paging import objects_page
 
 CODE_BYTES = 16
 EXPIRED = "expired"  # shown for a pending invitation past its expiry
@@ -114,16 +115,14 @@ def list_invitations(
         organisation = organisation_in(session, organisation_id)
         require_manager(principal, organisation)
         where = OrganisationInvitation.organisation_id == organisation.id
-        total = session.scalar(select(func.count()).select_from(OrganisationInvitation).where(where)) or 0
-        rows = session.scalars(
-            select(OrganisationInvitation)
-            .where(where)
-            .order_by(OrganisationInvitation.id.desc())
-            .limit(page_size)
-            .offset((page - 1) * page_size)
-        ).all()
+        page_of = objects_page(
+            session,
+            select(OrganisationInvitation).where(where).order_by(OrganisationInvitation.id.desc()),
+            page,
+            page_size,
+        )
         session.expunge_all()
-        return list(rows), total
+        return page_of
 
 
 def revoke(principal: Principal, organisation_id: int, invitation_id: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from models.database import unit_of_work
 from services.accounts.tokens import Principal, forget_user_on_commit
 from services.kernel import audit
 from services.kernel.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
+from services.kernel.paging import objects_page, rows_page
 
 NAME_MAX_LENGTH = 200
 
@@ -179,11 +180,7 @@ def list_organisations(principal: Principal, page: int, page_size: int) -> tuple
     """All organisations, oldest first (admin only), and their total count."""
     principal.require_admin()
     with unit_of_work() as session:
-        total = session.scalar(select(func.count()).select_from(Organisation)) or 0
-        items = session.scalars(
-            select(Organisation).order_by(Organisation.id).limit(page_size).offset((page - 1) * page_size)
-        ).all()
-        return list(items), total
+        return objects_page(session, select(Organisation).order_by(Organisation.id), page, page_size)
 
 
 def require_manager(principal: Principal, organisation: Organisation) -> None:
@@ -200,15 +197,15 @@ def list_members(
         organisation = organisation_in(session, organisation_id)
         principal.require_member(organisation.id)
         where = OrganisationMember.organisation_id == organisation.id
-        total = session.scalar(select(func.count()).select_from(OrganisationMember).where(where)) or 0
-        rows = session.execute(
+        rows, total = rows_page(
+            session,
             select(OrganisationMember.user_id, OrganisationMember.created_at, User.display_name)
             .join(User, User.id == OrganisationMember.user_id)
             .where(where)
-            .order_by(OrganisationMember.id)
-            .limit(page_size)
-            .offset((page - 1) * page_size)
-        ).all()
+            .order_by(OrganisationMember.id),
+            page,
+            page_size,
+        )
         members = [_member_view(organisation, row.user_id, row.display_name, row.created_at) for row in rows]
         return members, total
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from models import Action, ActionFlag, ActionKind, ActionStatus, FlagDecision, User, utcnow
 from models.database import read_session, unit_of_work
@@ -18,6 +18,7 @@ from services.actions.action_credit import Posting, credit, lock_user, post_to_r
 from services.actions.action_policy import ActionPolicy
 from services.kernel import audit
 from services.kernel.errors import InvalidState, NotFound, ValidationFailed
+from services.kernel.paging import rows_page
 
 DECISION_FILTERS = ("pending", "accepted", "rejected", "any")
 VERBS = {"accept": FlagDecision.ACCEPTED, "reject": FlagDecision.REJECTED}
@@ -86,16 +87,16 @@ def list_flags(
     order = ActionFlag.id.asc() if decision == "pending" else ActionFlag.id.desc()
     session = read_session()
     try:
-        total = session.scalar(select(func.count()).select_from(ActionFlag).where(*conditions)) or 0
-        rows = session.execute(
+        rows, total = rows_page(
+            session,
             select(ActionFlag, Action, User.display_name)
             .join(Action, Action.id == ActionFlag.action_id)
             .join(User, User.id == Action.user_id)
             .where(*conditions)
-            .order_by(order)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        ).all()
+            .order_by(order),
+            page,
+            page_size,
+        )
         return [_view(flag, action, name) for flag, action, name in rows], total
     finally:
         session.rollback()

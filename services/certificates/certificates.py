@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Allocation, AllocationState, Batch, Certificate, CertificateStatus, Order, Project, utcnow
@@ -22,6 +22,7 @@ from services.accounts.tokens import Principal
 from services.kernel.errors import NotFound
 from services.kernel.masking import mask_name
 from services.kernel.order_effects import Fulfilled, Refunded
+from services.kernel.paging import objects_page
 from services.pool.reservations import serial_slices
 from services.registry.retired_tonnes import RegistryRetirement, registry_retirements
 
@@ -172,11 +173,7 @@ def registry_retirements_of(session: Session, certificate: Certificate) -> dict[
 def list_for_user(principal: Principal, page: int, page_size: int) -> tuple[list[Certificate], int]:
     session = read_session()
     query = select(Certificate).where(Certificate.user_id == principal.user_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Certificate.id.desc()).offset((page - 1) * page_size).limit(page_size)
-    ).all()
-    return list(rows), int(total)
+    return objects_page(session, query.order_by(Certificate.id.desc()), page, page_size)
 
 
 def get_for_user(principal: Principal, number: str) -> Certificate:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from models import AuditEntry
 from models.base import Base
 from models.database import unit_of_work
+from services.kernel.paging import objects_page
 
 
 def snapshot(obj: Base | None) -> dict[str, Any] | None:
@@ -80,12 +81,9 @@ def list_entries(
     if until is not None:
         conditions.append(AuditEntry.at < _utc(until))
     with unit_of_work() as session:
-        total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
-        items = session.scalars(
-            select(AuditEntry)
-            .where(*conditions)
-            .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-            .limit(page_size)
-            .offset((page - 1) * page_size)
-        ).all()
-        return list(items), total
+        return objects_page(
+            session,
+            select(AuditEntry).where(*conditions).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()),
+            page,
+            page_size,
+        )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from models import GRAMS_PER_TONNE, Batch
 from models.database import read_session
+from services.kernel.paging import total_of, window
 
 
 def _view(batch: Batch) -> dict[str, Any]:
@@ -45,13 +46,10 @@ def list_batches(
     query = select(Batch)
     if project_id is not None:
         query = query.where(Batch.project_id == project_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = total_of(session, query)
     batches = session.scalars(
-        query.options(joinedload(Batch.project))
-        .order_by(Batch.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
+        window(query.options(joinedload(Batch.project)).order_by(Batch.id), page, page_size)
+    )
     items = [_view(batch) for batch in batches]
     session.rollback()  # end the read transaction
     return items, total

@@ -15,12 +15,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import AccessOutcome, Consent, ConsentScope, Partner, PartnerAccess, User, utcnow
 from models.database import read_session, unit_of_work
 from services.kernel.errors import NotFound, PermissionDenied, ValidationFailed
+from services.kernel.paging import objects_page
 from services.points import points, tiers
 from services.points.tiers import TierPolicy
 
@@ -74,15 +75,9 @@ def list_mine(user_id: int, *, page: int, page_size: int) -> tuple[list[Consent]
     """The user's consents, newest first, whatever their state."""
     session = read_session()
     condition = Consent.user_id == user_id
-    total = session.scalar(select(func.count()).select_from(Consent).where(condition)) or 0
-    rows = session.scalars(
-        select(Consent)
-        .where(condition)
-        .order_by(Consent.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return list(rows), total
+    return objects_page(
+        session, select(Consent).where(condition).order_by(Consent.id.desc()), page, page_size
+    )
 
 
 def revoke(user_id: int, consent_id: int) -> Consent:
@@ -106,15 +101,12 @@ def access_log(user_id: int, *, page: int, page_size: int) -> tuple[list[Partner
     """Partners' reads of the user's data, newest first."""
     session = read_session()
     condition = PartnerAccess.user_id == user_id
-    total = session.scalar(select(func.count()).select_from(PartnerAccess).where(condition)) or 0
-    rows = session.scalars(
-        select(PartnerAccess)
-        .where(condition)
-        .order_by(PartnerAccess.at.desc(), PartnerAccess.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return list(rows), total
+    return objects_page(
+        session,
+        select(PartnerAccess).where(condition).order_by(PartnerAccess.at.desc(), PartnerAccess.id.desc()),
+        page,
+        page_size,
+    )
 
 
 def partner_read(

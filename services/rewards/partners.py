@@ -17,13 +17,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from models import Partner, PartnerNonce, utcnow
 from models.database import read_session, unit_of_work
 from services.kernel import audit, redis_store
 from services.kernel.errors import Conflict, NotFound, Unauthenticated, ValidationFailed
+from services.kernel.paging import objects_page
 from services.rewards import partner_secrets, partner_signing
 
 log = logging.getLogger(__name__)
@@ -118,15 +119,7 @@ def list_partners(*, page: int, page_size: int, active_only: bool = False) -> tu
     """Partners by name (only the active ones when `active_only`)."""
     conditions = [Partner.active.is_(True)] if active_only else []
     session = read_session()
-    total = session.scalar(select(func.count()).select_from(Partner).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Partner)
-        .where(*conditions)
-        .order_by(Partner.name)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return list(rows), total
+    return objects_page(session, select(Partner).where(*conditions).order_by(Partner.name), page, page_size)
 
 
 def authenticate(request: SignedRequest, secret_key: str, window_s: int, now: datetime | None = None) -> int:

@@ -37,6 +37,7 @@ from services.kernel.errors import (
     RedemptionLimitReached,
     ValidationFailed,
 )
+from services.kernel.paging import objects_page
 from services.points import points
 from services.rewards import redemption_states
 
@@ -219,15 +220,9 @@ def list_items(
     if kind is not None:
         conditions.append(RewardItem.kind == kind)
     session = read_session()
-    total = session.scalar(select(func.count()).select_from(RewardItem).where(*conditions)) or 0
-    items = session.scalars(
-        select(RewardItem)
-        .where(*conditions)
-        .order_by(RewardItem.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return list(items), total
+    return objects_page(
+        session, select(RewardItem).where(*conditions).order_by(RewardItem.id), page, page_size
+    )
 
 
 def get_item(item_id: int) -> RewardItem:
@@ -242,12 +237,6 @@ def my_redemptions(user_id: int, page: int = 1, page_size: int = 20) -> tuple[li
     """One page of the user's redemptions, newest first, with their item and coupon code."""
     session = read_session()
     condition = Redemption.user_id == user_id
-    total = session.scalar(select(func.count()).select_from(Redemption).where(condition)) or 0
-    rows = session.scalars(
-        select(Redemption)
-        .where(condition)
-        .order_by(Redemption.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return list(rows), total
+    return objects_page(
+        session, select(Redemption).where(condition).order_by(Redemption.id.desc()), page, page_size
+    )

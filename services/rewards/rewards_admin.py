@@ -31,6 +31,7 @@ from models import (
 from models.database import read_session, unit_of_work
 from services.kernel import audit
 from services.kernel.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from services.kernel.paging import objects_page
 from services.points import points
 from services.rewards import redemption_states
 
@@ -111,15 +112,9 @@ def list_items(
     if active is not None:
         conditions.append(RewardItem.active.is_(active))
     session = read_session()
-    total = session.scalar(select(func.count()).select_from(RewardItem).where(*conditions)) or 0
-    rows = session.scalars(
-        select(RewardItem)
-        .where(*conditions)
-        .order_by(RewardItem.id.desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return list(rows), total
+    return objects_page(
+        session, select(RewardItem).where(*conditions).order_by(RewardItem.id.desc()), page, page_size
+    )
 
 
 def add_codes(actor_id: int | None, item_id: int, codes: Iterable[str]) -> CodeLoad:
@@ -185,11 +180,7 @@ def list_redemptions(
     if until is not None:
         query = query.where(Redemption.created_at < until)
     session = read_session()
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Redemption.id.desc()).offset((page - 1) * page_size).limit(page_size)
-    ).all()
-    return list(rows), total
+    return objects_page(session, query.order_by(Redemption.id.desc()), page, page_size)
 
 
 def move_redemption(

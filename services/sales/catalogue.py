@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from models import GRAMS_PER_TONNE, Batch, CreditKind, OwnerKind, Project, ProjectOwner
 from models.database import read_session
 from services.kernel.errors import NotFound
+from services.kernel.paging import total_of, window
 from services.sales import pricing
 from services.sales.order_policy import OrderPolicy
 
@@ -50,10 +51,6 @@ def _available_by_project() -> Any:
         .group_by(Batch.project_id)
         .subquery()
     )
-
-
-def _count(session: Session, query: Select[Any]) -> int:
-    return session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
 
 
 def _owner_view(owner: ProjectOwner | None) -> dict[str, Any] | None:
@@ -108,8 +105,8 @@ def list_projects(
         query = query.where(Project.county == county)
     if owner_id is not None:
         query = query.where(Project.owner_id == owner_id)
-    total = _count(session, query)
-    rows = session.execute(query.order_by(Project.id).offset((page - 1) * page_size).limit(page_size)).all()
+    total = total_of(session, query)
+    rows = session.execute(window(query.order_by(Project.id), page, page_size)).all()
     items = [_project_view(project, int(grams), policy) for project, grams in rows]
     session.rollback()  # end the read transaction
     return items, total
@@ -196,10 +193,8 @@ def list_owners(
         query = query.where(ProjectOwner.county == county)
     if kind is not None:
         query = query.where(ProjectOwner.kind == kind)
-    total = _count(session, query)
-    rows = session.execute(
-        query.order_by(ProjectOwner.id).offset((page - 1) * page_size).limit(page_size)
-    ).all()
+    total = total_of(session, query)
+    rows = session.execute(window(query.order_by(ProjectOwner.id), page, page_size)).all()
     items = []
     for owner, projects, grams in rows:
         view = _owner_view(owner) or {}

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -33,6 +33,7 @@ from models.database import is_postgres, read_session, unit_of_work
 from services.accounts.tokens import Principal
 from services.kernel import idempotency
 from services.kernel.errors import InsufficientCredits, NotFound, ValidationFailed
+from services.kernel.paging import objects_page
 from services.pool import reservations
 from services.pool.reservations import Selector
 from services.sales import order_caps, order_rows, order_states, pricing
@@ -372,11 +373,7 @@ def list_orders(
     query = select(Order).where(Order.user_id == principal.user_id)
     if status:
         query = query.where(Order.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = session.scalars(
-        query.order_by(Order.id.desc()).offset((page - 1) * page_size).limit(page_size)
-    ).all()
-    return list(rows), int(total or 0)
+    return objects_page(session, query.order_by(Order.id.desc()), page, page_size)
 
 
 def lock_order(session: Session, order_id: int) -> Order:
@@ -469,8 +466,4 @@ def search_orders(
         query = query.where(Order.created_at >= since)
     if until:
         query = query.where(Order.created_at < until)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Order.id.desc()).offset((page - 1) * page_size).limit(page_size)
-    ).all()
-    return list(rows), int(total)
+    return objects_page(session, query.order_by(Order.id.desc()), page, page_size)
