@@ -22,6 +22,7 @@ VIEW_MODULES = (
     "api.console.login",
     "api.console.overview",
     "api.console.reconciliation",
+    "api.console.batches",
     "api.console.retirement",
     "api.console.audit_log",
 )

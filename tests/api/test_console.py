@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import re
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from api.console.session_auth import SESSION_KEY
-from models import AuthToken, ReconciliationDiscrepancy, Resolution
+from models import AuthToken, Batch, ReconciliationDiscrepancy, Resolution, Retirement
 from models.database import unit_of_work
 from services.accounts.tokens import hash_token
 from services.kernel import audit, beijing_time
@@ -29,6 +31,7 @@ PAGES = [
     "/console/",
     "/console/sales",
     "/console/reconciliation",
+    "/console/batches",
     "/console/retirements",
     "/console/payouts",
     "/console/audit",
@@ -168,6 +171,7 @@ def test_a_bad_filter_names_its_field_instead_of_failing(client, admin_id):
     assert client.get("/console/audit?since=soon").status_code == 422
     assert client.get("/console/?period=year").status_code == 422
     assert client.get("/console/reconciliation/999").status_code == 404
+    assert client.get("/console/batches?project_id=99999999999999999999").status_code == 422
 
 
 def test_sales_report_and_its_exports(client, admin_id, buyer):
@@ -343,3 +347,218 @@ def test_resolve_and_confirm_on_postgresql(pg_client):
     assert discrepancy(scene["missed"]).resolution == Resolution.FULFILLED
     html = pg_client.get("/console/?period=month").get_data(as_text=True)
     assert html.count("<rect ") == 12 and '<b id="net-yuan">2.00</b>' in html
+
+
+# -- Batch import --
+
+BATCH_HEADER = "project_code,vintage,serial_prefix,serial_start,serial_end,quantity_t,issued_on,registry_ref"
+CARRIED = re.compile(r'name="content" value="([^"]+)"')
+
+
+def batch_count() -> int:
+    with unit_of_work() as session:
+        return len(session.scalars(select(Batch.id)).all())
+
+
+def upload_batches(client, content: str | bytes, filename: str, mode: str = "preview", **extra):
+    token = csrf_token(client.get("/console/batches"))
+    data = content.encode() if isinstance(content, str) else content
+    return client.post(
+        "/console/batches/import",
+        data={"file": (io.BytesIO(data), filename), "mode": mode, "csrf_token": token, **extra},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+
+
+def test_a_batch_file_is_checked_without_a_trace_then_imported(client, admin_id):
+    stock_pool(tonnes=0)
+    before = batch_count()
+    csv_text = "\n".join(
+        [
+            BATCH_HEADER,
+            "SC-BAMBOO,2021,FFCER-CON-,1,10,10,2022-03-01,FFCER-2022-001",
+            "SC-BAMBOO,2022,FFCER-CON-,11,15,5,2023-03-01,FFCER-2023-002",
+        ]
+    )
+    preview = upload_batches(client, csv_text, "batches.csv")
+    html = preview.get_data(as_text=True)
+    assert preview.status_code == 200, html
+    assert "No fault found: 2 batches, 15 t would be imported" in html
+    assert html.count('class="import-row"') == 2 and "FFCER-2023-002" in html
+    assert batch_count() == before  # a dry run writes nothing, not even the audit entry
+    assert audit.list_entries(page=1, page_size=10, action="batches.import")[0] == []
+
+    carried = CARRIED.search(html).group(1)
+    assert base64.b64decode(carried).decode() == csv_text
+    response = client.post(
+        "/console/batches/import",
+        data={
+            "mode": "import",
+            "content": carried,
+            "source": "batches.csv",
+            "format": "",
+            "csrf_token": csrf_token(preview),
+        },
+        follow_redirects=True,
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Imported 2 batches, 15 t" in html
+    assert batch_count() == before + 2
+    assert "FFCER-CON-0000011" in client.get("/console/batches").get_data(as_text=True)
+    (entry,), _ = audit.list_entries(page=1, page_size=10, action="batches.import")
+    assert entry.actor_id == admin_id and entry.after["source"] == "batches.csv"
+
+
+def test_a_bad_batch_file_shows_each_rows_faults_and_imports_nothing(client, admin_id):
+    stock_pool(tonnes=0)
+    before = batch_count()
+    csv_text = "\n".join(
+        [
+            BATCH_HEADER,
+            "SC-BAMBOO,2021,FFCER-BAD-,1,10,10,2022-03-01,FFCER-2022-001",
+            "NO-SUCH,2021,FFCER-BAD-,11,20,9,2022-03-01,FFCER-2022-002",
+        ]
+    )
+    for mode, status in (("preview", 200), ("import", 422)):
+        response = upload_batches(client, csv_text, "batches.csv", mode)
+        html = response.get_data(as_text=True)
+        assert response.status_code == status, html
+        assert "nothing was imported" in html
+        row_two = html[html.index('id="import-row-2"') :].split("</tr>")[0]
+        assert (
+            "No project with code &#39;NO-SUCH&#39;" in row_two
+            and "does not match the serial range" in row_two
+        )
+        row_one = html[html.index('id="import-row-1"') :].split("</tr>")[0]
+        assert '<td class="faults"></td>' in row_one  # the good row carries no fault
+        assert 'name="content"' not in html  # no form to import a file with faults
+    assert batch_count() == before
+
+
+def test_the_batch_form_refuses_what_is_not_a_batch_file(client, admin_id):
+    response = upload_batches(client, '{"project_code": "SC-BAMBOO"}', "batches.json")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "The JSON must be a list of objects" in html
+    response = upload_batches(client, b"\xff\xfe", "batches.csv")
+    assert "not UTF-8" in response.get_data(as_text=True)
+    response = upload_batches(client, "a,b", "batches.txt")
+    assert "Unknown format" in response.get_data(as_text=True)
+    response = post_form(client, "/console/batches", "/console/batches/import", {"mode": "preview"})
+    assert "Nothing imported: Choose a CSV or JSON file" in response.get_data(as_text=True)
+    response = post_form(
+        client, "/console/batches", "/console/batches/import", {"mode": "import", "content": "%%%"}
+    )
+    assert "damaged" in response.get_data(as_text=True)
+    response = upload_batches(client, "[]", "batches.json", format="xml")
+    assert "Choose csv or json" in response.get_data(as_text=True)
+
+
+def test_batch_import_without_csrf_is_refused(client, admin_id):
+    stock_pool(tonnes=0)
+    before = batch_count()
+    csv_text = f"{BATCH_HEADER}\nSC-BAMBOO,2021,FFCER-CSRF-,1,1,1,2022-03-01,R-1\n"
+    response = client.post(
+        "/console/batches/import",
+        data={"file": (io.BytesIO(csv_text.encode()), "b.csv"), "mode": "import"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400
+    assert batch_count() == before
+
+
+# -- Drafting a retirement and moving it from the list --
+
+
+def retirement_statuses() -> list[str]:
+    with unit_of_work() as session:
+        return [r.status.value for r in session.scalars(select(Retirement).order_by(Retirement.id))]
+
+
+def test_a_retirement_is_drafted_submitted_and_confirmed_from_the_list(client, admin_id, sold_tonne):
+    page = "/console/retirements"
+    assert "FFCER · 1 t retirable" in client.get(page).get_data(as_text=True)
+    response = post_form(client, page, page, {"kind": "FFCER", "note": "first filing"})
+    html = response.get_data(as_text=True)
+    (retirement_id,) = [int(n) for n in re.findall(r'id="retirement-(\d+)"', html)]
+    assert f"Retirement {retirement_id} drafted: 1 t FFCER" in html
+    assert "FFCER · 0 t retirable" in html
+    row = html[html.index(f'id="retirement-{retirement_id}"') :].split("</tr>")[0]
+    assert 'class="status-draft">draft' in row and "submit-retirement" in row
+
+    step = f"/console/retirements/{retirement_id}"
+    response = post_form(client, page, f"{step}/submit", {"submission_ref": "SQ-9", "back": "list"})
+    assert response.request.path == page
+    html = response.get_data(as_text=True)
+    row = html[html.index(f'id="retirement-{retirement_id}"') :].split("</tr>")[0]
+    assert 'class="status-submitted">submitted' in row and "SQ-9" in row and "confirm-retirement" in row
+
+    today = beijing_time.today().isoformat()
+    response = post_form(
+        client, page, f"{step}/confirm", {"registry_ref": "FJ-2026-0077", "retired_on": today, "back": "list"}
+    )
+    html = response.get_data(as_text=True)
+    row = html[html.index(f'id="retirement-{retirement_id}"') :].split("</tr>")[0]
+    assert 'class="status-confirmed">confirmed' in row and "FJ-2026-0077" in row and "<form" not in row
+    entries, _ = audit.list_entries(page=1, page_size=10, entity="retirement")
+    assert [(e.action, e.actor_id) for e in entries] == [
+        ("retirement.confirm", admin_id),
+        ("retirement.submit", admin_id),
+        ("retirement.create", admin_id),
+    ]
+    assert entries[-1].after["note"] == "first filing"
+
+
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"kind": ""}, "Choose the credit kind to retire"),
+        ({"kind": "NOPE"}, "No credit kind &#39;NOPE&#39;"),
+        ({"kind": "FFCER", "max_tonnes": "0"}, "max_tonnes: write a whole number from 1"),
+        ({"kind": "FFCER", "max_tonnes": "lots"}, "max_tonnes: write a whole number"),
+        ({"kind": "FFCER", "project_id": "99999999999999999999"}, "project_id: write a whole number"),
+        ({"kind": "FFCER", "project_id": "424242"}, "Project 424242 does not exist"),
+        ({"kind": "FFCER", "batch_ids": "1, x"}, "batch_ids: write a whole number"),
+        ({"kind": "FFCER", "note": "n" * 2001}, "note: at most 2000 characters"),
+    ],
+)
+def test_the_draft_form_refuses_bad_input_with_a_message(client, admin_id, sold_tonne, form, message):
+    response = post_form(client, "/console/retirements", "/console/retirements", form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "No retirement drafted" in html and message in html
+    assert retirement_statuses() == []
+
+
+def test_nothing_to_retire_is_said_and_overlong_references_refused(client, admin_id, sold_tonne):
+    retirement_id = draft_retirement(admin_id)
+    page = "/console/retirements"
+    response = post_form(client, page, page, {"kind": "FFCER"})
+    assert "No fully sold FFCER tonne is waiting" in response.get_data(as_text=True)
+    step = f"/console/retirements/{retirement_id}"
+    response = post_form(client, page, f"{step}/submit", {"submission_ref": "S" * 201, "back": "list"})
+    assert "submission_ref: at most 200 characters" in response.get_data(as_text=True)
+    response = post_form(client, page, f"{step}/confirm", {"registry_ref": "", "retired_on": "2026-01-01"})
+    assert "Give the registry&#39;s reference" in response.get_data(as_text=True)
+    assert retirement_statuses() == ["draft"]
+
+
+def test_drafting_without_csrf_is_refused(client, admin_id, sold_tonne):
+    response = client.post("/console/retirements", data={"kind": "FFCER"})
+    assert response.status_code == 400
+    assert retirement_statuses() == []
+
+
+@pytest.mark.postgres
+def test_batch_dry_run_and_import_on_postgresql(pg_client):
+    console_login(pg_client, "pg-batch-admin")
+    stock_pool(tonnes=0)
+    before = batch_count()
+    csv_text = f"{BATCH_HEADER}\nSC-BAMBOO,2021,FFCER-PG-,1,4,4,2022-03-01,FFCER-PG-1\n"
+    preview = upload_batches(pg_client, csv_text, "pg.csv")
+    assert "No fault found: 1 batch, 4 t" in preview.get_data(as_text=True)
+    assert batch_count() == before
+    response = upload_batches(pg_client, csv_text, "pg.csv", mode="import")
+    assert "Imported 1 batch, 4 t" in response.get_data(as_text=True)
+    assert batch_count() == before + 1
+    again = upload_batches(pg_client, csv_text, "pg.csv")  # the same serials are now in the pool
+    assert "already in the pool" in again.get_data(as_text=True)

@@ -1,4 +1,5 @@
-"""The admin console in a real headless Chromium: log in, read the dashboard, resolve a discrepancy by clicking.
+"""The admin console in a real headless Chromium: log in, read the dashboard, resolve a discrepancy by clicking,
+import a batch file, draft, submit and confirm a retirement.
 
 The app runs in a real HTTP server (werkzeug, in a thread on 127.0.0.1) on the SQLite test database;
 `bin/test` installs Debian's `chromium` and `chromium-driver` when they are missing.
@@ -104,6 +105,80 @@ def test_an_admin_logs_in_reads_the_dashboard_and_resolves_a_discrepancy(client,
     assert "resolved" in card.get_attribute("class").split()
     assert "Resolved: explained" in card.text and "another shop" in card.text
     assert not card.find_elements(By.CSS_SELECTOR, "button.explain")  # no form left to resolve it twice
+
+
+def _log_in(browser, wait, live_server: str, username: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+
+    create_admin(username, ADMIN_PASSWORD)
+    browser.get(f"{live_server}/console/login")
+    wait.until(seen.presence_of_element_located((By.ID, "username")))
+    browser.find_element(By.ID, "username").send_keys(username)
+    browser.find_element(By.ID, "password").send_keys(ADMIN_PASSWORD)
+    browser.find_element(By.ID, "login").click()
+    wait.until(seen.presence_of_element_located((By.ID, "logout")))
+
+
+def test_an_admin_imports_a_batch_file_then_retires_sold_tonnes(client, live_server, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from services.kernel import beijing_time
+    from tests.support.pool import stock_pool
+    from tests.support.sales import buy
+
+    stock_pool(tonnes=1)
+    buy(client, bearer(login_user(client, "browser-retiree")[0]), 100)  # the whole tonne is sold
+    wait = WebDriverWait(browser, 15)
+    _log_in(browser, wait, live_server, "browser-retirer")
+
+    batch_file = tmp_path / "batches.csv"
+    batch_file.write_text(
+        "project_code,vintage,serial_prefix,serial_start,serial_end,quantity_t,issued_on,registry_ref\n"
+        "SC-BAMBOO,2022,FFCER-BROWSER-,1,3,3,2023-04-01,FFCER-2023-BR1\n",
+        encoding="utf-8",
+    )
+    browser.get(f"{live_server}/console/batches")
+    browser.find_element(By.ID, "batch-file").send_keys(str(batch_file))
+    browser.find_element(By.ID, "preview-batches").click()
+    wait.until(seen.text_to_be_present_in_element((By.ID, "import-verdict"), "No fault found: 1 batch, 3 t"))
+    assert "FFCER-2023-BR1" in browser.find_element(By.ID, "import-row-1").text
+    browser.find_element(By.ID, "import-batches").click()
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "Imported 1 batch, 3 t"))
+    assert browser.current_url == f"{live_server}/console/batches"
+    listed = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "tr.batch")]
+    assert any("FFCER-BROWSER-0000001" in row and "FFCER-2023-BR1" in row for row in listed)
+
+    browser.get(f"{live_server}/console/retirements")
+    wait.until(seen.presence_of_element_located((By.ID, "draft-form")))
+    assert "FFCER · 1 t retirable" in browser.find_element(By.ID, "draft-kind").text
+    browser.find_element(By.ID, "draft-retirement").click()
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "drafted: 1 t FFCER"))
+    row = browser.find_element(By.CSS_SELECTOR, "tr.retirement")
+    assert "draft" in row.find_element(By.CSS_SELECTOR, ".status-draft").text
+
+    row.find_element(By.NAME, "submission_ref").send_keys("SQ-BROWSER-1")
+    row.find_element(By.CSS_SELECTOR, "button.submit-retirement").click()
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "submit done"))
+    row = browser.find_element(By.CSS_SELECTOR, "tr.retirement")
+    assert row.find_element(By.CSS_SELECTOR, ".status-submitted").text == "submitted"
+    assert "SQ-BROWSER-1" in row.text
+
+    row.find_element(By.NAME, "registry_ref").send_keys("FJ-BROWSER-0001")
+    # A date input's typed form depends on the browser's locale; its value is always YYYY-MM-DD.
+    browser.execute_script(
+        "arguments[0].value = arguments[1]",
+        row.find_element(By.NAME, "retired_on"),
+        beijing_time.today().isoformat(),
+    )
+    row.find_element(By.CSS_SELECTOR, "button.confirm-retirement").click()
+    wait.until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".flash"), "confirm done"))
+    row = browser.find_element(By.CSS_SELECTOR, "tr.retirement")
+    assert row.find_element(By.CSS_SELECTOR, ".status-confirmed").text == "confirmed"
+    assert "FJ-BROWSER-0001" in row.text and not row.find_elements(By.TAG_NAME, "form")
+    assert _policy_refusals(browser) == []
 
 
 def _policy_refusals(browser) -> list[str]:
