@@ -8,9 +8,9 @@ One `after_request` hook sets, on every response:
 - `Strict-Transport-Security` in the production profile;
 - `Content-Security-Policy`: HTML pages (console, certificate verification, event disclosure)
   load nothing from elsewhere, run no script, may not be framed (`frame-ancestors 'none'`) and
-  allow only their own `<style>` blocks, by hash. The API docs (Swagger UI, ReDoc) may run their
-  own inline start-up script (by hash) and ReDoc's script from its host. Everything else (JSON,
-  PDF, CSV) gets `default-src 'none'; frame-ancestors 'none'`.
+  allow only their own `<style>` blocks, by hash. The API docs (Swagger UI) may run their own
+  inline start-up script (by hash) and the UI's files served by the app itself, nothing from
+  elsewhere. Everything else (JSON, PDF, CSV) gets `default-src 'none'; frame-ancestors 'none'`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 
@@ -53,18 +52,17 @@ def page_policy(html: str) -> str:
     )
 
 
-def docs_policy(html: str, script_hosts: list[str]) -> str:
+def docs_policy(html: str) -> str:
     """The policy of an API docs page: its own start-up script, the UI's files, the spec's JSON."""
     return _policy(
         {
             "default-src": ["'none'"],
-            "script-src": ["'self'", *script_hosts, *_hashes(_INLINE_SCRIPT, html)],
-            # The UIs set styles from script (ReDoc inserts <style> elements).
+            "script-src": ["'self'", *_hashes(_INLINE_SCRIPT, html)],
+            # Swagger UI sets styles from script.
             "style-src": ["'self'", "'unsafe-inline'"],
             "img-src": ["'self'", "data:"],
             "font-src": ["'self'", "data:"],
             "connect-src": ["'self'"],
-            "worker-src": ["'self'", "blob:"],
             "form-action": ["'self'"],
             "base-uri": ["'none'"],
             "frame-ancestors": ["'none'"],
@@ -72,17 +70,9 @@ def docs_policy(html: str, script_hosts: list[str]) -> str:
     )
 
 
-def _origin(url: str) -> str | None:
-    parts = urlsplit(url or "")
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
-
-
 def init_app(app: Flask) -> None:
     """Set the security headers on every response of `app`."""
     production = app.config.get("CARBON_PROFILE") == "production"
-    script_hosts = sorted(
-        {origin for key in ("OPENAPI_REDOC_URL",) if (origin := _origin(app.config.get(key, "")))}
-    )
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
@@ -95,7 +85,7 @@ def init_app(app: Flask) -> None:
         if response.mimetype == "text/html" and not (response.direct_passthrough or response.is_streamed):
             html = response.get_data(as_text=True)
             if request.blueprint == DOCS_BLUEPRINT:
-                headers["Content-Security-Policy"] = docs_policy(html, script_hosts)
+                headers["Content-Security-Policy"] = docs_policy(html)
             else:
                 headers["Content-Security-Policy"] = page_policy(html)
         else:

@@ -22,7 +22,7 @@ from models import database
 from payments.gateway import build_provider
 from payments.interface import PaymentProvider
 from services.accounts import tokens
-from services.certificates import certificates
+from services.certificates import certificates, pdf_font
 from services.kernel import order_effects, redis_store
 from services.kernel.order_effects import Fulfilled, Refunded
 from services.neutralisation import events
@@ -71,6 +71,7 @@ def start(profile: str | None = None, overrides: Mapping[str, Any] | None = None
     database.configure(settings["DATABASE_URL"], settings["DATABASE_POOL_SIZE"])
     client = redis_store.configure(settings)
     tokens.configure_local_cache(settings["PRINCIPAL_LOCAL_CACHE_S"] if settings["REDIS_URL"] else 0)
+    pdf_font.configure(settings["CERTIFICATE_FONT_PATH"])
     return Runtime(
         settings=settings,
         redis=client,

@@ -95,7 +95,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "PUBLIC_BASE_URL",
         "http://127.0.0.1:5000",
-        "Public base URL used in certificate QR codes and payment callback URLs.",
+        "Public base URL used in certificate QR codes and payment callback URLs. Unset in the embedded "
+        "default: `http://` and the address `bin/serve` listens on (`BIND`).",
+    ),
+    Setting(
+        "CERTIFICATE_FONT_PATH",
+        "",
+        "TrueType font with Chinese glyphs (`.ttf`, or the first face of a `.ttc`) that certificate PDFs "
+        "embed. Empty: the first installed of Debian's `fonts-wqy-microhei`, `fonts-wqy-zenhei`, "
+        "`fonts-arphic-uming` (`bin/setup` installs the first). Production refuses to start without one.",
     ),
     Setting("WECHAT_APPID", "", "Mini-program AppID."),
     Setting("WECHAT_SECRET", "", "Mini-program AppSecret (for jscode2session and the access token)."),
@@ -356,6 +364,13 @@ SETTINGS: tuple[Setting, ...] = (
 
 TIER_SETTINGS = ("TIER_LIGHT_GREEN_POINTS", "TIER_MID_GREEN_POINTS", "TIER_DEEP_GREEN_POINTS")
 
+# Where Debian installs TrueType CJK fonts reportlab can embed (Noto CJK is CFF, which it cannot).
+CERTIFICATE_FONT_CANDIDATES = (
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+)
+
 _PROFILE_OVERRIDES: Mapping[str, Mapping[str, Any]] = {
     "default": {},
     "testing": {"TESTING": True, "INPROCESS_JOBS": False, "RATELIMIT_ENABLED": False},
@@ -389,7 +404,10 @@ def load_settings(
     for key, value in _PROFILE_OVERRIDES[profile].items():
         values.setdefault(key, value)
     values["CARBON_PROFILE"] = profile
+    if profile == "default" and "PUBLIC_BASE_URL" not in env:
+        values["PUBLIC_BASE_URL"] = bind_base_url(env.get("BIND", "")) or values["PUBLIC_BASE_URL"]
     values.update(overrides or {})
+    values["CERTIFICATE_FONT_PATH"] = certificate_font_path(values["CERTIFICATE_FONT_PATH"])
     values["DATABASE_URL"] = normalise_database_url(values["DATABASE_URL"])
     problems += safety.number_problems(values, (s.name for s in SETTINGS))
     for check in (check_tiers, check_redis):
@@ -414,6 +432,23 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
+
+
+def bind_base_url(bind: str) -> str | None:
+    """`http://HOST:PORT` of a `host:port` listen address (`BIND`), a wildcard host read as loopback;
+    None for anything else (empty, a Unix socket)."""
+    host, colon, port = bind.strip().rpartition(":")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in host:
+        return None
+    host = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]"}.get(host, host)
+    return f"http://{host}:{int(port)}"
+
+
+def certificate_font_path(path: str) -> str:
+    """The font file certificate PDFs use: `path` as given, or the first installed candidate, or empty."""
+    if path:
+        return path
+    return next((candidate for candidate in CERTIFICATE_FONT_CANDIDATES if os.path.isfile(candidate)), "")
 
 
 def listed(text: str) -> tuple[str, ...]:
@@ -460,7 +495,7 @@ def check_production(values: Mapping[str, Any], problems: Iterable[str] = ()) ->
         missing.append("DATABASE_URL must point at PostgreSQL (SQLite is for the embedded demo only)")
     if not values["REDIS_URL"]:
         missing.append("REDIS_URL must be set (the in-process Redis stand-in is for one process only)")
-    missing += safety.production_problems(values)  # SECRET_KEY, PUBLIC_BASE_URL, METRICS_TOKEN, limits
+    missing += safety.production_problems(values)  # SECRET_KEY, PUBLIC_BASE_URL, METRICS_TOKEN, limits, font
     for name in ("WECHAT_APPID", "WECHAT_SECRET", "WECHATPAY_MCHID"):
         if not values[name]:
             missing.append(f"{name} must be set")

@@ -7,13 +7,15 @@ lists everything wrong at once:
   negative or zero lifetime, a timeout of 0, a number of days that overflows a date;
 - `production_problems` (production only): a weak `SECRET_KEY` (partner secrets are encrypted
   with a key derived from it), a `PUBLIC_BASE_URL` that is not public HTTPS (it goes into
-  certificate QR codes and payment notify URLs), no `METRICS_TOKEN`, rate limits turned off.
+  certificate QR codes and payment notify URLs), no `METRICS_TOKEN`, rate limits turned off, no
+  font file for the certificate PDFs.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import math
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -123,6 +125,18 @@ def public_base_url_problem(url: str) -> str | None:
     return None
 
 
+def certificate_font_problem(path: str) -> str | None:
+    """What is wrong with `path` (CERTIFICATE_FONT_PATH, resolved) as the certificates' font, if anything."""
+    if not path:
+        return (
+            "CERTIFICATE_FONT_PATH: no TrueType font with Chinese glyphs is installed for the certificate "
+            "PDFs; install Debian's fonts-wqy-microhei (bin/setup does) or name a .ttf/.ttc file"
+        )
+    if not os.path.isfile(path) or not os.access(path, os.R_OK):
+        return f"CERTIFICATE_FONT_PATH={path!r} is not a readable font file"
+    return None
+
+
 def production_problems(values: Mapping[str, Any]) -> list[str]:
     """What a production deployment must not run with: weak secrets, a local URL, limits off."""
     problems = []
@@ -144,4 +158,6 @@ def production_problems(values: Mapping[str, Any]) -> list[str]:
         problems.append(
             "RATELIMIT_ENABLED=false is not allowed in production (logins and orders need their limits)"
         )
+    if (problem := certificate_font_problem(values["CERTIFICATE_FONT_PATH"])) is not None:
+        problems.append(problem)
     return problems

@@ -1,4 +1,4 @@
-"""The certificate as a PDF: Chinese text in reportlab's built-in STSong-Light font, a QR code to verify."""
+"""The certificate as a PDF: Chinese text in an embedded TrueType font (`pdf_font`), a QR code to verify."""
 
 from __future__ import annotations
 
@@ -9,15 +9,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from models import Certificate, CertificateStatus
+from services.certificates.pdf_font import certificate_font
 from services.certificates.public_urls import certificate_verification_url
-
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 
 def format_grams(grams: int) -> str:
@@ -28,24 +24,25 @@ def format_grams(grams: int) -> str:
 
 def render_pdf(certificate: Certificate, base_url: str) -> bytes:
     """One A4 page: holder, amount, projects and registry serials, date, code and QR."""
+    font = certificate_font()
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4)
+    pdf = canvas.Canvas(buffer, pagesize=A4, initialFontName=font)
     pdf.setTitle(f"碳汇认购证书 {certificate.number}")
     width, height = A4
     pdf.setStrokeColor(colors.HexColor("#2e7d32"))
     pdf.setLineWidth(3)
     pdf.rect(12 * mm, 12 * mm, width - 24 * mm, height - 24 * mm)
-    pdf.setFont(FONT, 26)
+    pdf.setFont(font, 26)
     pdf.drawCentredString(width / 2, height - 45 * mm, "碳汇认购证书")
-    pdf.setFont(FONT, 12)
+    pdf.setFont(font, 12)
     pdf.drawCentredString(width / 2, height - 53 * mm, "Certificate of Carbon Offset")
     if certificate.status != CertificateStatus.VALID:
         pdf.setFillColor(colors.red)
-        pdf.setFont(FONT, 20)
+        pdf.setFont(font, 20)
         pdf.drawCentredString(width / 2, height - 64 * mm, "已作废 VOID")
         pdf.setFillColor(colors.black)
     y = height - 80 * mm
-    pdf.setFont(FONT, 14)
+    pdf.setFont(font, 14)
     for line in (
         f"持有人 Holder: {certificate.holder_name}",
         f"认购量 Amount: {format_grams(certificate.grams)} CO2e",
@@ -56,10 +53,10 @@ def render_pdf(certificate: Certificate, base_url: str) -> bytes:
         pdf.drawString(25 * mm, y, line)
         y -= 9 * mm
     y -= 4 * mm
-    pdf.setFont(FONT, 11)
+    pdf.setFont(font, 11)
     pdf.drawString(25 * mm, y, "项目与登记序列号 Projects and registry serials:")
     y -= 7 * mm
-    pdf.setFont(FONT, 9)
+    pdf.setFont(font, 9)
     for claim in certificate.claims[:40]:
         pdf.drawString(
             28 * mm,
@@ -76,7 +73,7 @@ def render_pdf(certificate: Certificate, base_url: str) -> bytes:
     image.save(png, format="PNG")
     png.seek(0)
     pdf.drawImage(ImageReader(png), width - 70 * mm, 20 * mm, 50 * mm, 50 * mm)
-    pdf.setFont(FONT, 8)
+    pdf.setFont(font, 8)
     pdf.drawString(20 * mm, 22 * mm, f"扫码或访问验证 Verify: {url}")
     pdf.showPage()
     pdf.save()

@@ -35,7 +35,9 @@ def test_openapi_json_and_ui_pages(client):
     # The UI's scripts are served by the app itself (no CDN needed).
     assert b"/api/docs/swagger-ui/swagger-ui-bundle.js" in page.data
     assert client.get("/api/docs/swagger-ui/swagger-ui-bundle.js").status_code == 200
-    assert client.get("/api/docs/redoc").status_code == 200
+    assert b"cdn." not in page.data and b"unpkg" not in page.data
+    # No ReDoc page: its script would come from a CDN, blank offline.
+    assert client.get("/api/docs/redoc").status_code == 404
 
 
 def test_unknown_path_uses_the_error_format(client):
