@@ -10,6 +10,7 @@ from api.context import order_policy, payment_provider
 from api.errors import ErrorSchema
 from api.footprints.schemas import (
     FootprintInputSchema,
+    FootprintOffsetSchema,
     FootprintSchema,
     TrendPointSchema,
     TrendQuerySchema,
@@ -75,8 +76,9 @@ def get(footprint_id):
 @blp.route("/me/footprints/<int:footprint_id>/offset", methods=["POST"])
 @limiter.limit(_order_limit, key_func=per_caller)
 @auth_required()
+@blp.arguments(FootprintOffsetSchema(), required=False)
 @blp.response(201, PlacedOrderSchema)
-@blp.alt_response(404, schema=ErrorSchema, description="No such footprint of mine")
+@blp.alt_response(404, schema=ErrorSchema, description="No such footprint of mine, or unknown project")
 @blp.alt_response(
     409,
     schema=ErrorSchema,
@@ -84,7 +86,10 @@ def get(footprint_id):
     "buyer may (`reservation_limit_reached`: the limit and what I hold already)",
 )
 @blp.alt_response(
-    422, schema=ErrorSchema, description="Nothing to offset, too many units, or a reused Idempotency-Key"
+    422,
+    schema=ErrorSchema,
+    description="Nothing to offset, too many units, a project not sold as one-yuan carbon sink, or a "
+    "reused Idempotency-Key",
 )
 @blp.alt_response(
     429,
@@ -93,8 +98,19 @@ def get(footprint_id):
     " first; Retry-After says when the first one expires), or too many requests",
 )
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
-def offset(footprint_id):
-    """Offset one of my footprints in one tap: a one-yuan order of its total rounded up to whole units."""
+def offset(data, footprint_id):
+    """Offset one of my footprints in one tap: a one-yuan order of its total rounded up to whole units.
+
+    The body is optional: the certificate's holder name and the project or owner to buy from, as in
+    an order.
+    """
     return footprints.offset_footprint(
-        current_principal(), footprint_id, order_policy(), payment_provider(), idempotency_key()
+        current_principal(),
+        footprint_id,
+        order_policy(),
+        payment_provider(),
+        idempotency_key(),
+        holder_name=data.get("holder_name", ""),
+        project_id=data.get("project_id"),
+        owner_id=data.get("owner_id"),
     )

@@ -154,6 +154,23 @@ class FootprintSchema(ma.Schema):
     created_at = ma.fields.DateTime()
 
 
+class FootprintOffsetSchema(ma.Schema):
+    """The optional choices of a one-tap offset, as an order takes them (`POST /api/v1/orders`)."""
+
+    holder_name = ma.fields.String(
+        load_default="",
+        validate=validate.Length(max=32),
+        metadata={"description": "Name shown on the certificate; empty: the default holder (碳汇认购人)"},
+    )
+    project_id = Integer(
+        validate=validate.Range(min=1),
+        metadata={"description": "Buy from this project; it must be sold as one-yuan carbon sink"},
+    )
+    owner_id = Integer(
+        validate=validate.Range(min=1), metadata={"description": "Buy from this forest farmer or collective"}
+    )
+
+
 class TrendQuerySchema(ma.Schema):
     period_type = ma.fields.String(load_default="month", validate=validate.OneOf(["month", "year"]))
     limit = Integer(load_default=24, validate=validate.Range(min=1, max=120))

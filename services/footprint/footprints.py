@@ -134,8 +134,16 @@ def offset_footprint(
     policy: OrderPolicy,
     provider: PaymentProvider,
     idempotency_key: str | None = None,
+    *,
+    holder_name: str = "",
+    project_id: int | None = None,
+    owner_id: int | None = None,
 ) -> checkout.PlacedOrder:
-    """Place a one-yuan order of ceil(total / unit) units for one of the user's footprints."""
+    """Place a one-yuan order of ceil(total / unit) units for one of the user's footprints.
+
+    The holder name, project and owner are an order's (`OrderRequest`): a project must be sold as
+    one-yuan carbon sink (404 unknown, 422 not one-yuan).
+    """
     footprint = get_footprint(principal.user_id, footprint_id)
     units = -(-footprint.total_g // policy.unit_g)
     if units == 0:
@@ -148,5 +156,8 @@ def offset_footprint(
         channel=Channel.FOOTPRINT_OFFSET,
         source_type="footprint",
         source_id=str(footprint.id),
+        project_id=project_id,
+        owner_id=owner_id,
+        holder_name=holder_name,
     )
     return checkout.place_order(principal, request, policy, provider, idempotency_key)

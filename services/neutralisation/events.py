@@ -402,7 +402,8 @@ def _count_attendees(
     for row in reader:
         line = reader.line_num
         city_name = (row.get("origin_city") or "").strip()
-        mode = (row.get("mode") or "").strip().lower()
+        written_mode = (row.get("mode") or "").strip()
+        mode = written_mode.lower()
         trip = (row.get("return") or "").strip().lower()
         reasons = []
         if city_name not in cities:
@@ -413,10 +414,10 @@ def _count_attendees(
         elif cities[city_name] is None:
             reasons.append(f"unknown origin_city {city_name!r}")
         if mode not in known_modes:
-            reasons.append(f"mode {mode!r} is not one of {', '.join(sorted(known_modes))}")
+            reasons.append(f"unknown mode {written_mode!r}: not one of {', '.join(sorted(known_modes))}")
         elif mode not in modes:
             reasons.append(
-                f"no cited emission factor for mode {mode!r} in factor set version {factors.version}"
+                f"no cited emission factor for mode {written_mode!r} in factor set version {factors.version}"
             )
         if trip not in RETURN_VALUES:
             reasons.append(f"return {trip!r} is not yes or no")

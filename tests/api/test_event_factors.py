@@ -217,6 +217,51 @@ def test_a_travel_mode_needs_a_cited_row_in_the_current_set(client, org):
     assert (source["factor_key"], source["factor_set_version"]) == ("transport.bus.intercity", version)
 
 
+RAIL_AND_COACH = (
+    "name,origin_city,mode,return\n甲,厦门,rail,no\n乙,三明,Rail,yes\n丙,厦门,bus,yes\n丁,厦门,hsr,no\n"
+)
+
+
+def test_an_attendee_list_with_rail_and_coach_is_computed_with_their_cited_factors(client, org):
+    event = create_event(client, org)
+    # The shipped library has no cited figure for either mode: both rows are named, nothing saved.
+    refused = upload(client, org, event["id"], RAIL_AND_COACH)
+    assert refused.status_code == 422
+    problems = refused.json["errors"]["file"]
+    assert [p.split(":")[0] for p in problems] == ["line 2", "line 3", "line 4"]
+    assert "mode 'rail'" in problems[0] and "mode 'Rail'" in problems[1] and "mode 'bus'" in problems[2]
+
+    rail_source = "test input: conventional rail, not a published factor"
+    coach_source = "test input: intercity coach, not a published factor"
+    version = _publish(
+        client,
+        org,
+        f'transport.rail.conventional,transport,conventional rail,gCO2/pkm,25,national,,"{rail_source}",,\n'
+        f'transport.bus.intercity,transport,intercity coach,kgCO2/pkm,0.04,national,,"{coach_source}",,\n',
+    )
+    factors = {f["key"]: f for f in client.get("/api/v1/event-factors").json}
+    assert factors["transport.rail.conventional"]["kg_per_unit"] == "0.025"
+    assert factors["transport.bus.intercity"]["source"] == coach_source
+
+    accepted = upload(client, org, event["id"], RAIL_AND_COACH)
+    assert accepted.status_code == 200, accepted.json
+    # To Fuzhou: Xiamen 214.6 km, Sanming 167.0 km (doubled for a return trip).
+    # rail: (214.6 + 334.0) pkm × 25 g = 13,715 g; bus: 429.2 pkm × 40 g = 17,168 g;
+    # hsr: 214.6 pkm × 30.48 g = 6,541.008 → 6,541 g.
+    assert accepted.json["attendees"] == 4 and accepted.json["grams"] == 13_715 + 17_168 + 6_541
+    detail = client.get(f"/api/v1/events/{event['id']}", headers=org["headers"]).json
+    sources = {s["factor_key"]: s for s in detail["sources"]}
+    assert set(sources) == {
+        "transport.rail.conventional",
+        "transport.bus.intercity",
+        "transport.rail.high_speed",
+    }
+    rail, bus = sources["transport.rail.conventional"], sources["transport.bus.intercity"]
+    assert (rail["activity"], rail["grams"], rail["factor_source"]) == ("548.6000", 13_715, rail_source)
+    assert (bus["activity"], bus["grams"], bus["factor_source"]) == ("429.2000", 17_168, coach_source)
+    assert {s["factor_set_version"] for s in sources.values()} == {version}
+
+
 def test_cities_come_from_the_library_city_table(client, org):
     created = client.post(
         f"/api/v1/organisations/{org['organisation_id']}/events",

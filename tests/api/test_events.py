@@ -164,6 +164,21 @@ def test_every_bad_row_is_reported_and_nothing_is_saved(client, org):
     assert detail["totals"] == {"estimate": 0, "actual": 0}
 
 
+def test_an_unknown_mode_names_its_row_and_only_that_row_needs_fixing(client, org):
+    event = create_event(client, org)
+    rows = ["name,origin_city,mode,return", "ok,厦门,hsr,yes", "x,三明,Rocket,no", "ok,三明,car,no"]
+    response = upload(client, org, event["id"], "\n".join(rows) + "\n")
+    assert response.status_code == 422
+    (problem,) = response.json["errors"]["file"]
+    assert problem.startswith("line 3: unknown mode 'Rocket'"), problem
+    assert client.get(f"/api/v1/events/{event['id']}", headers=org["headers"]).json["travel"] == []
+
+    rows[2] = "x,三明,car,no"
+    fixed = upload(client, org, event["id"], "\n".join(rows) + "\n")
+    assert fixed.status_code == 200, fixed.json
+    assert fixed.json["attendees"] == 3
+
+
 def test_a_file_without_the_required_columns_is_refused(client, org):
     event = create_event(client, org)
     response = upload(client, org, event["id"], "name,city\nx,福州\n")

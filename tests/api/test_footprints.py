@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from models import AuditEntry
+from models import AuditEntry, Project
 from models.database import unit_of_work
 from tests.support.accounts import bearer, login_admin, login_user
 from tests.support.factors import publish_library
@@ -221,6 +221,62 @@ def test_a_zero_footprint_has_nothing_to_offset(client, user):
     assert footprint["total_g"] == 0 and footprint["offset"]["units"] == 0
     response = client.post(f"/api/v1/me/footprints/{footprint['id']}/offset", headers=user)
     assert response.status_code == 422
+
+
+def _offset(client, headers, footprint_id, body=None, key=None):
+    headers = {**headers, "Idempotency-Key": key} if key else headers
+    return client.post(f"/api/v1/me/footprints/{footprint_id}/offset", json=body, headers=headers)
+
+
+def test_the_one_tap_offset_puts_my_name_on_the_certificate(client, user):
+    stock_pool()
+    footprint = calculate(client, user).json
+    response = _offset(client, user, footprint["id"], {"holder_name": "陈小林"}, key="fp-name")
+    assert response.status_code == 201, response.json
+    order = response.json["order"]
+    assert order["holder_name"] == "陈小林"
+    # The same key with another name is another request: refused, not replayed.
+    assert _offset(client, user, footprint["id"], {"holder_name": "别人"}, key="fp-name").status_code == 422
+
+    paid = client.post(f"/api/v1/sandbox/orders/{order['out_trade_no']}/pay", headers=user)
+    assert paid.status_code == 200 and paid.json["status"] == "fulfilled"
+    (certificate,) = client.get("/api/v1/me/certificates", headers=user).json
+    assert certificate["holder_name"] == "陈小林"
+
+
+def test_the_one_tap_offset_sells_from_the_chosen_project_and_owner(client, user):
+    stock_pool(tonnes=1, code="SC-BAMBOO", owner="林农陈某")
+    chosen, _ = stock_pool(tonnes=1, code="SC-FIR", owner="林农李某")
+    with unit_of_work() as session:
+        owner_id = session.get(Project, chosen).owner_id
+    footprint = calculate(client, user).json
+
+    by_project = _offset(client, user, footprint["id"], {"project_id": chosen}, key="fp-project")
+    assert by_project.status_code == 201, by_project.json
+    order = by_project.json["order"]
+    assert order["project_id"] == chosen
+    assert {line["project_id"] for line in order["lines"]} == {chosen}
+    assert sum(line["grams"] for line in order["lines"]) == 310_000
+
+    by_owner = _offset(client, user, footprint["id"], {"owner_id": owner_id}, key="fp-owner")
+    assert by_owner.status_code == 201, by_owner.json
+    assert by_owner.json["order"]["owner_id"] == owner_id
+    assert {line["project_id"] for line in by_owner.json["order"]["lines"]} == {chosen}
+
+
+def test_the_one_tap_offset_refuses_a_project_that_does_not_sell_one_yuan_sink(client, user):
+    stock_pool()
+    ccer, _ = stock_pool(tonnes=1, code="CCER-WIND", kind="CCER", owner=None)
+    footprint = calculate(client, user).json
+
+    not_one_yuan = _offset(client, user, footprint["id"], {"project_id": ccer})
+    assert not_one_yuan.status_code == 422
+    assert "project_id" in not_one_yuan.json["errors"]
+    unknown = _offset(client, user, footprint["id"], {"project_id": 999_999})
+    assert unknown.status_code == 404
+    too_long = _offset(client, user, footprint["id"], {"holder_name": "名" * 33})
+    assert too_long.status_code == 422
+    assert client.get("/api/v1/orders", headers=user).json == []
 
 
 def test_the_current_factors_are_public_with_their_sources(client, library):
