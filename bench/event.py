@@ -5,6 +5,7 @@ Fuzhou and uploads a list of N attendees (default 10,000; random origin cities, 
 trips) through the API, then reads the event back with its totals. It measures the wall time of
 upload + read, and the peak resident memory (VmHWM) of the gunicorn worker processes.
 The last line is JSON: attendees, seconds, peak_rss_mb (and groups, travel_grams).
+`--smoke` shrinks every size, so that a run takes seconds (the test suite runs it).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from sqlalchemy import create_engine, text
 from bench.harness import (
     DEFAULT_MAINTENANCE_URL,
     DEFAULT_REDIS_URL,
+    database_name,
+    drop_database,
     emit,
     flask,
     fresh_database,
@@ -95,9 +98,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--attendees", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds: does it run at all")
     args = parser.parse_args()
+    if args.smoke:
+        args.attendees, args.workers = 200, 1
 
-    url = fresh_database(os.environ.get("BENCH_DATABASE_URL", DEFAULT_MAINTENANCE_URL), "carbon_bench_event")
+    maintenance = os.environ.get("BENCH_DATABASE_URL", DEFAULT_MAINTENANCE_URL)
+    name = database_name("carbon_bench_event", args.smoke)
+    url = fresh_database(maintenance, name)
+    try:
+        run(args, url)
+    finally:
+        if args.smoke:
+            drop_database(maintenance, name)
+
+
+def run(args: argparse.Namespace, url: str) -> None:
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
     flush_redis(redis_url)
     env = service_env(url, redis_url, DATABASE_POOL_SIZE="2")

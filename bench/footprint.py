@@ -5,6 +5,7 @@ it with real Redis, logs users in (sandbox login), then alternates timed slices 
 footprint calculations and of the reference endpoint (one conditional UPDATE of one row) under
 the same concurrency. Prints its figures and ends with one JSON line:
 `{"calcs_per_s", "p99_ms", "reference_per_s", "ratio"}` where ratio = calcs_per_s / reference_per_s.
+`--smoke` shrinks every size, so that a run takes seconds (the test suite runs it).
 """
 
 from __future__ import annotations
@@ -47,14 +48,20 @@ def parse_args() -> argparse.Namespace:
         "--warmup", type=float, default=2.0, help="Seconds of warm-up per endpoint (default 2)"
     )
     parser.add_argument("--keep-database", action="store_true", help="Leave the benchmark database behind")
-    return parser.parse_args()
+    parser.add_argument("--smoke", action="store_true", help="Tiny sizes, a few seconds: does it run at all")
+    args = parser.parse_args()
+    if args.smoke:
+        args.duration, args.rounds, args.warmup = 1, 1, 0.2
+        args.concurrency, args.workers, args.users = 2, 1, 2
+    return args
 
 
 def main() -> None:
     args = parse_args()
     maintenance_url = os.environ.get("BENCH_DATABASE_URL", harness.DEFAULT_MAINTENANCE_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", harness.DEFAULT_REDIS_URL)
-    database_url = harness.fresh_database(maintenance_url, DATABASE_NAME)
+    name = harness.database_name(DATABASE_NAME, args.smoke)
+    database_url = harness.fresh_database(maintenance_url, name)
     env = harness.service_env(database_url, redis_url, BENCH_REFERENCE_ENDPOINT="true")
     try:
         harness.migrate(env)
@@ -86,7 +93,7 @@ def main() -> None:
                 reference.add(harness.drive(touch, args.concurrency, slice_s, 200))
     finally:
         if not args.keep_database:
-            harness.drop_database(maintenance_url, DATABASE_NAME)
+            harness.drop_database(maintenance_url, name)
 
     ratio = calcs.per_second / reference.per_second if reference.per_second else 0.0
     print(

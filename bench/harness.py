@@ -279,7 +279,7 @@ def drive(send: Request, concurrency: int, duration_s: float, expected_status: i
                 try:
                     response = send(session, index)
                     status = response.status_code
-                except requests.RequestException as exc:
+                except Exception as exc:  # counted, not lost with the thread: the run reports it
                     status = type(exc).__name__
                 elapsed = time.perf_counter() - began
                 if status == expected_status:
@@ -308,3 +308,147 @@ def emit(figures: dict[str, object]) -> None:
     import json
 
     print(json.dumps(figures, ensure_ascii=False, sort_keys=True))
+
+
+def database_name(base: str, smoke: bool) -> str:
+    """The benchmark's database name; a smoke run gets one of its own, so that it can run beside others."""
+    return f"{base}_smoke_{os.getpid()}" if smoke else base
+
+
+# -- wrk, a load driver in C (so that the client's own cost stays small beside the server's) --
+
+
+def ensure_wrk() -> str | None:
+    """The path of `wrk`; installed with apt-get first when missing and running as root. None if neither."""
+    import shutil
+
+    found = shutil.which("wrk")
+    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return found
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "timeout": 300}
+    install = ["apt-get", "install", "-y", "-q", "wrk"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        if subprocess.run(install, env=env, check=False, **quiet).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], env=env, check=False, **quiet)
+            subprocess.run(install, env=env, check=False, **quiet)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return shutil.which("wrk")
+
+
+# Reports a run as one line: its counts, then latency quantiles on a fixed grid (microseconds), so
+# that the rounds of one endpoint can be merged afterwards into one distribution.
+WRK_DONE = """
+function done(summary, latency, requests)
+  local e = summary.errors
+  local q = {}
+  for i = 1, 400 do q[i] = string.format("%d", latency:percentile(i / 4)) end
+  io.write(string.format('WRK_JSON {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,' ..
+    '"write":%d,"status":%d,"timeout":%d,"quantiles_us":[%s]}\\n', summary.requests,
+    summary.duration, e.connect, e.read, e.write, e.status, e.timeout, table.concat(q, ",")))
+end
+"""
+
+
+def wrk_script(
+    method: str = "POST",
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
+    tokens: list[str] | None = None,
+) -> str:
+    """A wrk Lua script: one request, its bearer token rotated over `tokens` when given."""
+    import json
+
+    lines = [f"wrk.method = {json.dumps(method)}"]
+    if body is not None:
+        lines.append(f"wrk.body = {json.dumps(body)}")
+    for name, value in (headers or {}).items():
+        lines.append(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}")
+    if tokens:
+        # Each wrk thread starts at its own place in the list and steps through it.
+        lines += [
+            "local tokens = {" + ",".join(json.dumps(token) for token in tokens) + "}",
+            "local made = 0",
+            "function setup(thread) thread:set('offset', made); made = made + 1 end",
+            "local n = 0",
+            "function request()",
+            "  n = n + 1",
+            "  local i = ((offset or 0) * 7919 + n) % #tokens + 1",
+            "  wrk.headers['Authorization'] = 'Bearer ' .. tokens[i]",
+            "  return wrk.format()",
+            "end",
+        ]
+    return "\n".join(lines) + "\n" + WRK_DONE
+
+
+@dataclass
+class WrkResult:
+    """The rounds of one endpoint under wrk: requests, failures, seconds and latency quantiles."""
+
+    requests: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    # (latency in seconds, weight in requests) pairs: each round's quantile grid, weighted by its size.
+    samples: list[tuple[float, float]] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> int:
+        return self.requests - self.failed
+
+    @property
+    def per_second(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def percentile_ms(self, fraction: float) -> float:
+        total = sum(weight for _, weight in self.samples)
+        if not total:
+            return 0.0
+        seen = 0.0
+        for latency, weight in sorted(self.samples):
+            seen += weight
+            if seen >= fraction * total:
+                return latency * 1000
+        return self.samples[-1][0] * 1000
+
+
+def run_wrk(
+    wrk: str,
+    url: str,
+    script: Path,
+    connections: int,
+    duration_s: float,
+    result: WrkResult | None = None,
+    threads: int = 2,
+) -> WrkResult:
+    """One wrk run against `url`, added to `result`. Non-2xx/3xx answers and socket errors count as failed."""
+    import json
+
+    result = result or WrkResult()
+    args = [
+        wrk,
+        f"-t{max(1, min(threads, connections))}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration_s))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=duration_s + 120, check=False)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
+    if done.returncode != 0 or line is None:
+        raise StackError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    figures = json.loads(line.removeprefix("WRK_JSON "))
+    failed = {key: figures[key] for key in ("status", "read", "write", "timeout", "connect") if figures[key]}
+    result.requests += figures["requests"]
+    result.failed += figures["status"]
+    result.seconds += figures["duration_us"] / 1e6
+    for key, count in failed.items():
+        result.errors[key] = result.errors.get(key, 0) + count
+    quantiles = figures["quantiles_us"]
+    weight = figures["requests"] / len(quantiles)
+    result.samples += [(q / 1e6, weight) for q in quantiles]
+    return result

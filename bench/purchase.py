@@ -9,11 +9,22 @@ The three alternate in slices (`--rounds`), after a warm-up, so that a machine w
 affects them alike.
 Afterwards it checks the pool: no gram oversold, every paid order fulfilled, the audit clean.
 The last line is JSON: orders_per_s, purchases_per_s, p50_ms, p99_ms, reference_per_s, ratio, oversold_g.
+
+`--driver wrk` drives the load with wrk (a load driver in C) instead of Python threads, and
+alternates, in the same run: (a) the lean reference, a bare Flask app of bench/lean_app.py (one
+psycopg connection per worker, one conditional UPDATE and one INSERT) under the same gunicorn
+settings and database server; (b) the project's `POST /api/v1/_reference/touch` through its full
+stack; (c) `POST /api/v1/orders` (one_yuan, one unit), the users' tokens rotated by a Lua script.
+Its last line is JSON with lean, reference and orders, each {per_s, p50_ms, p99_ms, ratio} where
+ratio is to the lean reference.
+
+`--smoke` shrinks every size, so that a run takes seconds (the test suite runs it).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import secrets
@@ -24,17 +35,26 @@ from types import SimpleNamespace
 
 from sqlalchemy import create_engine, func, select
 
+from bench import lean_app
 from bench.harness import (
     DEFAULT_MAINTENANCE_URL,
     DEFAULT_REDIS_URL,
     LoadResult,
+    StackError,
+    WrkResult,
+    database_name,
     drive,
+    drop_database,
     emit,
+    ensure_wrk,
     fresh_database,
     gunicorn,
+    gunicorn_process,
     migrate,
+    run_wrk,
     sandbox_logins,
     service_env,
+    wrk_script,
 )
 
 APPID = "wxbench0000000001"
@@ -98,7 +118,7 @@ def signed_callback(fake, out_trade_no: str, amount_fen: int, openid: str):
         },
     }
     event = fake._event("TRANSACTION.SUCCESS", "transaction", "支付成功", resource, None)
-    return fake._signed_callback(event, timestamp=None, forge_signature=False, use_certificate=False)
+    return fake._signed_callback(event, timestamp=None, age_s=0, forge_signature=False, use_certificate=False)
 
 
 def stock(url: str, tonnes: int) -> None:
@@ -187,12 +207,16 @@ def audit_violations(env: dict[str, str]) -> int:
     return 0 if done.returncode == 0 else max(1, done.stdout.count("\n"))
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=16, help="concurrent simulated users")
-    parser.add_argument("--duration", type=float, default=15, help="seconds of load per phase")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="alternating slices per phase, so all see the same machine"
+        "--users", type=int, default=16, help="simulated users (client threads with --driver threads)"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=15, help="seconds of load per endpoint, all rounds together"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating slices per endpoint, so all see the same machine"
     )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--tonnes", type=int, default=2_000, help="credits in the pool")
@@ -203,14 +227,37 @@ def main() -> None:
         help="wechatpay_v3: prepay over the wire to the faked WeChat Pay and signed callbacks (default); "
         "sandbox: no WeChat round trip, to see the service's own share",
     )
+    parser.add_argument(
+        "--driver",
+        choices=["threads", "wrk"],
+        default="threads",
+        help="threads: Python client threads (default); wrk: wrk against a lean reference, the reference "
+        "endpoint and order creation",
+    )
+    parser.add_argument("--connections", type=int, default=16, help="(wrk) open connections")
+    parser.add_argument("--wrk-threads", type=int, default=2, help="(wrk) wrk's own threads")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds: does it run at all")
     args = parser.parse_args()
+    if args.smoke:
+        args.users, args.duration, args.rounds, args.workers = 2, 1, 1, 1
+        args.tonnes, args.connections, args.wrk_threads = 100, 2, 1
+    return args
 
+
+def main() -> None:
+    args = parse_args()
+    wrk = None
+    if args.driver == "wrk":
+        wrk = ensure_wrk()
+        if wrk is None:
+            raise SystemExit("wrk is not installed and could not be (apt-get install wrk, as root)")
     maintenance = os.environ.get("BENCH_DATABASE_URL", DEFAULT_MAINTENANCE_URL)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL)
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
-    url = fresh_database(maintenance, "carbon_bench_purchase")
+    name = database_name("carbon_bench_purchase", args.smoke)
+    url = fresh_database(maintenance, name)
     fake_process, fake = start_fake_wechatpay()
     keys = Path(tempfile.mkdtemp(prefix="bench-wechatpay-"))
     env = service_env(
@@ -222,82 +269,161 @@ def main() -> None:
     )
     if args.provider == "sandbox":
         env["PAYMENT_PROVIDER"] = "sandbox"
-    migrate(env)
-    stock(url, args.tonnes)
     try:
-        with gunicorn(env, args.workers) as base:
-            tokens = sandbox_logins(base, args.users, "bench")
-            headers = [{"Authorization": f"Bearer {token}"} for token in tokens]
-
-            def reference(session, _index):
-                return session.post(f"{base}/api/v1/_reference/touch", timeout=10)
-
-            def create(session, index):
-                return session.post(
-                    f"{base}/api/v1/orders",
-                    json={"product": "one_yuan", "units": 1},
-                    headers=headers[index],
-                    timeout=30,
-                )
-
-            def purchase(session, index):
-                placed = create(session, index)
-                if placed.status_code != 201:
-                    return placed
-                order = placed.json()["order"]
-                if args.provider == "sandbox":
-                    return session.post(
-                        f"{base}/api/v1/sandbox/orders/{order['out_trade_no']}/pay",
-                        headers=headers[index],
-                        timeout=30,
-                    )
-                callback = signed_callback(fake, order["out_trade_no"], order["amount_fen"], f"bench-{index}")
-                return session.post(
-                    f"{base}/api/v1/payments/wechatpay_v3/notify",
-                    data=callback.body,
-                    headers={"Content-Type": "application/json", **callback.headers},
-                    timeout=30,
-                )
-
-            drive(reference, args.users, 2)  # warm-up
-            drive(create, args.users, 2, expected_status=201)
-            ref, orders, purchases = LoadResult(), LoadResult(), LoadResult()
-            slice_s = args.duration / args.rounds
-            for _ in range(args.rounds):
-                ref.add(drive(reference, args.users, slice_s))
-                orders.add(drive(create, args.users, slice_s, expected_status=201))
-                purchases.add(drive(purchase, args.users, slice_s))
-        figures = pool_figures(url)
+        migrate(env)
+        stock(url, args.tonnes)
+        figures = wrk_rounds(args, wrk, env, url) if wrk is not None else thread_rounds(args, env, fake)
+        pool = pool_figures(url)
         violations = audit_violations(env)
     finally:
         fake_process.kill()
+        if args.smoke:
+            drop_database(maintenance, name)
+    print(f"pool: {pool}  audit violations: {violations}")
+    figures.update(
+        oversold_g=pool["oversold_g"],
+        paid_not_fulfilled=pool["paid_not_fulfilled"],
+        audit_violations=violations,
+    )
+    emit(figures)
+
+
+def _line(name: str, result: LoadResult | WrkResult) -> str:
+    return (
+        f"{name:10s} {result.ok:7d} in {result.seconds:5.1f} s = {result.per_second:8.1f}/s  "
+        f"p50 {result.percentile_ms(0.5):6.1f} ms  p99 {result.percentile_ms(0.99):7.1f} ms  "
+        f"errors {result.errors}"
+    )
+
+
+def thread_rounds(args: argparse.Namespace, env: dict[str, str], fake) -> dict[str, object]:
+    """Python client threads: the reference, order creation and whole purchases, in alternating slices."""
+    warmup_s = 0.3 if args.smoke else 2
+    with gunicorn(env, args.workers) as base:
+        tokens = sandbox_logins(base, args.users, "bench")
+        headers = [{"Authorization": f"Bearer {token}"} for token in tokens]
+
+        def reference(session, _index):
+            return session.post(f"{base}/api/v1/_reference/touch", timeout=10)
+
+        def create(session, index):
+            return session.post(
+                f"{base}/api/v1/orders",
+                json={"product": "one_yuan", "units": 1},
+                headers=headers[index],
+                timeout=30,
+            )
+
+        def purchase(session, index):
+            placed = create(session, index)
+            if placed.status_code != 201:
+                return placed
+            order = placed.json()["order"]
+            if args.provider == "sandbox":
+                return session.post(
+                    f"{base}/api/v1/sandbox/orders/{order['out_trade_no']}/pay",
+                    headers=headers[index],
+                    timeout=30,
+                )
+            callback = signed_callback(fake, order["out_trade_no"], order["amount_fen"], f"bench-{index}")
+            return session.post(
+                f"{base}/api/v1/payments/wechatpay_v3/notify",
+                data=callback.body,
+                headers={"Content-Type": "application/json", **callback.headers},
+                timeout=30,
+            )
+
+        drive(reference, args.users, warmup_s)
+        drive(create, args.users, warmup_s, expected_status=201)
+        ref, orders, purchases = LoadResult(), LoadResult(), LoadResult()
+        slice_s = args.duration / args.rounds
+        for _ in range(args.rounds):
+            ref.add(drive(reference, args.users, slice_s))
+            orders.add(drive(create, args.users, slice_s, expected_status=201))
+            purchases.add(drive(purchase, args.users, slice_s))
 
     for name, result in (("reference", ref), ("orders", orders), ("purchases", purchases)):
-        print(
-            f"{name:10s} {result.ok:7d} in {result.seconds:5.1f} s = {result.per_second:8.1f}/s  "
-            f"p50 {result.percentile_ms(0.5):6.1f} ms  p99 {result.percentile_ms(0.99):7.1f} ms  "
-            f"errors {result.errors}"
-        )
-    print(f"pool: {figures}  audit violations: {violations}")
-    emit(
-        {
-            "provider": args.provider,
-            "users": args.users,
-            "workers": args.workers,
-            "reference_per_s": round(ref.per_second, 1),
-            "orders_per_s": round(orders.per_second, 1),
-            "purchases_per_s": round(purchases.per_second, 1),
-            "p50_ms": round(orders.percentile_ms(0.5), 1),
-            "p99_ms": round(orders.percentile_ms(0.99), 1),
-            "purchase_p50_ms": round(purchases.percentile_ms(0.5), 1),
-            "purchase_p99_ms": round(purchases.percentile_ms(0.99), 1),
-            "ratio": round(orders.per_second / ref.per_second, 3) if ref.per_second else 0.0,
-            "oversold_g": figures["oversold_g"],
-            "paid_not_fulfilled": figures["paid_not_fulfilled"],
-            "audit_violations": violations,
-            "errors": sum(ref.errors.values()) + sum(orders.errors.values()) + sum(purchases.errors.values()),
+        print(_line(name, result))
+    return {
+        "driver": "threads",
+        "provider": args.provider,
+        "users": args.users,
+        "workers": args.workers,
+        "reference_per_s": round(ref.per_second, 1),
+        "orders_per_s": round(orders.per_second, 1),
+        "purchases_per_s": round(purchases.per_second, 1),
+        "p50_ms": round(orders.percentile_ms(0.5), 1),
+        "p99_ms": round(orders.percentile_ms(0.99), 1),
+        "purchase_p50_ms": round(purchases.percentile_ms(0.5), 1),
+        "purchase_p99_ms": round(purchases.percentile_ms(0.99), 1),
+        "ratio": round(orders.per_second / ref.per_second, 3) if ref.per_second else 0.0,
+        "errors": sum(ref.errors.values()) + sum(orders.errors.values()) + sum(purchases.errors.values()),
+    }
+
+
+def wrk_rounds(args: argparse.Namespace, wrk: str, env: dict[str, str], url: str) -> dict[str, object]:
+    """wrk against the lean reference, the project's reference endpoint and order creation, alternating."""
+    lean_app.create_tables(url)
+    lean_env = {**env, "LEAN_DATABASE_URL": url}
+    scripts = Path(tempfile.mkdtemp(prefix="bench-wrk-"))
+    post = scripts / "post.lua"
+    post.write_text(wrk_script("POST"))
+    try:
+        with (
+            gunicorn_process(lean_env, args.workers, app="bench.lean_app:app") as lean,
+            gunicorn_process(env, args.workers) as service,
+        ):
+            tokens = sandbox_logins(service.base, args.users, "bench")
+            create = scripts / "orders.lua"
+            create.write_text(
+                wrk_script(
+                    "POST",
+                    body=json.dumps({"product": "one_yuan", "units": 1}),
+                    headers={"Content-Type": "application/json"},
+                    tokens=tokens,
+                )
+            )
+            targets = {
+                "lean": (f"{lean.base}/order", post),
+                "reference": (f"{service.base}/api/v1/_reference/touch", post),
+                "orders": (f"{service.base}/api/v1/orders", create),
+            }
+            for target, script in targets.values() if not args.smoke else ():  # warm-up
+                run_wrk(wrk, target, script, args.connections, 1, threads=args.wrk_threads)
+            results = {name: WrkResult() for name in targets}
+            round_s = args.duration / args.rounds
+            for _ in range(args.rounds):
+                for name, (target, script) in targets.items():
+                    run_wrk(wrk, target, script, args.connections, round_s, results[name], args.wrk_threads)
+    except StackError as exc:
+        raise SystemExit(str(exc)) from exc
+    finally:
+        for script in scripts.iterdir():
+            script.unlink()
+        scripts.rmdir()
+
+    lean_per_s = results["lean"].per_second
+    figures: dict[str, object] = {
+        "driver": "wrk",
+        "provider": args.provider,
+        "connections": args.connections,
+        "users": args.users,
+        "workers": args.workers,
+        "rounds": args.rounds,
+        "round_s": max(1, round(args.duration / args.rounds)),
+        "errors": sum(sum(result.errors.values()) for result in results.values()),
+    }
+    for name, result in results.items():
+        print(_line(name, result))
+        figures[name] = {
+            "per_s": round(result.per_second, 1),
+            "p50_ms": round(result.percentile_ms(0.5), 1),
+            "p99_ms": round(result.percentile_ms(0.99), 1),
+            "ratio": round(result.per_second / lean_per_s, 3) if lean_per_s else 0.0,
+            "requests": result.requests,
+            "failed": result.failed,
         }
-    )
+    return figures
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark: reconcile a 1,000,000-line WeChat Pay trade bill against 1,000,000 orders on PostgreSQL.
 
-    python -m bench.reconcile [--orders 1000000] [--refunds 10000] [--keep]
+    python -m bench.reconcile [--orders 1000000] [--refunds 10000] [--keep] [--smoke]
 
 1. Creates a fresh database `carbon_bench_reconcile` on the server of `BENCH_DATABASE_URL` (its
    maintenance database; default postgresql://root@127.0.0.1:5432/test) and runs `alembic upgrade head`.
@@ -13,7 +13,10 @@
    measured in the same run, that process then only parses the file, without the database.
 
 Prints its figures; the last line is one JSON object: lines, seconds, peak_rss_mb, planted, found.
-The bill file and the database are removed at the end (`--keep` keeps them).
+The bill file and the database are removed at the end (`--keep` keeps them). `--smoke` shrinks the
+sizes (2,000 orders, 40 refunds; a smoke run has a database of its own) so that a run takes seconds.
+The COPY column lists are completed from the tables' actual columns (`copy_columns`), so that a
+migration adding a required column does not break the benchmark.
 """
 
 from __future__ import annotations
@@ -70,24 +73,24 @@ def _sqlalchemy_url(url: str) -> str:
 # -- 1. the database --
 
 
-def drop_database(maintenance_url: str) -> None:
+def drop_database(maintenance_url: str, name: str = DB_NAME) -> None:
     from sqlalchemy import create_engine, text
 
     admin = create_engine(_sqlalchemy_url(maintenance_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
 
 
-def create_database(maintenance_url: str) -> str:
+def create_database(maintenance_url: str, name: str = DB_NAME) -> str:
     from sqlalchemy import create_engine, text
 
     admin = create_engine(_sqlalchemy_url(maintenance_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{DB_NAME}"'))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    url = _url(maintenance_url, DB_NAME)
+    url = _url(maintenance_url, name)
     from alembic import command
     from alembic.config import Config
 
@@ -107,6 +110,66 @@ def _clock(i: int, n: int) -> str:
     return f"{BILL_DATE} {second // 3600:02d}:{second % 3600 // 60:02d}:{second % 60:02d}"
 
 
+# What a column that is NOT NULL, has no default and is not named by a COPY gets, by its type.
+FILL_BY_TYPE = {
+    "boolean": "false",
+    "smallint": "0",
+    "integer": "0",
+    "bigint": "0",
+    "numeric": "0",
+    "double precision": "0",
+    "real": "0",
+    "character varying": "",
+    "text": "",
+    "character": "",
+    "json": "{}",
+    "jsonb": "{}",
+    "date": f"{BILL_DATE}",
+    "timestamp with time zone": f"{BILL_DATE} 00:00:00+08",
+    "timestamp without time zone": f"{BILL_DATE} 00:00:00",
+}
+
+
+def copy_columns(conn, table: str, named: str) -> tuple[str, str]:
+    """The column list of a COPY into `table` that names `named` (comma-separated), completed with
+    every column the table requires and `named` leaves out (NOT NULL, no default, not generated),
+    and the tab-separated text that fills them, to end each line with (empty when none is missing).
+
+    Built from the table's actual columns, so that a migration adding a required column does not
+    break the benchmark; a required column of a type without a neutral value stops it, by name.
+    """
+    given = [name.strip() for name in named.split(",")]
+    rows = conn.execute(
+        "SELECT column_name, data_type, is_nullable = 'NO' AND column_default IS NULL"
+        " AND is_identity = 'NO' AND is_generated = 'NEVER'"
+        " FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = %s"
+        " ORDER BY ordinal_position",
+        (table,),
+    ).fetchall()
+    unknown = sorted(set(given) - {name for name, _, _ in rows})
+    if unknown:
+        raise SystemExit(f"bench.reconcile: {table} has no column {', '.join(unknown)}")
+    missing = [(name, kind) for name, kind, required in rows if required and name not in given]
+    fills = []
+    for name, kind in missing:
+        if kind not in FILL_BY_TYPE:
+            raise SystemExit(f"bench.reconcile: no value to fill {table}.{name} ({kind}) with")
+        fills.append(FILL_BY_TYPE[kind])
+    columns = ", ".join(given + [name for name, _ in missing])
+    return columns, "".join("\t" + value for value in fills)
+
+
+def insert_row(conn, table: str, values: dict[str, object]) -> int:
+    """Insert one row of `values` into `table`, its other required columns filled; gives its id."""
+    columns, fill = copy_columns(conn, table, ", ".join(values))
+    extra = fill.split("\t")[1:] if fill else []
+    params = [*values.values(), *extra]
+    marks = ", ".join(["%s"] * len(params))
+    return conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks}) RETURNING id", params).fetchone()[
+        0
+    ]
+
+
 def generate(url: str, path: Path, orders: int, refunds: int) -> dict:
     import psycopg
 
@@ -114,14 +177,17 @@ def generate(url: str, path: Path, orders: int, refunds: int) -> dict:
     planted: Counter[str] = Counter()
     conninfo = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(conninfo, autocommit=False) as conn:
-        user_id = conn.execute(
-            "INSERT INTO users (role, username, display_name, avatar_url, city, region, is_active, created_at)"
-            " VALUES ('user', 'bench-buyer', 'bench', '', '', '', true, now()) RETURNING id"
-        ).fetchone()[0]
+        user_id = insert_row(
+            conn,
+            "users",
+            {"role": "user", "username": "bench-buyer", "display_name": "bench", "is_active": True},
+        )
         refund_step = max(orders // max(refunds, 1), 1)
-        columns = (
+        columns, fill = copy_columns(
+            conn,
+            "orders",
             "out_trade_no, user_id, channel, status, grams, amount_fen, refunded_fen, refunded_g, units, "
-            "holder_name, provider, transaction_id, expires_at, paid_at, fulfilled_at, created_at"
+            "holder_name, provider, transaction_id, expires_at, paid_at, fulfilled_at, created_at",
         )
         with conn.cursor() as cur, cur.copy(f"COPY orders ({columns}) FROM STDIN") as copy:
             block: list[str] = []
@@ -133,7 +199,7 @@ def generate(url: str, path: Path, orders: int, refunds: int) -> dict:
                     f"CO{BILL_DATE:%Y%m%d}{i:012d}\t{user_id}\tone_yuan\t"
                     f"{'partially_refunded' if refunded else 'fulfilled'}\t{units * 10_000}\t{units * 100}\t"
                     f"{100 if refunded else 0}\t{10_000 if refunded else 0}\t{units}\t\twechatpay_v3\t"
-                    f"4200{i:020d}\t{paid}\t{paid}\t{paid}\t{paid}\n"
+                    f"4200{i:020d}\t{paid}\t{paid}\t{paid}\t{paid}{fill}\n"
                 )
                 if len(block) >= 20_000:
                     copy.write("".join(block))
@@ -143,25 +209,26 @@ def generate(url: str, path: Path, orders: int, refunds: int) -> dict:
                 paid = _clock(j, orders) + "+08"
                 block.append(
                     f"CM{BILL_DATE:%Y%m%d}{j:012d}\t{user_id}\tone_yuan\tawaiting_payment\t10000\t100\t0\t0\t1\t\t"
-                    f"wechatpay_v3\t\\N\t{paid}\t\\N\t\\N\t{paid}\n"
+                    f"wechatpay_v3\t\\N\t{paid}\t\\N\t\\N\t{paid}{fill}\n"
                 )
             copy.write("".join(block))
         first_id = conn.execute(
             "SELECT id FROM orders WHERE out_trade_no = %s", (f"CO{BILL_DATE:%Y%m%d}{0:012d}",)
         ).fetchone()[0]
-        with (
-            conn.cursor() as cur,
-            cur.copy(
-                "COPY refunds (order_id, out_refund_no, refund_id, grams, amount_fen, status, reason, "
-                "automatic, created_at, completed_at) FROM STDIN"
-            ) as copy,
-        ):
+        columns, fill = copy_columns(
+            conn,
+            "refunds",
+            "order_id, out_refund_no, refund_id, grams, amount_fen, status, reason, automatic, offline, "
+            "created_at, completed_at",
+        )
+        with conn.cursor() as cur, cur.copy(f"COPY refunds ({columns}) FROM STDIN") as copy:
             block = []
             for k in range(refunds):
                 i = k * refund_step + 3
                 at = _clock(i, orders) + "+08"
                 block.append(
-                    f"{first_id + i}\tRF{i:020d}\t5030{i:020d}\t10000\t100\tsucceeded\tbench\tfalse\t{at}\t{at}\n"
+                    f"{first_id + i}\tRF{i:020d}\t5030{i:020d}\t10000\t100\tsucceeded\tbench\tfalse\tfalse\t"
+                    f"{at}\t{at}{fill}\n"
                 )
             copy.write("".join(block))
         conn.commit()
@@ -329,7 +396,10 @@ def main() -> None:
     parser.add_argument("--url", help="(children) the benchmark database")
     parser.add_argument("--file", help="(children) the bill file")
     parser.add_argument("--keep", action="store_true", help="keep the bill file and the database")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds: does it run at all")
     args = parser.parse_args()
+    if args.smoke:
+        args.orders, args.refunds = 2_000, 40
     if args.phase == "generate":
         print(json.dumps(generate(args.url, Path(args.file), args.orders, args.refunds)))
         return
@@ -338,8 +408,9 @@ def main() -> None:
         return
 
     maintenance = os.environ.get("BENCH_DATABASE_URL", DEFAULT_MAINTENANCE_URL)
-    print(f"database {DB_NAME}: creating and migrating ...", flush=True)
-    url = create_database(maintenance)
+    name = f"{DB_NAME}_smoke_{os.getpid()}" if args.smoke else DB_NAME
+    print(f"database {name}: creating and migrating ...", flush=True)
+    url = create_database(maintenance, name)
     workdir = Path(tempfile.mkdtemp(prefix="bench-reconcile-"))
     bill = workdir / f"trade-bill-{BILL_DATE}.csv"
     try:
@@ -354,10 +425,10 @@ def main() -> None:
         done = _child("reconcile", "--url", url, "--file", str(bill))
     finally:
         if args.keep:
-            print(f"bill kept in {bill}, database {DB_NAME} kept")
+            print(f"bill kept in {bill}, database {name} kept")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-            drop_database(maintenance)
+            drop_database(maintenance, name)
     planted, found = made["planted"], done["found"]
     print(
         f"reconciled: run {done['status']}, {done['lines']:,} lines ({done['rows']:,} rows) in {done['seconds']} s "
