@@ -22,7 +22,7 @@ def auth_required(admin: bool = False) -> Callable[[Callable[..., Any]], Callabl
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = authenticate(request.headers.get("Authorization"))
+            principal = request_principal()
             if admin:
                 principal.require_admin()
             g.principal = principal
@@ -40,6 +40,19 @@ def auth_required(admin: bool = False) -> Callable[[Callable[..., Any]], Callabl
         return wrapper
 
     return decorator
+
+
+_RESOLVED = "carbon.principal"
+
+
+def request_principal() -> Principal:
+    """The principal of this request's bearer token, resolved once per request (the rate limit's
+    key and the view share it), or Unauthenticated."""
+    # Kept in the WSGI environ, which lives exactly as long as the request (an app context may not).
+    principal = request.environ.get(_RESOLVED)
+    if principal is None:
+        principal = request.environ[_RESOLVED] = authenticate(request.headers.get("Authorization"))
+    return principal
 
 
 def current_principal() -> Principal:

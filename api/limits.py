@@ -11,7 +11,7 @@ from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from services.accounts.tokens import authenticate
+from api.auth import request_principal
 from services.kernel.errors import DomainError
 
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
@@ -22,7 +22,7 @@ ADMIN_LOGIN_SCOPE = "admin-login"
 def per_caller() -> str:
     """The caller's user id when the token resolves (users share addresses behind carrier NAT), else the address."""
     try:
-        principal = authenticate(request.headers.get("Authorization"))
+        principal = request_principal()
     except DomainError:
         # Not logged in (or the store is down): the view refuses it; the address bucket counts the try.
         return f"addr:{request.remote_addr or 'unknown'}"

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from models import GRAMS_PER_TONNE, Order, utcnow
-from models.database import read_session, serialize_in
+from models.database import serialize_in, single_read
 from services.kernel.errors import ReservationLimitReached, TooManyOpenOrders
 from services.sales import order_states
 from services.sales.order_policy import OrderPolicy
@@ -37,11 +37,8 @@ def check_in(session: Session, user_id: int, grams: int, policy: OrderPolicy) ->
 
 def check(user_id: int, grams: int, policy: OrderPolicy) -> None:
     """The same refusal without a lock, for an early answer; `check_in` is the one that counts."""
-    session = read_session()
-    try:
-        _refuse_over_caps(session, user_id, grams, policy, utcnow())
-    finally:
-        session.rollback()
+    with single_read() as connection:  # one statement, no BEGIN/ROLLBACK round trips
+        _refuse_over_caps(connection, user_id, grams, policy, utcnow())
 
 
 def _lock_buyer(session: Session, user_id: int) -> None:
@@ -53,7 +50,9 @@ def _lock_buyer(session: Session, user_id: int) -> None:
     session.execute(text("UPDATE users SET id = id WHERE id = :user_id"), {"user_id": user_id})
 
 
-def _refuse_over_caps(session: Session, user_id: int, grams: int, policy: OrderPolicy, now: datetime) -> None:
+def _refuse_over_caps(
+    session: Session | Connection, user_id: int, grams: int, policy: OrderPolicy, now: datetime
+) -> None:
     count, held_g, first_expiry = session.execute(
         select(func.count(), func.coalesce(func.sum(Order.grams), 0), func.min(Order.expires_at)).where(
             Order.user_id == user_id,
