@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.accounts import _enum
@@ -32,6 +32,9 @@ class Channel(enum.StrEnum):
     INSTITUTIONAL = "institutional"
 
 
+OPEN_BY_PERSON = "organisation_id IS NULL AND status IN ('created', 'awaiting_payment')"
+
+
 class Order(TimestampMixin, Base):
     __tablename__ = "orders"
     __table_args__ = (
@@ -41,6 +44,14 @@ class Order(TimestampMixin, Base):
         CheckConstraint("refunded_g >= 0 AND refunded_g <= grams", name="refund_within_grams"),
         Index("ix_orders_status_expires_at", "status", "expires_at"),
         Index("ix_orders_user_id_created_at", "user_id", "created_at"),
+        # A person's open orders only: what the caps on unpaid orders and reserved grams count.
+        Index(
+            "ix_orders_open_by_user",
+            "user_id",
+            "expires_at",
+            postgresql_where=text(OPEN_BY_PERSON),
+            sqlite_where=text(OPEN_BY_PERSON),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
