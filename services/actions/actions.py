@@ -51,6 +51,7 @@ from services.actions.action_policy import ActionPolicy
 from services.actions.werun import WeRunDay, payload_hash, read_werun
 from services.kernel.beijing_time import today, week_id, week_start
 from services.kernel.errors import Conflict, UpstreamError, ValidationFailed
+from services.kernel.paging import objects_page
 
 TRIP_REF_MAX = 64
 
@@ -400,15 +401,11 @@ def list_my_actions(
         conditions.append(Action.date <= until)
     session = read_session()
     try:
-        total = session.scalar(select(func.count()).select_from(Action).where(*conditions)) or 0
-        rows = list(
-            session.scalars(
-                select(Action)
-                .where(*conditions)
-                .order_by(Action.date.desc(), Action.id.desc())
-                .offset((page - 1) * page_size)
-                .limit(page_size)
-            )
+        rows, total = objects_page(
+            session,
+            select(Action).where(*conditions).order_by(Action.date.desc(), Action.id.desc()),
+            page,
+            page_size,
         )
         for row in rows:
             session.expunge(row)

@@ -27,6 +27,7 @@ from models.database import read_session, serialize_in, unit_of_work
 from services.footprint.footprint_calculator import City, FactorTable, FactorValue, Province, grams_per_unit
 from services.kernel import audit, json_input
 from services.kernel.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from services.kernel.paging import objects_page, window
 
 FACTOR_COLUMNS = (
     "key",
@@ -493,11 +494,13 @@ def list_sets(page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
     total = session.scalar(select(func.count()).select_from(FactorSet)) or 0
     counts = select(Factor.set_id, func.count().label("n")).group_by(Factor.set_id).subquery()
     rows = session.execute(
-        select(FactorSet, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.set_id == FactorSet.id)
-        .order_by(FactorSet.version.desc())
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+        window(
+            select(FactorSet, func.coalesce(counts.c.n, 0))
+            .outerjoin(counts, counts.c.set_id == FactorSet.id)
+            .order_by(FactorSet.version.desc()),
+            page,
+            page_size,
+        )
     ).all()
     session.rollback()
     return [_set_summary(s, n) for s, n in rows], total
@@ -529,12 +532,9 @@ def list_factors(
     conditions = [Factor.set_id == set_id]
     if category:
         conditions.append(Factor.category == category)
-    total = session.scalar(select(func.count()).select_from(Factor).where(*conditions)) or 0
-    rows = session.scalars(
-        select(Factor).where(*conditions).order_by(Factor.key).limit(page_size).offset((page - 1) * page_size)
-    ).all()
+    page_of = objects_page(session, select(Factor).where(*conditions).order_by(Factor.key), page, page_size)
     session.rollback()
-    return list(rows), total
+    return page_of
 
 
 def current_set() -> dict[str, Any]:

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 
 from models import Channel, Footprint, PeriodType, User, utcnow
 from models.database import read_session, unit_of_work
@@ -16,6 +16,7 @@ from services.accounts.tokens import Principal
 from services.footprint import factor_library
 from services.footprint.footprint_calculator import FootprintInputError, calculate
 from services.kernel.errors import NotFound, ValidationFailed
+from services.kernel.paging import objects_page
 from services.sales import checkout
 from services.sales.order_policy import OrderPolicy
 from services.sales.orders import OrderRequest
@@ -85,18 +86,14 @@ def calculate_footprint(
 def list_footprints(user_id: int, page: int, page_size: int) -> tuple[list[Footprint], int]:
     """The user's footprints, newest first."""
     session = read_session()
-    total = (
-        session.scalar(select(func.count()).select_from(Footprint).where(Footprint.user_id == user_id)) or 0
+    page_of = objects_page(
+        session,
+        select(Footprint).where(Footprint.user_id == user_id).order_by(Footprint.id.desc()),
+        page,
+        page_size,
     )
-    rows = session.scalars(
-        select(Footprint)
-        .where(Footprint.user_id == user_id)
-        .order_by(Footprint.id.desc())
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    ).all()
     session.rollback()
-    return list(rows), total
+    return page_of
 
 
 def get_footprint(user_id: int, footprint_id: int) -> Footprint:

@@ -38,6 +38,7 @@ from models.database import read_session, unit_of_work
 from services.accounts.tokens import Principal
 from services.kernel.errors import InvalidState, NotFound, ValidationFailed
 from services.kernel.order_effects import Fulfilled, Refunded
+from services.kernel.paging import objects_page
 from services.neutralisation import event_factors
 
 CUSTOM_FACTOR = "custom"
@@ -183,9 +184,7 @@ def list_events(
     principal.require_member(organisation_id)
     session = read_session()
     query = select(Event).where(Event.organisation_id == organisation_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Event.id.desc()).offset((page - 1) * page_size).limit(page_size))
-    return list(rows), int(total)
+    return objects_page(session, query.order_by(Event.id.desc()), page, page_size)
 
 
 # -- planning -------------------------------------------------------------------------------------

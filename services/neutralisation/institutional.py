@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -29,6 +29,7 @@ from payments.interface import PaymentProvider
 from services.accounts.tokens import Principal
 from services.kernel.errors import NotFound, ValidationFailed
 from services.kernel.masking import mask_name
+from services.kernel.paging import objects_page
 from services.neutralisation.event_disclosure import credits_in
 from services.sales import credit_purchase
 from services.sales.credit_purchase import Purchase, PurchaseTerms
@@ -129,11 +130,7 @@ def list_claims(
     principal.require_member(organisation_id)
     session = read_session()
     query = select(InstitutionalClaim).where(InstitutionalClaim.organisation_id == organisation_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(InstitutionalClaim.id.desc()).offset((page - 1) * page_size).limit(page_size)
-    )
-    return list(rows), int(total)
+    return objects_page(session, query.order_by(InstitutionalClaim.id.desc()), page, page_size)
 
 
 # A claim is public only once its order was paid: before that it names a court, a case and a

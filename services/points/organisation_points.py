@@ -24,6 +24,7 @@ from models import Organisation, OrganisationPointsEntry, PointsKind, PointsSour
 from models.database import read_session
 from services.accounts.tokens import Principal
 from services.kernel.errors import NotFound
+from services.kernel.paging import objects_page
 from services.points import tiers
 from services.points.tiers import TierPolicy, TierStatus
 
@@ -135,15 +136,11 @@ def history(
     try:
         _require_organisation(session, organisation_id)
         mine = OrganisationPointsEntry.organisation_id == organisation_id
-        total = session.scalar(select(func.count()).where(mine)) or 0
-        entries = list(
-            session.scalars(
-                select(OrganisationPointsEntry)
-                .where(mine)
-                .order_by(OrganisationPointsEntry.id.desc())
-                .offset((page - 1) * page_size)
-                .limit(page_size)
-            )
+        entries, total = objects_page(
+            session,
+            select(OrganisationPointsEntry).where(mine).order_by(OrganisationPointsEntry.id.desc()),
+            page,
+            page_size,
         )
         for entry in entries:
             session.expunge(entry)

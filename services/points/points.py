@@ -46,6 +46,7 @@ from models import PointsBalance, PointsEntry, PointsKind, PointsSource, PointsS
 from models.database import read_session, unit_of_work
 from services.kernel import audit
 from services.kernel.errors import IdempotencyMismatch, InsufficientPoints, NotFound, ValidationFailed
+from services.kernel.paging import objects_page
 
 GRAMS_PER_KG = 1000
 SOURCE_ID_MAX = 64
@@ -379,15 +380,11 @@ def history(user_id: int, page: int = 1, page_size: int = 20) -> tuple[list[Poin
     """One page of the user's ledger entries, newest first, and the total number of entries."""
     session = read_session()
     try:
-        total = session.scalar(select(func.count()).where(PointsEntry.user_id == user_id)) or 0
-        entries = list(
-            session.scalars(
-                select(PointsEntry)
-                .where(PointsEntry.user_id == user_id)
-                .order_by(PointsEntry.id.desc())
-                .offset((page - 1) * page_size)
-                .limit(page_size)
-            )
+        entries, total = objects_page(
+            session,
+            select(PointsEntry).where(PointsEntry.user_id == user_id).order_by(PointsEntry.id.desc()),
+            page,
+            page_size,
         )
         for entry in entries:
             session.expunge(entry)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,7 @@ from models import CreditKind, Project, ProjectOwner
 from models.database import unit_of_work
 from services.kernel import audit
 from services.kernel.errors import Conflict, NotFound, ValidationFailed
+from services.kernel.paging import objects_page
 
 KIND_FIELDS = ("name", "registry_name", "description", "price_fen_per_t")
 OWNER_FIELDS = ("name", "kind", "county")
@@ -249,8 +250,5 @@ def list_projects(
         query = select(Project)
         if kind:
             query = query.where(Project.kind_code == kind)
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(
-            query.order_by(Project.id).offset((page - 1) * page_size).limit(page_size)
-        ).all()
+        rows, total = objects_page(session, query.order_by(Project.id), page, page_size)
         return [_loaded(p) for p in rows], total

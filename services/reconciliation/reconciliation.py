@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any, BinaryIO
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from models import (
     DiscrepancyKind,
@@ -34,6 +34,7 @@ from payments.errors import GatewayError, NotFoundAtProvider, PaymentError
 from payments.interface import PaymentProvider
 from services.kernel import audit
 from services.kernel.errors import Conflict, DomainError, NotFound, UpstreamError, ValidationFailed
+from services.kernel.paging import objects_page
 from services.reconciliation.reconciliation_matching import CHUNK_ROWS, BillMatcher
 from services.reconciliation.trade_bill import (
     BillFormatError,
@@ -269,15 +270,12 @@ def list_runs(
     if status is not None:
         conditions.append(ReconciliationRun.status == status)
     session = read_session()
-    total = session.scalar(select(func.count()).select_from(ReconciliationRun).where(*conditions)) or 0
-    rows = session.scalars(
-        select(ReconciliationRun)
-        .where(*conditions)
-        .order_by(ReconciliationRun.id.desc())
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    ).all()
-    return list(rows), int(total)
+    return objects_page(
+        session,
+        select(ReconciliationRun).where(*conditions).order_by(ReconciliationRun.id.desc()),
+        page,
+        page_size,
+    )
 
 
 def list_discrepancies(
@@ -299,8 +297,4 @@ def list_discrepancies(
     elif resolved is False:
         conditions.append(D.resolution.is_(None))
     session = read_session()
-    total = session.scalar(select(func.count()).select_from(D).where(*conditions)) or 0
-    rows = session.scalars(
-        select(D).where(*conditions).order_by(D.id).limit(page_size).offset((page - 1) * page_size)
-    ).all()
-    return list(rows), int(total)
+    return objects_page(session, select(D).where(*conditions).order_by(D.id), page, page_size)

@@ -57,6 +57,7 @@ from models.database import read_session, unit_of_work
 from services.kernel import audit, beijing_time
 from services.kernel.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from services.kernel.export_cells import csv_document
+from services.kernel.paging import objects_page, rows_page, total_of, window
 from services.kernel.web_urls import WEB_MESSAGE, is_web_url
 
 M = GRAMS_PER_TONNE
@@ -231,8 +232,7 @@ def list_retirable(
     query = retirable_tonnes(
         TonneFilter(kind_code, project_id, (batch_id,) if batch_id is not None else None)
     )
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = session.execute(query.offset((page - 1) * page_size).limit(page_size)).all()
+    rows, total = rows_page(session, query, page, page_size)
     batches = _batches(session, {batch_id for batch_id, _ in rows})
     items = [_tonne_view(batches[batch_id], tonne) for batch_id, tonne in rows]
     session.rollback()
@@ -328,10 +328,7 @@ def list_retirements(
         query = query.where(Retirement.status == status)
     if kind is not None:
         query = query.where(Retirement.kind_code == kind)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Retirement.id.desc()).offset((page - 1) * page_size).limit(page_size)
-    ).all()
+    rows, total = objects_page(session, query.order_by(Retirement.id.desc()), page, page_size)
     items = [_view(session, retirement) for retirement in rows]
     session.rollback()
     return items, int(total)
@@ -350,8 +347,7 @@ def list_tonnes(retirement_id: int, page: int, page_size: int) -> tuple[list[dic
     session = read_session()
     _retirement(session, retirement_id)
     query = _tonne_rows(session, retirement_id)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = session.scalars(query.offset((page - 1) * page_size).limit(page_size)).all()
+    rows, total = objects_page(session, query, page, page_size)
     batches = _batches(session, {row.batch_id for row in rows})
     items = [_tonne_view(batches[row.batch_id], row.tonne_index) for row in rows]
     session.rollback()
@@ -395,11 +391,13 @@ def list_beneficiaries(retirement_id: int, page: int, page_size: int) -> tuple[l
             Certificate.number,
         )
     )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = total_of(session, query)
     rows = session.execute(
-        query.order_by(RetiredTonne.batch_id, RetiredTonne.tonne_index, Order.out_trade_no)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
+        window(
+            query.order_by(RetiredTonne.batch_id, RetiredTonne.tonne_index, Order.out_trade_no),
+            page,
+            page_size,
+        )
     )
     items = [
         {

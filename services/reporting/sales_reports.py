@@ -25,6 +25,7 @@ from models import Channel, Order, OrderLine, Project, ProjectOwner
 from models.database import is_postgres, read_session
 from services.kernel.beijing_time import day_start_utc as day_start
 from services.kernel.errors import ValidationFailed
+from services.kernel.paging import total_of, window
 
 PERIODS = ("day", "week", "month")
 DIMENSIONS = (*PERIODS, "product", "kind", "project", "owner", "channel")
@@ -214,8 +215,8 @@ def sales_report(
     group_by = list(dict.fromkeys(group_by))
     query = _query(filters, group_by)
     session = read_session()
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.execute(query.limit(page_size).offset((page - 1) * page_size)).mappings().all()
+    total = total_of(session, query)
+    rows = session.execute(window(query, page, page_size)).mappings().all()
     session.rollback()
     return [_row(r) for r in rows], int(total)
 
