@@ -219,3 +219,56 @@ def test_pages_render_under_their_content_security_policy(client, live_server, b
     wait.until(seen.presence_of_element_located((By.CLASS_NAME, "card")))
     assert browser.execute_script(background) == "rgb(243, 247, 243)"  # the page's own <style>
     assert _policy_refusals(browser) == []
+
+
+def _overflowing(browser) -> list[str]:
+    """What on the page is wider than its box (the page itself, or a card scrolling sideways)."""
+    return browser.execute_script(
+        """
+        const out = [];
+        const root = document.documentElement;
+        if (root.scrollWidth > root.clientWidth) out.push(`page ${root.scrollWidth} > ${root.clientWidth}`);
+        document.querySelectorAll('.card').forEach((card, i) => {
+          if (card.scrollWidth > card.clientWidth + 1) out.push(`card ${i} ${card.scrollWidth} > ${card.clientWidth}`);
+        });
+        return out;
+        """
+    )
+
+
+def test_public_pages_read_on_a_phone_without_sideways_scrolling(client, live_server, browser):
+    """The event disclosure and the certificate verification page at 390 px wide, as on a phone."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as seen
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.support.events import create_event, organiser, publish, upload
+    from tests.support.factors import publish_library
+    from tests.support.pool import stock_pool
+    from tests.support.sales import buy
+
+    publish_library()
+    who = organiser(client, "phone-organiser", "手机会务")
+    event = create_event(client, who, name="海峡两岸低碳发展与绿色金融合作论坛暨年度颁奖典礼")
+    sources = f"/api/v1/events/{event['id']}/sources"
+    for body in (
+        {"kind": "venue_electricity", "activity": "12345.6", "factor_key": "electricity.grid.east"},
+        {"kind": "venue_fuel", "activity": "250.5", "factor_key": "fuel.natural_gas"},
+    ):
+        added = client.post(sources, json={"phase": "actual", **body}, headers=who["headers"])
+        assert added.status_code == 201, added.json
+    attendees = "name,origin_city,mode,return\n林一,厦门,hsr,yes\n王一,北京,flight,yes\n张一,杭州市,car,no\n"
+    assert upload(client, who, event["id"], attendees).status_code == 200
+    code = publish(client, who, event["id"])
+    stock_pool(tonnes=1)
+    buyer = bearer(login_user(client, "phone-buyer")[0])
+    buy(client, buyer, 2)
+    (certificate,) = client.get("/api/v1/me/certificates", headers=buyer).json
+    wait = WebDriverWait(browser, 30)
+    browser.set_window_size(390, 844)
+
+    for path in (f"/events/{code}/disclosure", f"/verify/{certificate['verification_code']}"):
+        browser.get(live_server + path)
+        wait.until(seen.presence_of_element_located((By.CLASS_NAME, "card")))
+        assert browser.execute_script("return window.innerWidth") <= 400
+        assert _overflowing(browser) == [], path
