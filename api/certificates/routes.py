@@ -11,6 +11,7 @@ from api.errors import ErrorSchema
 from services.certificates import certificates
 from services.certificates.certificate_pdf import format_grams, render_pdf
 from services.kernel.errors import NotFound
+from services.neutralisation import institutional
 
 blp = Blueprint("certificates", __name__, url_prefix="", description="Certificates and their verification")
 
@@ -100,3 +101,17 @@ def verify_page(code):
     except NotFound as exc:
         return Response(render_template("verify.html", result=None, code=code, message=exc.message), 404)
     return Response(render_template("verify.html", result=body, code=code, format_grams=format_grams), 200)
+
+
+@blp.route("/claims/<code>", methods=["GET"])
+@blp.response(
+    200, content_type="text/html", description="Mobile-friendly public record of a paid institutional claim"
+)
+@blp.alt_response(404, content_type="text/html", description="No paid claim has this code")
+def claim_page(code):
+    """The page a phone opens from an institutional claim certificate's link: the defendant masked."""
+    try:
+        body = institutional.public_claim(code)
+    except NotFound as exc:
+        return Response(render_template("claim_record.html", claim=None, message=exc.message), 404)
+    return Response(render_template("claim_record.html", claim=body, format_grams=format_grams), 200)

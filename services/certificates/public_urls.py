@@ -22,5 +22,6 @@ def event_disclosure_url(base_url: str, public_code: str) -> str:
 
 
 def claim_record_url(base_url: str, public_code: str) -> str:
-    """The public record of a paid institutional claim."""
-    return _join(base_url, f"/api/v1/public/institutional-claims/{public_code}")
+    """The mobile page of a paid institutional claim's public record (its JSON is
+    `/api/v1/public/institutional-claims/<code>`)."""
+    return _join(base_url, f"/claims/{public_code}")

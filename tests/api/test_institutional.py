@@ -63,8 +63,15 @@ def test_ecological_justice_claim_masks_the_defendant_in_public(client, court):
     pdf = client.get(pdf_url, headers=court["headers"])
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
-    assert f"/api/v1/public/institutional-claims/{claim['public_code']}" in text
+    assert f"/claims/{claim['public_code']}" in text  # the printed link opens the human page
     assert client.get(pdf_url).status_code == 401
+
+    page = client.get(f"/claims/{claim['public_code']}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.content_type.startswith("text/html")
+    assert "张*丰" in html and "张三丰" not in html and "(2026)闽0721刑初88号" in html
+    assert body["credits"]["serials"][0]["serial"] in html and 'name="viewport"' in html
+    assert client.get("/claims/UNKNOWN-CODE").status_code == 404
 
 
 def test_each_kind_requires_its_own_fields(client, court):

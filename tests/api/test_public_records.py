@@ -104,6 +104,7 @@ def test_every_public_key_is_a_code_never_a_sequential_id(app):
         )
         keyed[rule.endpoint] = rule
     assert set(keyed) == {
+        "certificates.claim_page",
         "certificates.verify",
         "certificates.verify_page",
         "events.disclosure",
@@ -141,11 +142,13 @@ def test_unpaid_and_unpublished_records_are_404_and_public_ones_open_by_their_co
         "events.disclosure": records["shown_event_code"],
         "events.disclosure_page": records["shown_event_code"],
         "institutional.public": records["paid_claim"]["public_code"],
+        "certificates.claim_page": records["paid_claim"]["public_code"],
     }
     hidden = {
         "events.disclosure": records["hidden_event"]["public_code"],
         "events.disclosure_page": records["hidden_event"]["public_code"],
         "institutional.public": records["unpaid_claim"]["public_code"],
+        "certificates.claim_page": records["unpaid_claim"]["public_code"],
     }
     rules = {r.endpoint: r for r in _public_keyed_get_rules(app) if r.arguments == {"code"}}
     assert set(rules) == set(opens)  # a new public record route says here what opens it
@@ -193,5 +196,5 @@ def test_printed_links_and_qr_codes_carry_the_code(app, client, records):
         headers=court["headers"],
     )
     claim_text = PdfReader(io.BytesIO(claim_pdf.data)).pages[0].extract_text()
-    assert f"/api/v1/public/institutional-claims/{claim['public_code']}" in claim_text
+    assert f"/claims/{claim['public_code']}" in claim_text
     assert not re.search(rf"/institutional-claims/{claim['id']}(\s|$)", claim_text)

@@ -10,7 +10,7 @@ from tests.support.accounts import bearer, login_user
 # Endpoints anyone may call: probes, docs, the public catalogue and verification, login, WeChat's callbacks,
 # event factors and the public disclosures of events and institutional claims.
 PUBLIC = re.compile(
-    r"^(static|health\.|api-docs\.|swagger_ui_file$|catalogue\.|rewards\.(list_rewards|get_reward)$|certificates\.verify(_page)?$|"
+    r"^(static|health\.|api-docs\.|swagger_ui_file$|catalogue\.|rewards\.(list_rewards|get_reward)$|certificates\.(verify(_page)?|claim_page)$|"
     r"accounts\.(login|admin_login)$|metrics$|payments\.(payment_notify|refund_notify)$|factors\.current$|transparency\.|console\.(static|login|logout)$|"
     r"events\.(factors|disclosure|disclosure_page)$|institutional\.public$)"
 )
