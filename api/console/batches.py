@@ -1,6 +1,6 @@
 """Console pages of the pool's batches: the list, and the import of a CSV or JSON file with a dry run.
 
-The dry run is the import itself (`services.pool.batch_import.import_batches_in`) in a transaction
+The dry run is the import itself (`services.pool.batch_import.check_import`) in a transaction
 that is always rolled back: every check the import makes (project codes, serial overlaps within the
 file and with the pool) is made, and nothing is written, not even the audit entry. The preview page
 carries the file, base64-encoded, to the form that imports it, so the admin does not choose it again.
@@ -20,7 +20,6 @@ from werkzeug.wrappers import Response
 from api.console import query
 from api.console.blueprint import bp, page_args
 from api.console.session_auth import admin_required, principal
-from models.database import read_session
 from services.kernel.errors import DomainError, ValidationFailed
 from services.pool import batch_import, batches
 
@@ -111,15 +110,12 @@ def _outcome(
 
 
 def _dry_run(upload: Upload) -> Outcome:
-    session = read_session()
     try:
-        summary = batch_import.import_batches_in(
-            session, upload.content, upload.fmt, actor_id=principal().user_id, source=upload.source
+        summary = batch_import.check_import(
+            upload.content, upload.fmt, actor_id=principal().user_id, source=upload.source
         )
     except DomainError as error:
         return _outcome(upload, error, None)
-    finally:
-        session.rollback()  # a dry run: the batches and the audit entry are never committed
     return _outcome(upload, None, summary)
 
 

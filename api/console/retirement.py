@@ -14,6 +14,7 @@ from api.console.blueprint import bp, page_args
 from api.console.session_auth import admin_required, principal
 from models import RetirementStatus
 from services.kernel.errors import DomainError, ValidationFailed
+from services.kernel.whole_numbers import parse_whole
 from services.registry import retirement as retirements
 from services.sales import catalogue
 
@@ -43,11 +44,12 @@ def _field(name: str, required: str | None = None) -> str:
 
 
 def _whole(name: str, value: str, low: int, high: int) -> int:
-    if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
+    number = parse_whole(value)
+    if number is None or not low <= number <= high:
         raise ValidationFailed(
             f"{name}: write a whole number from {low} to {high:,}.", errors={name: [f"{low} to {high}"]}
         )
-    return int(value)
+    return number
 
 
 def _batch_ids(text: str) -> list[int] | None:

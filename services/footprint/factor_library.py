@@ -28,6 +28,7 @@ from services.footprint.footprint_calculator import City, FactorTable, FactorVal
 from services.kernel import audit, json_input
 from services.kernel.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from services.kernel.paging import objects_page, window
+from services.kernel.whole_numbers import parse_whole
 
 FACTOR_COLUMNS = (
     "key",
@@ -213,7 +214,8 @@ def _factors(name: str, rows: list[dict[str, str]], problems: _Problems, offset:
         except InvalidOperation:
             if factor["value"]:
                 problems.add(name, number, "value", "not a decimal number")
-        if factor["year"] and (not factor["year"].isdigit() or not 1990 <= int(factor["year"]) <= 2100):
+        year = parse_whole(factor["year"]) if factor["year"] else None
+        if factor["year"] and (year is None or not 1990 <= year <= 2100):
             problems.add(name, number, "year", "a year between 1990 and 2100, or empty")
         if factor["unit"] and factor["category"] not in NON_EMISSION_CATEGORIES:
             try:

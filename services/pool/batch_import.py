@@ -24,11 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import GRAMS_PER_TONNE, Batch, Project
-from models.database import serialize_in, unit_of_work
+from models.database import read_session, serialize_in, unit_of_work
 from services.kernel import audit, json_input
 from services.kernel.beijing_time import BEIJING
 from services.kernel.errors import Conflict, ValidationFailed
 from services.kernel.web_urls import WEB_MESSAGE, is_web_url
+from services.kernel.whole_numbers import parse_whole
 
 FORMATS = ("csv", "json")
 REQUIRED_FIELDS = (
@@ -49,7 +50,6 @@ MAX_QUANTITY_T = 1_000_000_000
 FIRST_VINTAGE = 2000
 # Registries of the credits the pool sells are in China: "today" and "future" are Beijing time.
 _LENGTHS = {"project_code": 64, "serial_prefix": 64, "registry_ref": 200, "registry_url": 512}
-_DIGITS = re.compile(r"^\d+$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Serialises imports on PostgreSQL so two concurrent files cannot both pass the overlap check.
 
@@ -273,8 +273,8 @@ def _whole(raw: RawRow, name: str, errors: _Errors, default: int | None = None) 
         return None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and _DIGITS.match(value.strip()):
-        number = int(value.strip())
+    elif isinstance(value, str) and (parsed := parse_whole(value)) is not None:
+        number = parsed
     else:
         errors.at(raw, name, f"Must be a whole number of zero or more, not {value!r}.")
         return None
@@ -554,3 +554,19 @@ def import_batches(
     """Import every batch of a CSV or JSON file in one unit of work, or none of them."""
     with unit_of_work() as session:
         return import_batches_in(session, content, fmt, actor_id=actor_id, source=source, today=today)
+
+
+def check_import(
+    content: bytes | str,
+    fmt: str,
+    *,
+    actor_id: int | None,
+    source: str = "",
+) -> ImportSummary:
+    """A dry run of `import_batches`: every check it makes, inside a transaction that is rolled back,
+    so nothing (no batch, no audit entry) is written. On PostgreSQL it still consumes batch ids."""
+    session = read_session()
+    try:
+        return import_batches_in(session, content, fmt, actor_id=actor_id, source=source)
+    finally:
+        session.rollback()

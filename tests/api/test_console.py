@@ -517,6 +517,8 @@ def test_a_retirement_is_drafted_submitted_and_confirmed_from_the_list(client, a
         ({"kind": "FFCER", "max_tonnes": "0"}, "max_tonnes: write a whole number from 1"),
         ({"kind": "FFCER", "max_tonnes": "lots"}, "max_tonnes: write a whole number"),
         ({"kind": "FFCER", "project_id": "99999999999999999999"}, "project_id: write a whole number"),
+        ({"kind": "FFCER", "project_id": "9" * 5000}, "project_id: write a whole number"),
+        ({"kind": "FFCER", "batch_ids": "1 " + "7" * 5000}, "batch_ids: write a whole number"),
         ({"kind": "FFCER", "project_id": "424242"}, "Project 424242 does not exist"),
         ({"kind": "FFCER", "batch_ids": "1, x"}, "batch_ids: write a whole number"),
         ({"kind": "FFCER", "note": "n" * 2001}, "note: at most 2000 characters"),

@@ -24,16 +24,36 @@ class TestNoTrustedProxy:
         ).json
         assert answer == {"addr": "10.0.0.5", "scheme": "http"}
 
-    def test_a_forged_forwarded_address_does_not_open_a_fresh_login_bucket(self, client):
-        def attempt(forwarded: str) -> int:
-            return client.post(
-                "/api/v1/auth/admin-login",
-                json={"username": "nobody", "password": "guess"},
-                headers={"X-Forwarded-For": forwarded},
-            ).status_code
 
-        # The testing profile turns rate limits off; this only checks the route ignores the header.
-        assert {attempt(f"198.51.100.{n}") for n in range(3)} == {401}
+def _login_try(client, forwarded: str, username: str) -> int:
+    return client.post(
+        "/api/v1/auth/admin-login",
+        json={"username": username, "password": "guess"},
+        headers={"X-Forwarded-For": forwarded},
+        environ_base={"REMOTE_ADDR": "10.0.0.5"},
+    ).status_code
+
+
+class TestLoginBucketsWithoutAProxy:
+    @pytest.fixture
+    def app_overrides(self):
+        return {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "2 per minute"}
+
+    def test_a_forged_forwarded_address_does_not_open_a_fresh_bucket(self, client):
+        tries = [_login_try(client, f"198.51.100.{n}", "nobody") for n in range(3)]
+        assert tries == [401, 401, 429]  # one bucket: the peer's address, whatever the header says
+
+
+class TestLoginBucketsBehindOneProxy:
+    @pytest.fixture
+    def app_overrides(self):
+        return {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "2 per minute", "TRUSTED_PROXIES": 1}
+
+    def test_each_client_behind_the_proxy_has_its_own_bucket(self, client):
+        first = [_login_try(client, "203.0.113.1", "first") for _ in range(2)]
+        second = [_login_try(client, "203.0.113.2", "second") for _ in range(2)]
+        assert first == second == [401, 401]
+        assert _login_try(client, "203.0.113.1", "first") == 429
 
 
 class TestOneTrustedProxy:
