@@ -35,7 +35,7 @@ from types import SimpleNamespace
 
 from sqlalchemy import create_engine, func, select
 
-from bench import lean_app
+from bench import lean_app, profile
 from bench.harness import (
     DEFAULT_MAINTENANCE_URL,
     DEFAULT_REDIS_URL,
@@ -236,6 +236,9 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--connections", type=int, default=16, help="(wrk) open connections")
     parser.add_argument("--wrk-threads", type=int, default=2, help="(wrk) wrk's own threads")
+    parser.add_argument(
+        "--profile", action="store_true", help="(wrk) sample the workers with py-spy in the first round"
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, a few seconds: does it run at all")
     args = parser.parse_args()
     if args.smoke:
@@ -392,9 +395,14 @@ def wrk_rounds(args: argparse.Namespace, wrk: str, env: dict[str, str], url: str
                 run_wrk(wrk, target, script, args.connections, 1, threads=args.wrk_threads)
             results = {name: WrkResult() for name in targets}
             round_s = args.duration / args.rounds
-            for _ in range(args.rounds):
+            profiles = {}
+            for round_index in range(args.rounds):
                 for name, (target, script) in targets.items():
+                    sampled = args.profile and round_index == 0 and name != "lean"
+                    recorder = profile.start(service.process.pid, round_s) if sampled else None
                     run_wrk(wrk, target, script, args.connections, round_s, results[name], args.wrk_threads)
+                    if recorder is not None:
+                        profiles[name] = profile.finish(*recorder)
     except StackError as exc:
         raise SystemExit(str(exc)) from exc
     finally:
@@ -402,6 +410,8 @@ def wrk_rounds(args: argparse.Namespace, wrk: str, env: dict[str, str], url: str
             script.unlink()
         scripts.rmdir()
 
+    for name, sampled in profiles.items():
+        profile.print_profile(name, sampled)
     lean_per_s = results["lean"].per_second
     figures: dict[str, object] = {
         "driver": "wrk",

@@ -56,15 +56,16 @@ def place_order(
         existing = orders.replayed_order_id(principal.user_id, idempotency_key, request_hash)
         if existing is not None:
             return _again(existing, provider, policy)
-    payer_openid = _openid_of(principal.user_id)
+    priced = orders.quote(request, policy)
+    if request.organisation_id is None:
+        # Refused early, before WeChat Pay is asked; the order's own transaction checks again, locked.
+        payer_openid = order_caps.payer_checked(principal.user_id, priced.grams, policy)
+    else:
+        payer_openid = _openid_of(principal.user_id)
     if not payer_openid:
         raise ValidationFailed(
             "This account has no WeChat openid to pay with.", errors={"user": ["no openid"]}
         )
-    priced = orders.quote(request, policy)
-    if request.organisation_id is None:
-        # Refused early, before WeChat Pay is asked; the order's own transaction checks again, locked.
-        order_caps.check(principal.user_id, priced.grams, policy)
     now = utcnow()
     out_trade_no = orders.new_out_trade_no(now)
     expires_at = now + timedelta(seconds=policy.reservation_ttl_s)

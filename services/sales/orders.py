@@ -202,23 +202,23 @@ def _record_once(
         idempotency_key=(IDEMPOTENCY_SCOPE, idempotency_key, request_hash) if idempotency_key else None,
     )
     # A key already used is found before (place_order) or by the key row's unique index (a race).
+    capped = request.organisation_id is None
+    if is_postgres():
+        try:
+            written = order_rows.write_whole_order(order, policy if capped else None)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The connection broke: whether the transaction landed is found by the order's own number.
+            if (landed := _landed(out_trade_no)) is not None:
+                return landed
+            written = None
+        if written is not None:
+            return written
     with unit_of_work() as session:
-        if request.organisation_id is None:
-            # The buyer's lock is held until this transaction ends: past the one-statement write
-            # below (its own transaction, committed first) or with the rows written here.
+        if capped:
+            # The buyer's lock is held until this transaction ends, past the rows written here.
             order_caps.check_in(session, principal.user_id, priced.grams, policy)
-        if is_postgres():
-            try:
-                written = order_rows.write_whole_order(order)
-            except DBAPIError as exc:
-                if not exc.connection_invalidated:
-                    raise
-                # The connection broke: whether the statement landed is found by the order's own number.
-                if (landed_id := _landed_id(session, out_trade_no)) is not None:
-                    return load_order(landed_id)
-                written = None
-            if written is not None:
-                return written
         if idempotency_key:
             existing = _replay(session, principal.user_id, idempotency_key, request_hash)
             if existing is not None:

@@ -159,8 +159,8 @@ def test_an_order_whose_connection_broke_after_it_landed_is_answered_once(pg_cli
     token, _ = login_user(pg_client, "unlucky-buyer")
     write = order_rows.write_whole_order
 
-    def lands_then_breaks(order):
-        write(order)
+    def lands_then_breaks(order, capped_by=None):
+        write(order, capped_by)
         raise _broken_connection()
 
     monkeypatch.setattr(order_rows, "write_whole_order", lands_then_breaks)
@@ -184,7 +184,7 @@ def test_an_order_whose_connection_broke_before_it_landed_is_written_the_careful
     stock_pool(tonnes=1)
     token, _ = login_user(pg_client, "unluckier-buyer")
 
-    def breaks(_order):
+    def breaks(_order, _capped_by=None):
         raise _broken_connection()
 
     monkeypatch.setattr(order_rows, "write_whole_order", breaks)
@@ -193,3 +193,26 @@ def test_an_order_whose_connection_broke_before_it_landed_is_written_the_careful
     assert _counts() == (1, 1)
     assert _slices(placed.json["order"]["out_trade_no"]) == [(0, 10_000)]
     assert list(run_audit(pool_only=True)) == []
+
+
+@pytest.mark.parametrize("app_overrides", [{"DATABASE_POOL_SIZE": 10, "MAX_OPEN_ORDERS_PER_USER": 1}])
+def test_the_usual_order_is_written_by_the_whole_statement_and_caps_are_checked_in_it(pg_client, monkeypatch):
+    """A person's usual order never reaches the portable writer; an order over a cap is held back by
+    the statement itself and explained by the careful path, which writes nothing."""
+    from services.sales import order_caps
+
+    stock_pool(tonnes=1)
+    token, _ = login_user(pg_client, "steady-buyer")
+    careful: list[object] = []
+    write_new = order_rows.write_new_order
+    monkeypatch.setattr(order_rows, "write_new_order", lambda *args: careful.append(args) or write_new(*args))
+    placed = pg_client.post("/api/v1/orders", json=ONE_UNIT, headers=bearer(token))
+    assert placed.status_code == 201, placed.json
+    assert careful == []
+    # Past the early check (as when two orders race): the statement picks no batch, the careful
+    # path refuses with 429 before it writes.
+    monkeypatch.setattr(order_caps, "payer_checked", lambda user_id, grams, policy: "o-steady-buyer")
+    refused = pg_client.post("/api/v1/orders", json=ONE_UNIT, headers=bearer(token))
+    assert refused.status_code == 429, refused.json
+    assert careful == []
+    assert _counts() == (1, 1)
