@@ -50,6 +50,8 @@ def _blueprints(settings: dict[str, Any]) -> list[Any]:
 # Resource packages, each with a `routes.py` exposing `blp`.
 BLUEPRINT_MODULES: list[str] = [
     "api.accounts.routes",
+    "api.privacy_guide.routes",
+    "api.personal_data.routes",
     "api.organisations.routes",
     "api.audit_log.routes",
     "api.catalogue.routes",
@@ -68,18 +70,23 @@ BLUEPRINT_MODULES: list[str] = [
     "api.consents.routes",
     "api.partner_api.routes",
     "api.actions.routes",
+    "api.werun_sandbox.routes",
     "api.action_flags.routes",
     "api.rankings.routes",
     "api.admin_retirement.routes",
     "api.admin_payouts.routes",
     "api.admin_dashboard.routes",
     "api.transparency.routes",
+    "api.ledger.routes",
     "api.admin_reports.routes",
     "api.reconciliation.routes",
     "api.footprints.routes",
     "api.factors.routes",
     "api.events.routes",
     "api.institutional.routes",
+    "api.forestry.routes",
+    "api.land_compensation.routes",
+    "api.reductions.routes",
 ]
 # Served only with the setting BENCH_REFERENCE_ENDPOINT (benchmarks; refused in production).
 BENCH_REFERENCE_MODULE = "api.bench_reference.routes"

@@ -39,6 +39,7 @@ from bench import lean_app, profile
 from bench.harness import (
     DEFAULT_MAINTENANCE_URL,
     DEFAULT_REDIS_URL,
+    WRK_DONE,
     LoadResult,
     StackError,
     WrkResult,
@@ -182,6 +183,9 @@ def pool_figures(url: str) -> dict[str, int]:
         fulfilled_g = conn.scalar(
             select(func.coalesce(func.sum(Order.grams), 0)).where(Order.status == OrderStatus.FULFILLED.value)
         )
+        fulfilled_orders = conn.scalar(
+            select(func.count()).select_from(Order).where(Order.status == OrderStatus.FULFILLED.value)
+        )
     engine.dispose()
     return {
         "issued_g": int(issued),
@@ -190,6 +194,7 @@ def pool_figures(url: str) -> dict[str, int]:
         "sold_g": int(sold),
         "fulfilled_g": int(fulfilled_g),
         "paid_not_fulfilled": int(paid_not_fulfilled),
+        "fulfilled_orders": int(fulfilled_orders),
     }
 
 
@@ -275,7 +280,10 @@ def main() -> None:
     try:
         migrate(env)
         stock(url, args.tonnes)
-        figures = wrk_rounds(args, wrk, env, url) if wrk is not None else thread_rounds(args, env, fake)
+        if wrk is not None:
+            figures = wrk_rounds(args, wrk, env, url, fake if args.provider != "sandbox" else None)
+        else:
+            figures = thread_rounds(args, env, fake)
         pool = pool_figures(url)
         violations = audit_violations(env)
     finally:
@@ -364,8 +372,11 @@ def thread_rounds(args: argparse.Namespace, env: dict[str, str], fake) -> dict[s
     }
 
 
-def wrk_rounds(args: argparse.Namespace, wrk: str, env: dict[str, str], url: str) -> dict[str, object]:
-    """wrk against the lean reference, the project's reference endpoint and order creation, alternating."""
+def wrk_rounds(
+    args: argparse.Namespace, wrk: str, env: dict[str, str], url: str, fake=None
+) -> dict[str, object]:
+    """wrk against the lean reference, the project's reference endpoint, order creation and (with
+    WeChat Pay's fake) the payment callbacks of those orders, alternating."""
     lean_app.create_tables(url)
     lean_env = {**env, "LEAN_DATABASE_URL": url}
     scripts = Path(tempfile.mkdtemp(prefix="bench-wrk-"))
@@ -393,9 +404,12 @@ def wrk_rounds(args: argparse.Namespace, wrk: str, env: dict[str, str], url: str
             }
             for target, script in targets.values() if not args.smoke else ():  # warm-up
                 run_wrk(wrk, target, script, args.connections, 1, threads=args.wrk_threads)
-            results = {name: WrkResult() for name in targets}
+            results = {name: WrkResult() for name in (*targets, "callbacks")}
             round_s = args.duration / args.rounds
             profiles = {}
+            notify = f"{service.base}/api/v1/payments/wechatpay_v3/notify"
+            called_back: set[str] = set()
+            fulfilled = 0
             for round_index in range(args.rounds):
                 for name, (target, script) in targets.items():
                     sampled = args.profile and round_index == 0 and name != "lean"
@@ -403,6 +417,19 @@ def wrk_rounds(args: argparse.Namespace, wrk: str, env: dict[str, str], url: str
                     run_wrk(wrk, target, script, args.connections, round_s, results[name], args.wrk_threads)
                     if recorder is not None:
                         profiles[name] = profile.finish(*recorder)
+                if fake is None:
+                    continue
+                # Whole purchases: every order this run made so far is paid, by a signed callback each.
+                callbacks = scripts / "callbacks.lua"
+                callbacks.write_text(callback_script(fake, open_orders(url, called_back)))
+                sampled = args.profile and round_index == 0
+                recorder = profile.start(service.process.pid, round_s) if sampled else None
+                run_wrk(
+                    wrk, notify, callbacks, args.connections, round_s, results["callbacks"], args.wrk_threads
+                )
+                if recorder is not None:
+                    profiles["callbacks"] = profile.finish(*recorder)
+                fulfilled = pool_figures(url)["fulfilled_orders"]
     except StackError as exc:
         raise SystemExit(str(exc)) from exc
     finally:
@@ -413,6 +440,7 @@ def wrk_rounds(args: argparse.Namespace, wrk: str, env: dict[str, str], url: str
     for name, sampled in profiles.items():
         profile.print_profile(name, sampled)
     lean_per_s = results["lean"].per_second
+    callbacks = results.pop("callbacks")
     figures: dict[str, object] = {
         "driver": "wrk",
         "provider": args.provider,
@@ -433,7 +461,73 @@ def wrk_rounds(args: argparse.Namespace, wrk: str, env: dict[str, str], url: str
             "requests": result.requests,
             "failed": result.failed,
         }
+    if callbacks.seconds:
+        # Orders paid and fulfilled per second of callback load, counted in the database (a callback
+        # WeChat Pay delivers again is acknowledged, not fulfilled twice).
+        fulfilled_per_s = fulfilled / callbacks.seconds
+        print(_line("callbacks", callbacks) + f"  fulfilled {fulfilled_per_s:.1f}/s")
+        orders_per_s = results["orders"].per_second
+        # A purchase is one order and one callback on the same machine: their times add up.
+        purchases = 1 / (1 / orders_per_s + 1 / fulfilled_per_s) if orders_per_s and fulfilled_per_s else 0.0
+        figures["callbacks"] = {
+            "per_s": round(callbacks.per_second, 1),
+            "fulfilled_per_s": round(fulfilled_per_s, 1),
+            "p50_ms": round(callbacks.percentile_ms(0.5), 1),
+            "p99_ms": round(callbacks.percentile_ms(0.99), 1),
+            "requests": callbacks.requests,
+            "failed": callbacks.failed,
+        }
+        figures["purchases"] = {
+            "per_s": round(purchases, 1),
+            "ratio": round(purchases / lean_per_s, 3) if lean_per_s else 0.0,
+        }
     return figures
+
+
+def open_orders(url: str, called_back: set[str]) -> list[tuple[str, int, str]]:
+    """(out_trade_no, amount_fen, payer openid) of the orders awaiting payment not yet called back."""
+    from config import normalise_database_url
+    from models import Order, OrderStatus, User
+
+    engine = create_engine(normalise_database_url(url))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(Order.out_trade_no, Order.amount_fen, User.openid)
+                .join(User, User.id == Order.user_id)
+                .where(Order.status == OrderStatus.AWAITING_PAYMENT)
+                .order_by(Order.id)
+            ).all()
+    finally:
+        engine.dispose()
+    fresh = [(number, amount, openid) for number, amount, openid in rows if number not in called_back]
+    called_back.update(number for number, _, _ in fresh)
+    return fresh
+
+
+def callback_script(fake, orders: list[tuple[str, int, str]]) -> str:
+    """A wrk Lua script sending each order's signed payment callback once, the wrk threads taking
+    turns through the list; past its end a thread delivers callbacks again, as WeChat Pay may."""
+    entries = []
+    for out_trade_no, amount_fen, openid in orders:
+        callback = signed_callback(fake, out_trade_no, amount_fen, openid)
+        headers = {"Content-Type": "application/json", **callback.headers}
+        lua_headers = ",".join(
+            f"[{json.dumps(k)}]={json.dumps(v, ensure_ascii=False)}" for k, v in headers.items()
+        )
+        body = json.dumps(callback.body.decode(), ensure_ascii=False)
+        entries.append(f"{{{body},{{{lua_headers}}}}}")
+    return (
+        "local callbacks = {" + ",\n".join(entries) + "}\n"
+        "local made = 0\n"
+        "function setup(thread) thread:set('offset', made); made = made + 1 end\n"
+        "local n = 0\n"
+        "function request()\n"
+        "  local i = ((offset or 0) + n * 2) % #callbacks + 1\n"
+        "  n = n + 1\n"
+        "  return wrk.format('POST', nil, callbacks[i][2], callbacks[i][1])\n"
+        "end\n" + WRK_DONE
+    )
 
 
 if __name__ == "__main__":

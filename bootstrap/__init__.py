@@ -6,28 +6,37 @@ wiring, and the worker needs no Flask app to find its payment provider.
 
 The wiring is what no context may do for itself without an import cycle: the handlers of an order
 fulfilled or refunded (`services.kernel.order_effects`), and the audit checks other contexts add to
-the pool audit (`services.pool.pool_audit.register_check`).
+the pool audit (`services.pool.pool_audit.register_check`), among them the ledger's, which the pool
+cannot import since it writes the ledger.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import redis
+from sqlalchemy.orm import Session
 
 from config import load_settings
 from models import database
 from payments.gateway import build_provider
 from payments.interface import PaymentProvider
 from services.accounts import tokens
-from services.certificates import certificates, pdf_font
+from services.certificates import certificates, pdf_font, share_code
+from services.certificates.share_code import ShareCodeSettings
+from services.forestry import adoption_effects, forestry_audit
 from services.kernel import order_effects, redis_store
 from services.kernel.order_effects import Fulfilled, Refunded
+from services.ledger import keys as ledger_keys
+from services.ledger import ledger_audit, recording
 from services.neutralisation import events
 from services.points import points_hooks, rankings
 from services.points.tiers import TierPolicy
+from services.pool import pool_audit
+from services.reductions import proceeds, reduction_audit, reduction_policy
+from services.reductions.reduction_policy import ReductionPolicy
 from services.registry import payout_audit, retirement_audit
 from services.sales import order_audit
 from services.sales.order_policy import OrderPolicy
@@ -35,16 +44,31 @@ from services.sales.order_policy import OrderPolicy
 # In the order they run, inside the unit of work that fulfils or refunds the order.
 ORDER_EFFECTS = (
     (Fulfilled, "certificate", certificates.on_order_fulfilled),
+    # Before "points": it takes every contributor's and the buyer's points lock in one order.
+    (Fulfilled, "reduction proceeds", proceeds.on_order_fulfilled),
     (Fulfilled, "points", points_hooks.on_order_fulfilled),
     (Fulfilled, "event offset", events.on_order_fulfilled),
     (Fulfilled, "rankings", rankings.on_order_fulfilled),
+    (Fulfilled, "adoption", adoption_effects.on_order_fulfilled),
+    # Last: what the certificate handler did goes into the public ledger (written at the commit).
+    (Fulfilled, "ledger", recording.on_order_fulfilled),
     (Refunded, "certificate", certificates.on_order_refunded),
+    (Refunded, "reduction proceeds", proceeds.on_order_refunded),
     (Refunded, "points", points_hooks.on_order_refunded),
     (Refunded, "event offset", events.on_order_refunded),
     (Refunded, "rankings", rankings.on_order_refunded),
+    (Refunded, "adoption", adoption_effects.on_order_refunded),
+    (Refunded, "ledger", recording.on_order_refunded),
 )
 # Modules whose `register_check` calls add their checks to every pool audit run.
-AUDIT_CHECKS = (order_audit, payout_audit, retirement_audit)
+AUDIT_CHECKS = (order_audit, payout_audit, retirement_audit, reduction_audit, forestry_audit)
+
+
+@pool_audit.register_check
+def ledger_agrees_with_the_pool(session: Session) -> Iterator[pool_audit.Violation]:
+    """The ledger's check (`services.ledger.ledger_audit`), as pool audit violations."""
+    for rule, subject, message in ledger_audit.check(session):
+        yield pool_audit.Violation(rule, subject, message)
 
 
 @dataclass(frozen=True)
@@ -72,6 +96,11 @@ def start(profile: str | None = None, overrides: Mapping[str, Any] | None = None
     client = redis_store.configure(settings)
     tokens.configure_local_cache(settings["PRINCIPAL_LOCAL_CACHE_S"] if settings["REDIS_URL"] else 0)
     pdf_font.configure(settings["CERTIFICATE_FONT_PATH"])
+    share_code.configure(ShareCodeSettings.from_config(settings))
+    reduction_policy.configure(ReductionPolicy.from_settings(settings))
+    ledger_keys.configure(
+        settings["LEDGER_SIGNING_KEY"], settings["LEDGER_HOLDER_KEY"], settings["SECRET_KEY"]
+    )
     return Runtime(
         settings=settings,
         redis=client,

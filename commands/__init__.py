@@ -1,4 +1,4 @@
-"""Flask CLI command groups: `flask admin`, `credits`, `demo`, `orders`, `points`, `rewards`, `factors`, `reconcile`."""
+"""Flask CLI command groups: `flask admin`, `credits`, `demo`, `orders`, `points`, `rewards`, `factors`, `reconcile`, `sandbox`, `ledger`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ COMMAND_MODULES: list[str] = [
     "commands.orders",
     "commands.points",
     "commands.rewards",
+    "commands.sandbox",
     "commands.reconcile",
+    "commands.ledger",
 ]
 
 

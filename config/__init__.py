@@ -115,6 +115,37 @@ SETTINGS: tuple[Setting, ...] = (
         "Accept any `wx.login` code without calling WeChat (embedded demo only; refused in production).",
         _bool,
     ),
+    Setting(
+        "WECHAT_CERTIFICATE_PAGE",
+        "pages/certificate/index",
+        "Mini-program page a certificate's mini-program code opens, the verification code as its `scene`. "
+        "Empty, or no `WECHAT_APPID`/`WECHAT_SECRET`: a QR code of the web page `/verify/<code>` instead.",
+    ),
+    Setting(
+        "WECHAT_CLAIM_PAGE",
+        "pages/claim/index",
+        "Mini-program page an institutional claim's code opens (`scene`: the claim's public code). Empty: "
+        "a QR code of `/claims/<code>`.",
+    ),
+    Setting(
+        "WECHAT_EVENT_PAGE",
+        "pages/event/index",
+        "Mini-program page an event's code opens (`scene`: the event's public code). Empty: a QR code of "
+        "`/events/<code>/disclosure`.",
+    ),
+    Setting(
+        "WECHAT_CODE_ENV_VERSION",
+        "release",
+        "Version of the mini-program its codes open: `release`, `trial` or `develop` (the last two skip "
+        "WeChat's check that the page is published).",
+        _one_of("release", "trial", "develop"),
+    ),
+    Setting(
+        "WECHAT_CODE_CACHE_S",
+        30 * 86_400,
+        "Seconds each mini-program code is kept in Redis once WeChat made it (a code never expires).",
+        int,
+    ),
     Setting("WECHATPAY_MCHID", "", "WeChat Pay merchant id."),
     Setting("WECHATPAY_APIV3_KEY", "", "APIv3 key (32 bytes) that decrypts callbacks."),
     Setting("WECHATPAY_API_KEY", "", "APIv2 key for MD5 / HMAC-SHA256 signatures."),
@@ -191,6 +222,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Reward redemptions one logged-in user may make, counted per user id.",
     ),
     Setting("CALLBACK_RATE_LIMIT", "600 per minute", "Payment callbacks accepted per client address."),
+    Setting(
+        "POSTER_RATE_LIMIT",
+        "60 per minute",
+        "Share posters (`…/poster.png`) drawn per client address; an unchanged poster (`If-None-Match`) counts too.",
+    ),
     Setting("RATELIMIT_ENABLED", True, "Turn rate limits on or off.", _bool),
     Setting("MAX_CONTENT_LENGTH", 8 * 1024 * 1024, "Largest request body in bytes.", int),
     Setting("ONE_YUAN_UNIT_G", 10_000, "Grams of CO2e in one one-yuan unit.", int),
@@ -259,6 +295,20 @@ SETTINGS: tuple[Setting, ...] = (
         _one_of("organisation", "none"),
     ),
     Setting(
+        "ADOPTION_POINTS_PER_TREE",
+        10,
+        "Carbon points per tree adopted (认建认养, pending through the refund window like a purchase's)."
+        " A configured rule: the source documents name adoption points (Lishui) but give no number.",
+        int,
+    ),
+    Setting(
+        "LAND_COMPENSATION_STATE_SHARE_BP",
+        5_000,
+        "The state's share of a land-use compensation fee, in basis points (5000 = 50 %); the rest goes"
+        " to the forest-land owner. Shuozhou's reply says the fee is shared by proportion, not which.",
+        int,
+    ),
+    Setting(
         "INPROCESS_JOBS",
         True,
         "Run the scheduled jobs in the web process when REDIS_URL is empty "
@@ -303,6 +353,24 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "ACCOUNT_DELETION_COOLING_OFF_DAYS",
+        15,
+        "Days between a user's request to delete their account (账号注销) and its deletion; a login or"
+        " a cancel meanwhile withdraws it. 0: deleted at the next run of the deletion job.",
+        int,
+    ),
+    Setting(
+        "DATA_EXPORT_RATE_LIMIT",
+        "5 per hour",
+        "Exports of all one's personal data (`GET /api/v1/me/export`) one user may download, counted per user id.",
+    ),
+    Setting(
+        "PRIVACY_CONTACT",
+        "",
+        "How users reach the operator about their personal data (an e-mail address, a phone number),"
+        " written into the privacy guide. Empty: the mini-program's customer-service entry.",
+    ),
+    Setting(
         "POINTS_PER_KG_REDUCTION",
         10,
         "Carbon points per kilogram of CO2e a low-carbon action avoided (rounded down per action).",
@@ -336,6 +404,19 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "REDUCTION_OPERATOR_SHARE_PERMILLE",
+        100,
+        "Per mille of the proceeds of sold personal reductions the operator keeps (rounded down to the"
+        " fen); the rest goes back to the contributing users as points.",
+        int,
+    ),
+    Setting(
+        "REDUCTION_POINTS_PER_FEN",
+        1,
+        "Carbon points a contributor gets for each fen of the shared proceeds of sold personal reductions.",
+        int,
+    ),
+    Setting(
         "WERUN_MAX_AGE_S",
         600,
         "A WeRun payload whose watermark is older than this (seconds) is refused as stale.",
@@ -352,6 +433,19 @@ SETTINGS: tuple[Setting, ...] = (
         60,
         "Seconds the public transparency report is kept in Redis before it is computed again; 0: never kept.",
         int,
+    ),
+    Setting(
+        "LEDGER_SIGNING_KEY",
+        "",
+        "Base64 of the raw 32-byte Ed25519 seed that signs the public ledger's tree heads (required in"
+        " production; empty elsewhere: a key made at each start). Make one with"
+        " `python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'`.",
+    ),
+    Setting(
+        "LEDGER_HOLDER_KEY",
+        "",
+        "Key of the HMAC that names a certificate's holder in the public ledger (a pseudonym, never the"
+        " name). Empty: derived from SECRET_KEY, so changing SECRET_KEY changes the pseudonyms of later entries.",
     ),
     Setting(
         "BENCH_REFERENCE_ENDPOINT",
@@ -410,6 +504,10 @@ def load_settings(
     values["CERTIFICATE_FONT_PATH"] = certificate_font_path(values["CERTIFICATE_FONT_PATH"])
     values["DATABASE_URL"] = normalise_database_url(values["DATABASE_URL"])
     problems += safety.number_problems(values, (s.name for s in SETTINGS))
+    if profile != "production" and (
+        problem := safety.ledger_signing_key_problem(values["LEDGER_SIGNING_KEY"], required=False)
+    ):
+        problems.append(problem)  # production names it with the other production problems
     for check in (check_tiers, check_redis):
         try:
             check(values)

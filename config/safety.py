@@ -8,11 +8,14 @@ lists everything wrong at once:
 - `production_problems` (production only): a weak `SECRET_KEY` (partner secrets are encrypted
   with a key derived from it), a `PUBLIC_BASE_URL` that is not public HTTPS (it goes into
   certificate QR codes and payment notify URLs), no `METRICS_TOKEN`, rate limits turned off, no
-  font file for the certificate PDFs.
+  font file for the certificate PDFs, no key to sign the public ledger's tree heads (which, when set,
+  must be the base64 of 32 bytes in every profile).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import math
 import os
@@ -28,6 +31,7 @@ NUMBER_BOUNDS: Mapping[str, tuple[float, float]] = {
     "TRUSTED_PROXIES": (0, 10),
     "PRINCIPAL_LOCAL_CACHE_S": (0, 30),
     "WECHAT_TIMEOUT_S": (0.1, 120),
+    "WECHAT_CODE_CACHE_S": (MINUTE, 365 * DAY),
     "WECHATPAY_TIMESTAMP_WINDOW_S": (1, HOUR),
     "WECHATPAY_TIMEOUT_S": (0.1, 120),
     "WECHATPAY_RETRY_ATTEMPTS": (1, 10),
@@ -54,15 +58,20 @@ NUMBER_BOUNDS: Mapping[str, tuple[float, float]] = {
     "PARTNER_TIMESTAMP_WINDOW_S": (1, HOUR),
     "PARTNER_CONSENT_MAX_DAYS": (1, 10 * 365),
     "ORGANISATION_INVITATION_TTL_H": (1, 90 * 24),
+    "ACCOUNT_DELETION_COOLING_OFF_DAYS": (0, 90),
     "POINTS_PER_KG_REDUCTION": (0, 1_000_000),
     "STEPS_DAILY_CAP": (0, 1_000_000),
     "STEPS_FLAG_ABOVE": (1, 1_000_000),
     "STEPS_FLAT_RUN_DAYS": (2, 365),
     "TRIP_FLAG_KM": (1, 10_000),
     "ACTION_MAX_AGE_DAYS": (0, 365),
+    "REDUCTION_OPERATOR_SHARE_PERMILLE": (0, 1_000),
+    "REDUCTION_POINTS_PER_FEN": (1, 100),
     "WERUN_MAX_AGE_S": (1, 30 * DAY),
     "RANKINGS_TTL_S": (0, 365 * DAY),
     "TRANSPARENCY_CACHE_S": (0, DAY),
+    "ADOPTION_POINTS_PER_TREE": (0, 1_000_000),
+    "LAND_COMPENSATION_STATE_SHARE_BP": (0, 10_000),
 }
 DEFAULT_BOUNDS = (0, 10**15)
 
@@ -137,6 +146,28 @@ def certificate_font_problem(path: str) -> str | None:
     return None
 
 
+LEDGER_SEED_BYTES = 32
+
+
+def ledger_signing_key_problem(value: str, required: bool) -> str | None:
+    """What is wrong with `value` as LEDGER_SIGNING_KEY (base64 of a 32-byte Ed25519 seed), if anything."""
+    if not value.strip():
+        if not required:
+            return None
+        return (
+            "LEDGER_SIGNING_KEY must be set: the base64 of a random 32-byte Ed25519 seed that signs the "
+            "public ledger's tree heads, kept from start to start (its public key is what verifiers pin), e.g. "
+            "`python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'`"
+        )
+    try:
+        seed = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return "LEDGER_SIGNING_KEY is not base64"
+    if len(seed) != LEDGER_SEED_BYTES:
+        return f"LEDGER_SIGNING_KEY must be the base64 of {LEDGER_SEED_BYTES} bytes, not of {len(seed)}"
+    return None
+
+
 def production_problems(values: Mapping[str, Any]) -> list[str]:
     """What a production deployment must not run with: weak secrets, a local URL, limits off."""
     problems = []
@@ -159,5 +190,7 @@ def production_problems(values: Mapping[str, Any]) -> list[str]:
             "RATELIMIT_ENABLED=false is not allowed in production (logins and orders need their limits)"
         )
     if (problem := certificate_font_problem(values["CERTIFICATE_FONT_PATH"])) is not None:
+        problems.append(problem)
+    if (problem := ledger_signing_key_problem(values["LEDGER_SIGNING_KEY"], required=True)) is not None:
         problems.append(problem)
     return problems

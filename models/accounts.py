@@ -37,7 +37,12 @@ def _enum(cls: type[enum.Enum], name: str) -> Enum:
 
 class User(TimestampMixin, Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("openid IS NOT NULL OR username IS NOT NULL", name="has_identity"),)
+    # A deleted account (services/accounts/account_deletion) keeps its row, with no identity left.
+    __table_args__ = (
+        CheckConstraint(
+            "openid IS NOT NULL OR username IS NOT NULL OR deleted_at IS NOT NULL", name="has_identity"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.USER)
@@ -50,6 +55,8 @@ class User(TimestampMixin, Base):
     city: Mapped[str] = mapped_column(String(64), default="")
     region: Mapped[str] = mapped_column(String(64), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
+    # When the account was deleted (注销): its profile and WeChat identifiers are erased.
+    deleted_at: Mapped[datetime | None]
 
     memberships: Mapped[list[OrganisationMember]] = relationship(back_populates="user")
 

@@ -30,15 +30,23 @@ class Channel(enum.StrEnum):
     FOOTPRINT_OFFSET = "footprint_offset"
     EVENT = "event"
     INSTITUTIONAL = "institutional"
+    # A donation for adopted trees (services.forestry): no grams, no reservation, no lines.
+    ADOPTION = "adoption"
+    LAND_COMPENSATION = "land_compensation"
 
 
 OPEN_BY_PERSON = "organisation_id IS NULL AND status IN ('created', 'awaiting_payment')"
+# Every order takes grams from the pool, except a donation, which takes none and holds no reservation:
+# what adopted trees absorb is never sold as credits.
+GRAMS_BY_CHANNEL = (
+    "(channel <> 'adoption' AND grams > 0) OR (channel = 'adoption' AND grams = 0 AND reservation_id IS NULL)"
+)
 
 
 class Order(TimestampMixin, Base):
     __tablename__ = "orders"
     __table_args__ = (
-        CheckConstraint("grams > 0", name="grams_positive"),
+        CheckConstraint(GRAMS_BY_CHANNEL, name="grams_by_channel"),
         CheckConstraint("amount_fen > 0", name="amount_positive"),
         CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refund_within_amount"),
         CheckConstraint("refunded_g >= 0 AND refunded_g <= grams", name="refund_within_grams"),

@@ -43,6 +43,11 @@ class PointsSource(enum.StrEnum):
     REDEMPTION = "redemption"
     ADMIN = "admin"
     EXPIRY = "expiry"
+    ADOPTION = "adoption"
+    # The proceeds of sold personal reductions (services/reductions), one source per sale.
+    REDUCTION = "reduction"
+    # Unspent points forfeited when the account is deleted (one entry per deletion request).
+    ACCOUNT_DELETION = "account_deletion"
 
 
 class PointsStatus(enum.StrEnum):

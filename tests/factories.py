@@ -8,6 +8,7 @@ from itertools import count
 from sqlalchemy.orm import Session
 
 from models import GRAMS_PER_TONNE, Batch, CreditKind, Project, ProjectOwner
+from services.ledger.recording import batches_issued_in
 
 _serials = count(1)
 
@@ -48,4 +49,5 @@ def make_batch(
     )
     session.add(batch)
     session.flush()
+    batches_issued_in(session, [batch])  # as every batch entering the pool is, in the public ledger
     return batch

@@ -23,6 +23,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("finish-refunds", "worker.tasks.finish_refunds", 300),
     PeriodicJob("release-points", "worker.tasks.release_points", 3600),
     PeriodicJob("expire-points", "worker.tasks.expire_points", 86400),
+    PeriodicJob("account-deletions", "worker.tasks.carry_out_account_deletions", 3600),
+    PeriodicJob("sign-ledger-head", "worker.tasks.sign_ledger_head", 60),
 )
 
 

@@ -89,3 +89,17 @@ def expire_points():
     from services.points import points
 
     return points.expire_due()
+
+
+@on_runtime
+def carry_out_account_deletions():
+    from services.personal_data.erasure import carry_out_due
+
+    return carry_out_due(_started().order_policy.ended_sync_days)
+
+
+@on_runtime
+def sign_ledger_head():
+    from services.ledger.tree_heads import sign_if_grown
+
+    return sign_if_grown()

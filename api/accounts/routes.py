@@ -31,14 +31,23 @@ def _login_rate_limit() -> str:
 @limiter.limit(_login_rate_limit)
 @blp.arguments(LoginSchema())
 @blp.response(200, LoginResultSchema)
-@blp.alt_response(422, schema=ErrorSchema, description="The code is missing, invalid, expired or used")
+@blp.alt_response(
+    422,
+    schema=ErrorSchema,
+    description="The code is missing, invalid, expired or used, or the privacy guide has no such version",
+)
 @blp.alt_response(403, schema=ErrorSchema, description="The account is disabled")
 @blp.alt_response(429, schema=ErrorSchema, description="Too many login attempts from this address")
 @blp.alt_response(503, schema=ErrorSchema, description="WeChat cannot be reached; retry shortly")
 def login(body):
-    """Log in with a `wx.login` code; the first login creates the account."""
+    """Log in with a `wx.login` code; the first login creates the account, any login cancels a pending deletion."""
     config = current_app.config
-    return accounts.login_with_code(body["code"], WeChatSettings.from_config(config), config["TOKEN_TTL_S"])
+    return accounts.login_with_code(
+        body["code"],
+        WeChatSettings.from_config(config),
+        config["TOKEN_TTL_S"],
+        privacy_version=body.get("privacy_version"),
+    )
 
 
 @blp.route("/auth/admin-login", methods=["POST"])

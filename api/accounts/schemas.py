@@ -13,6 +13,13 @@ class LoginSchema(ma.Schema):
         validate=ma.validate.Length(min=1, max=128),
         metadata={"description": "The code from `wx.login()`; WeChat accepts each code once."},
     )
+    privacy_version = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=32),
+        metadata={
+            "description": "The version of the privacy guide (`GET /api/v1/privacy/guide`) the user accepted "
+            "before logging in; recorded with the login. Unknown versions are refused (422)."
+        },
+    )
 
 
 class AdminLoginSchema(ma.Schema):
@@ -43,6 +50,25 @@ class ProfileSchema(ma.Schema):
         metadata={"description": "Organisations you are an organiser of"},
     )
     created_at = UtcDateTime(required=True)
+    privacy_version = ma.fields.String(
+        required=True, metadata={"description": "The current version of the privacy guide"}
+    )
+    privacy_accepted_version = ma.fields.String(
+        allow_none=True, metadata={"description": "The latest version you accepted; null: none yet"}
+    )
+    privacy_acceptance_required = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "True: show the current privacy guide and record its acceptance "
+            "(`POST /api/v1/me/privacy-acceptance`) before collecting anything more"
+        },
+    )
+    account_deletion_due_at = UtcDateTime(
+        allow_none=True,
+        metadata={
+            "description": "When your pending account deletion will be carried out; null: none pending"
+        },
+    )
 
 
 class LoginResultSchema(ma.Schema):
@@ -51,6 +77,12 @@ class LoginResultSchema(ma.Schema):
     )
     expires_at = UtcDateTime(required=True)
     user = ma.fields.Nested(ProfileSchema, required=True)
+    account_deletion_cancelled = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "This login cancelled a pending deletion of the account (cooling-off period)"
+        },
+    )
 
 
 def _http_url_or_empty(value: str) -> None:

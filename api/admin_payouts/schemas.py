@@ -43,6 +43,15 @@ class PayoutRowSchema(ma.Schema):
     sales_fen = Integer(metadata={"description": "Fen of orders paid in the period"})
     refunded_fen = Integer(metadata={"description": "Fen refunded in the period"})
     net_fen = Integer(metadata={"description": "What the owner is owed for the period"})
+    source = ma.fields.String(
+        metadata={
+            "enum": ["credits", "donations", "state_share"],
+            "description": "credits: the project owner's sales; donations: gifts for adopted trees to the"
+            " memorial forest's owner; state_share: the state's part of land-use compensation fees",
+        }
+    )
+    forest_id = Integer(allow_none=True, metadata={"description": "The memorial forest of donations"})
+    forest_name = ma.fields.String(allow_none=True)
 
 
 class NetSalesSchema(ma.Schema):

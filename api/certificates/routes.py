@@ -8,7 +8,8 @@ from api.auth import auth_required, current_principal
 from api.blueprint import Blueprint
 from api.certificates.schemas import CertificateSchema, VerificationSchema
 from api.errors import ErrorSchema
-from services.certificates import certificates
+from api.posters import NOT_MODIFIED_DESCRIPTION, POSTER_DESCRIPTION, poster_limit, poster_response
+from services.certificates import certificates, posters
 from services.certificates.certificate_pdf import format_grams, render_pdf
 from services.kernel.errors import NotFound
 from services.neutralisation import institutional
@@ -28,6 +29,7 @@ def verification_body(result: certificates.Verification) -> dict:
         "voided_at": certificate.voided_at,
         "replaced_by": result.replaced_by,
         "claims": [_verified_claim(claim, result) for claim in certificate.claims],
+        "ledger": result.ledger,
     }
 
 
@@ -89,6 +91,17 @@ def pdf_mine(number):
 def verify(code):
     """Verify a certificate by its code, without login."""
     return verification_body(certificates.verify(code))
+
+
+@blp.route("/api/v1/certificates/<code>/poster.png", methods=["GET"])
+@poster_limit()
+@blp.response(200, content_type="image/png", description=POSTER_DESCRIPTION)
+@blp.alt_response(304, description=NOT_MODIFIED_DESCRIPTION)
+@blp.alt_response(404, schema=ErrorSchema, description="No certificate has this code")
+@blp.alt_response(503, schema=ErrorSchema, description="No font with Chinese glyphs is installed")
+def poster(code):
+    """A certificate's share poster, without login: the holder masked, a code that opens it."""
+    return poster_response(posters.certificate_poster(code, current_app.config["PUBLIC_BASE_URL"]))
 
 
 @blp.route("/verify/<code>", methods=["GET"])

@@ -3,6 +3,7 @@
 import marshmallow as ma
 
 from api.fields import Day, Integer
+from api.ledger.schemas import LedgerHeadSchema
 
 
 class ClaimSchema(ma.Schema):
@@ -48,6 +49,24 @@ class VerifiedClaimSchema(ClaimSchema):
     )
 
 
+class CertificateLedgerSchema(ma.Schema):
+    log_index = Integer(metadata={"description": "Index of the certificate's entry in the public ledger"})
+    entry = ma.fields.String(metadata={"description": "The entry: canonical JSON, as the ledger holds it"})
+    leaf_hash = ma.fields.String(metadata={"description": "SHA-256(0x00 ‖ entry), hex"})
+    head = ma.fields.Nested(
+        LedgerHeadSchema,
+        allow_none=True,
+        metadata={"description": "The latest signed tree head; null until a head covers the entry"},
+    )
+    audit_path = ma.fields.List(
+        ma.fields.String(),
+        allow_none=True,
+        metadata={
+            "description": "Inclusion proof of the entry in the head's tree (RFC 6962), hex, bottom up"
+        },
+    )
+
+
 class VerificationSchema(ma.Schema):
     valid = ma.fields.Boolean(metadata={"description": "False for a void or superseded certificate"})
     status = ma.fields.String()
@@ -60,3 +79,10 @@ class VerificationSchema(ma.Schema):
         allow_none=True, metadata={"description": "Verification code of the reissue"}
     )
     claims = ma.fields.List(ma.fields.Nested(VerifiedClaimSchema))
+    ledger = ma.fields.Nested(
+        CertificateLedgerSchema,
+        allow_none=True,
+        metadata={
+            "description": "The public ledger's record of the issue; null for a certificate older than the ledger"
+        },
+    )

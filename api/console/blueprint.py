@@ -24,7 +24,9 @@ VIEW_MODULES = (
     "api.console.reconciliation",
     "api.console.batches",
     "api.console.retirement",
+    "api.console.reductions",
     "api.console.audit_log",
+    "api.console.forestry",
 )
 
 

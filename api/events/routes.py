@@ -24,7 +24,9 @@ from api.events.schemas import (
     SourceSchema,
     TravelUploadSchema,
 )
+from api.posters import NOT_MODIFIED_DESCRIPTION, POSTER_DESCRIPTION, poster_limit, poster_response
 from models import Phase
+from services.certificates import posters
 from services.certificates.certificate_pdf import format_grams
 from services.certificates.event_certificate_pdf import SOURCE_LABELS, render_event_pdf
 from services.certificates.public_urls import event_disclosure_url
@@ -222,6 +224,18 @@ def certificate(event_id):
 def disclosure(code):
     """The public disclosure of a published event, by its public code, without login."""
     return event_disclosure.public_disclosure(code)
+
+
+@blp.route("/api/v1/public/events/<code>/poster.png", methods=["GET"])
+@poster_limit()
+@blp.response(200, content_type="image/png", description=POSTER_DESCRIPTION)
+@blp.alt_response(304, description=NOT_MODIFIED_DESCRIPTION)
+@blp.alt_response(404, schema=ErrorSchema, description="No published event has this code")
+@blp.alt_response(503, schema=ErrorSchema, description="No font with Chinese glyphs is installed")
+def poster(code):
+    """A published event's share poster, without login: its emissions, offset and a code to the disclosure."""
+    disclosure = event_disclosure.public_disclosure(code)
+    return poster_response(posters.event_poster(disclosure, current_app.config["PUBLIC_BASE_URL"]))
 
 
 @blp.route("/events/<code>/disclosure", methods=["GET"])

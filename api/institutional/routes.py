@@ -14,6 +14,8 @@ from api.institutional.schemas import (
     InstitutionalClaimSchema,
     PublicClaimSchema,
 )
+from api.posters import NOT_MODIFIED_DESCRIPTION, POSTER_DESCRIPTION, poster_limit, poster_response
+from services.certificates import posters
 from services.certificates.claim_certificate_pdf import render_claim_pdf
 from services.certificates.public_urls import claim_record_url
 from services.neutralisation import institutional
@@ -70,6 +72,18 @@ def list_claims(organisation_id, pagination_parameters):
 def public(code):
     """The public record of a paid claim by its code: the defendant masked, the credits with their serials."""
     return institutional.public_claim(code)
+
+
+@blp.route("/public/institutional-claims/<code>/poster.png", methods=["GET"])
+@poster_limit()
+@blp.response(200, content_type="image/png", description=POSTER_DESCRIPTION)
+@blp.alt_response(304, description=NOT_MODIFIED_DESCRIPTION)
+@blp.alt_response(404, schema=ErrorSchema, description="No paid claim has this code")
+@blp.alt_response(503, schema=ErrorSchema, description="No font with Chinese glyphs is installed")
+def poster(code):
+    """A paid claim's share poster, without login: the defendant masked, a code that opens it."""
+    record = institutional.public_claim(code)
+    return poster_response(posters.claim_poster(record, current_app.config["PUBLIC_BASE_URL"]))
 
 
 @blp.route(

@@ -55,3 +55,9 @@ class TransparencySchema(ma.Schema):
     projects = ma.fields.List(ma.fields.Nested(ProjectFiguresSchema))
     totals = ma.fields.Nested(TotalsSchema, metadata={"description": "Sums of the projects"})
     retirements = ma.fields.List(ma.fields.Nested(PublicRetirementSchema))
+    ledger_size = Integer(
+        metadata={
+            "description": "Entries of the public ledger these figures reflect: replaying them gives the same"
+            " issued, sold and retired grams"
+        }
+    )

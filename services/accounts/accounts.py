@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import Organisation, OrganisationKind, OrganisationMember, Role, User
 from models.database import unit_of_work
-from services.accounts import admin_login_backoff
+from services.accounts import account_deletion, admin_login_backoff, privacy_guide
 from services.accounts.admin_login_backoff import BackoffPolicy
 from services.accounts.tokens import issue_token_in, revoke_token
 from services.accounts.wechat_client import SessionInfo, WeChatSettings, code_to_session
@@ -67,6 +67,13 @@ class Profile:
     region: str
     organisations: tuple[OrganisationRef, ...]
     created_at: datetime
+    # The privacy guide: the current version, the latest the user accepted, and whether they must
+    # accept the current one (a newer version was published since).
+    privacy_version: str
+    privacy_accepted_version: str | None
+    privacy_acceptance_required: bool
+    # When the user's pending deletion request falls due, or None.
+    account_deletion_due_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -74,10 +81,12 @@ class LoginResult:
     token: str
     expires_at: datetime
     user: Profile
+    # This login cancelled a pending deletion of the account (账号注销 during its cooling-off period).
+    account_deletion_cancelled: bool = False
 
 
 def session_key_name(user_id: int) -> str:
-    return f"wx:session_key:{user_id}"
+    return account_deletion.SESSION_KEY_NAME.format(user_id=user_id)
 
 
 def get_session_key(user_id: int) -> str | None:
@@ -103,6 +112,7 @@ def _profile(session: Session, user: User) -> Profile:
         .where(OrganisationMember.user_id == user.id)
         .order_by(Organisation.id)
     ).all()
+    privacy = privacy_guide.status_in(session, user)
     return Profile(
         id=user.id,
         role=user.role,
@@ -115,6 +125,10 @@ def _profile(session: Session, user: User) -> Profile:
             OrganisationRef(row.id, row.name, row.kind, row.owner_id == user.id) for row in rows
         ),
         created_at=user.created_at,
+        privacy_version=privacy.current_version,
+        privacy_accepted_version=privacy.accepted_version,
+        privacy_acceptance_required=privacy.acceptance_required,
+        account_deletion_due_at=account_deletion.pending_due_at_in(session, user.id),
     )
 
 
@@ -125,7 +139,7 @@ def _user_snapshot(user: User) -> dict[str, Any] | None:
     return values
 
 
-def _login_once(info: SessionInfo, token_ttl_s: int) -> LoginResult:
+def _login_once(info: SessionInfo, token_ttl_s: int, privacy_version: str | None) -> LoginResult:
     with unit_of_work() as session:
         user = session.scalar(select(User).where(User.openid == info.openid))
         if user is None:
@@ -137,19 +151,30 @@ def _login_once(info: SessionInfo, token_ttl_s: int) -> LoginResult:
         if not user.is_active:
             raise PermissionDenied("This account is disabled.")
         issued = issue_token_in(session, user, token_ttl_s)
+        cancelled = account_deletion.cancel_on_login_in(session, user.id)
+        if privacy_version is not None:
+            privacy_guide.accept_in(session, user.id, privacy_version)
         _store_session_key(user.id, info.session_key)
         profile = _profile(session, user)
-    return LoginResult(issued.token, issued.expires_at, profile)
+    return LoginResult(issued.token, issued.expires_at, profile, cancelled)
 
 
-def login_with_code(code: str, wechat: WeChatSettings, token_ttl_s: int) -> LoginResult:
-    """Log a mini-program user in with a `wx.login` code; the first login creates the user."""
+def login_with_code(
+    code: str, wechat: WeChatSettings, token_ttl_s: int, privacy_version: str | None = None
+) -> LoginResult:
+    """Log a mini-program user in with a `wx.login` code; the first login creates the user.
+
+    `privacy_version`: the version of the privacy guide the user accepted before logging in, recorded
+    with the login. A login cancels a pending deletion of the account.
+    """
+    if privacy_version is not None:
+        privacy_guide.check_version(privacy_version)  # before WeChat: a refused login keeps its code
     info = code_to_session(code, wechat)  # outside the transaction: never hold the database on WeChat
     try:
-        return _login_once(info, token_ttl_s)
+        return _login_once(info, token_ttl_s, privacy_version)
     except IntegrityError:
         # Two first logins of one openid raced and this one lost; now the user exists.
-        return _login_once(info, token_ttl_s)
+        return _login_once(info, token_ttl_s, privacy_version)
 
 
 def _verify_password(password_hash: str | None, password: str) -> bool:

@@ -8,6 +8,22 @@ from typing import Any
 
 from models import TRIP_KINDS, ActionKind
 
+# The AppID that WeRun watermarks carry where logins are the sandbox's and no WECHAT_APPID is set.
+SANDBOX_APPID = "wxsandbox000000000"
+
+
+def sandbox_werun(settings: Mapping[str, Any]) -> bool:
+    """Whether WeRun may run on the sandbox: logins are the sandbox's and the profile is not production."""
+    return bool(settings["WECHAT_SANDBOX_LOGIN"]) and settings["CARBON_PROFILE"] != "production"
+
+
+def werun_appid(settings: Mapping[str, Any]) -> str:
+    """The AppID a WeRun watermark must name: `WECHAT_APPID`; unset, the sandbox's where WeRun may
+    run on the sandbox (see `sandbox_werun`); otherwise empty (WeRun is then unavailable)."""
+    if settings["WECHAT_APPID"]:
+        return str(settings["WECHAT_APPID"])
+    return SANDBOX_APPID if sandbox_werun(settings) else ""
+
 
 def parse_daily_caps(text: str) -> dict[ActionKind, int]:
     """`"bus=1500,metro=2500"` → grams credited at most per day for each trip kind."""
@@ -59,7 +75,7 @@ class ActionPolicy:
             max_age_days=settings["ACTION_MAX_AGE_DAYS"],
             werun_max_age_s=settings["WERUN_MAX_AGE_S"],
             points_expiry_days=settings["POINTS_EXPIRY_DAYS"],
-            wechat_appid=settings["WECHAT_APPID"],
+            wechat_appid=werun_appid(settings),
         )
 
     def cap_g(self, kind: ActionKind) -> int:

@@ -3,7 +3,8 @@
 A certificate records its claims as issued: for every registry tonne it draws from, the project,
 the serial and the gram offsets. The public verification answers, without login, under the
 certificate's random verification code only (the number people read is random too, and names no
-order), from the certificate and the live state of those serials (retirement, refunds).
+order), from the certificate and the live state of those serials (retirement, refunds), with the
+public ledger's entry of its issue and that entry's inclusion proof against the latest signed head.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import Allocation, AllocationState, Batch, Certificate, CertificateStatus, Order, Project, utcnow
@@ -23,6 +24,7 @@ from services.kernel.errors import NotFound
 from services.kernel.masking import mask_name
 from services.kernel.order_effects import Fulfilled, Refunded
 from services.kernel.paging import objects_page
+from services.ledger.public_log import certificate_record_in
 from services.pool.reservations import serial_slices
 from services.registry.retired_tonnes import RegistryRetirement, registry_retirements
 
@@ -131,6 +133,8 @@ class Verification:
     replaced_by: str | None
     # The registry's record of each retired serial of the certificate.
     retirements: Mapping[str, RegistryRetirement] = field(default_factory=dict)
+    # The public ledger's entry of its issue, with an inclusion proof against the latest signed head.
+    ledger: Mapping[str, Any] | None = None
 
 
 def verify(code: str) -> Verification:
@@ -150,8 +154,14 @@ def verify(code: str) -> Verification:
     if certificate.replaced_by_id:
         replaced_by = session.get(Certificate, certificate.replaced_by_id).verification_code
     retirements = registry_retirements_of(session, certificate)
+    ledger = certificate_record_in(session, certificate.id)
     return Verification(
-        certificate, mask_name(certificate.holder_name), frozenset(retirements), replaced_by, retirements
+        certificate,
+        mask_name(certificate.holder_name),
+        frozenset(retirements),
+        replaced_by,
+        retirements,
+        ledger,
     )
 
 
@@ -184,8 +194,25 @@ def get_for_user(principal: Principal, number: str) -> Certificate:
     return certificate
 
 
+def pseudonymise_holder_in(session: Session, user_id: int, holder: str) -> int:
+    """Name `holder` on every certificate of the user's own purchases (their account is deleted), in
+    the caller's unit of work; an organisation's certificates keep its name. Number, verification
+    code and claims stay, so each certificate still verifies. How many certificates changed."""
+    personal = select(Order.id).where(Order.user_id == user_id, Order.organisation_id.is_(None))
+    return int(
+        session.execute(
+            update(Certificate)
+            .where(Certificate.user_id == user_id, Certificate.order_id.in_(personal))
+            .values(holder_name=holder)
+        ).rowcount
+        or 0
+    )
+
+
 def on_order_fulfilled(session: Session, fact: Fulfilled) -> None:
-    """Order effect: the fulfilled order's certificate."""
+    """Order effect: the fulfilled order's certificate (a donation sells no credits: it has none)."""
+    if not fact.order.grams:
+        return
     issue_in(session, fact.order, fact.order.holder_name or DEFAULT_HOLDER)
 
 

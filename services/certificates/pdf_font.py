@@ -36,6 +36,16 @@ def configure(path: str) -> None:
     _path = path
 
 
+def certificate_font_path() -> str:
+    """The configured font file (share posters draw with it too); CertificateFontMissing when none."""
+    if not _path:
+        raise CertificateFontMissing(
+            "no font with Chinese glyphs is installed for certificates: install Debian's "
+            "fonts-wqy-microhei (bin/setup does) or set CERTIFICATE_FONT_PATH"
+        )
+    return _path
+
+
 def certificate_font() -> str:
     """The registered name of the configured font; CertificateFontMissing when it cannot be used."""
     path = _path

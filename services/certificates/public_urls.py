@@ -25,3 +25,14 @@ def claim_record_url(base_url: str, public_code: str) -> str:
     """The mobile page of a paid institutional claim's public record (its JSON is
     `/api/v1/public/institutional-claims/<code>`)."""
     return _join(base_url, f"/claims/{public_code}")
+
+
+def adoption_record_url(base_url: str, public_code: str) -> str:
+    """The mobile page of a paid tree adoption (its JSON is `/api/v1/public/adoptions/<code>`)."""
+    return _join(base_url, f"/adoptions/{public_code}")
+
+
+def land_compensation_record_url(base_url: str, public_code: str) -> str:
+    """The mobile page of a paid land-use compensation (its JSON is
+    `/api/v1/public/land-compensations/<code>`)."""
+    return _join(base_url, f"/land-compensations/{public_code}")

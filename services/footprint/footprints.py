@@ -7,7 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
 
 from models import Channel, Footprint, PeriodType, User, utcnow
 from models.database import read_session, unit_of_work
@@ -158,3 +159,12 @@ def offset_footprint(
         holder_name=holder_name,
     )
     return checkout.place_order(principal, request, policy, provider, idempotency_key)
+
+
+def erase_user_in(session: Session, user_id: int) -> int:
+    """Delete every footprint of the user (their account is deleted), in the caller's unit of work.
+
+    A footprint is the user's own calculation and nothing else refers to it; an order placed to
+    offset one keeps its grams and amount. How many were deleted.
+    """
+    return int(session.execute(delete(Footprint).where(Footprint.user_id == user_id)).rowcount or 0)

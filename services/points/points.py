@@ -33,7 +33,7 @@ Policies:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -311,6 +311,14 @@ def adjust(
             after={**(audit.snapshot(balance_row) or {}), "entry": audit.snapshot(entry)},
         )
         return entry
+
+
+def lock_balances(session: Session, user_ids: Iterable[int]) -> None:
+    """Lock the balance rows of several users, in ascending id order, until the caller's transaction
+    ends; a writer that touches many users' points takes their locks first, in this one order, so two
+    such writers never wait for each other in a cycle."""
+    for user_id in sorted(set(user_ids)):
+        _locked_balance(session, user_id)
 
 
 def release_pending(now: datetime | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> JobCounts:

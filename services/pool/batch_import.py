@@ -2,8 +2,8 @@
 
 Every row is checked and every fault is reported at once, each with its row (1 = the first
 batch), the CSV line where it applies, the field and a message. Only a file without a single
-fault is imported, in one unit of work with one audit entry. The columns are described in
-`docs/credit-import.md`.
+fault is imported, in one unit of work with one audit entry and one public ledger entry per batch
+(`services.ledger`). The columns are described in `docs/credit-import.md`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from services.kernel.beijing_time import BEIJING
 from services.kernel.errors import Conflict, ValidationFailed
 from services.kernel.web_urls import WEB_MESSAGE, is_web_url
 from services.kernel.whole_numbers import parse_whole
+from services.ledger.recording import batches_issued_in
 
 FORMATS = ("csv", "json")
 REQUIRED_FIELDS = (
@@ -446,8 +447,33 @@ def import_batches_in(
 ) -> ImportSummary:
     """Validate the whole file and create its batches in the caller's unit of work, or raise
     ValidationFailed listing every fault."""
-    today = today or today_in_registry_tz()
     raw_rows, structure_errors = read_rows(content, fmt)
+    return import_rows_in(
+        session,
+        raw_rows,
+        fmt,
+        actor_id=actor_id,
+        source=source,
+        today=today,
+        structure_errors=structure_errors,
+    )
+
+
+def import_rows_in(
+    session: Session,
+    raw_rows: list[RawRow],
+    fmt: str,
+    *,
+    actor_id: int | None,
+    source: str = "",
+    today: date | None = None,
+    structure_errors: Iterable[dict[str, Any]] = (),
+    refusal: str = "The file cannot be imported",
+) -> ImportSummary:
+    """Validate rows already read (from a file, or one batch a service describes) and create their
+    batches in the caller's unit of work with one audit entry, or raise ValidationFailed listing
+    every fault after `refusal`."""
+    today = today or today_in_registry_tz()
     errors = _Errors()
     errors.items.extend(structure_errors)
     rows: list[BatchRow] = []
@@ -473,7 +499,7 @@ def import_batches_in(
             errors.at(raw, "project_code", f"No project with code {code!r}.")
     _check_overlaps_within_file(spans, errors)
     _check_overlaps_with_pool(session, spans, errors)
-    errors.raise_if_any("The file cannot be imported")
+    errors.raise_if_any(refusal)
 
     batches = [
         Batch(
@@ -503,6 +529,7 @@ def import_batches_in(
         raise Conflict(
             "Another import created batches with the same serials; check the pool and retry."
         ) from exc
+    batches_issued_in(session, batches)  # the public ledger, in the same unit of work
 
     totals: dict[str, list[int]] = {}
     for row in rows:

@@ -1,15 +1,18 @@
-"""The admin's view of the pool's batches: each issuance with its gram counters."""
+"""The pool's batches: the admin's view of each issuance with its gram counters, and the entry of one
+issued batch that another context describes (a carbon-inclusion batch of users' reductions)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from models import GRAMS_PER_TONNE, Batch
 from models.database import read_session
 from services.kernel.paging import total_of, window
+from services.pool import batch_import
 
 
 def _view(batch: Batch) -> dict[str, Any]:
@@ -53,3 +56,48 @@ def list_batches(
     items = [_view(batch) for batch in batches]
     session.rollback()  # end the read transaction
     return items, total
+
+
+def create_batch_in(
+    session: Session,
+    *,
+    project_code: str,
+    vintage: int,
+    serial_prefix: str,
+    serial_start: int,
+    quantity_t: int,
+    issued_on: date,
+    registry_ref: str,
+    registry_url: str = "",
+    serial_digits: int | None = None,
+    actor_id: int | None,
+    source: str,
+) -> Batch:
+    """Enter one issued batch of `quantity_t` tonnes in the pool, in the caller's unit of work.
+
+    The batch passes every check of an import (the project exists, the serials are free in the
+    pool, the vintage and issue date are plausible) and gets the import's audit entry, with
+    `source` saying where it came from; a fault raises ValidationFailed naming its field.
+    """
+    values: dict[str, Any] = {
+        "project_code": project_code,
+        "vintage": vintage,
+        "serial_prefix": serial_prefix,
+        "serial_start": serial_start,
+        "serial_end": serial_start + quantity_t - 1,
+        "quantity_t": quantity_t,
+        "issued_on": issued_on.isoformat(),
+        "registry_ref": registry_ref,
+        "registry_url": registry_url,
+    }
+    if serial_digits is not None:
+        values["serial_digits"] = serial_digits
+    summary = batch_import.import_rows_in(
+        session,
+        [batch_import.RawRow(1, None, values)],
+        "record",
+        actor_id=actor_id,
+        source=source,
+        refusal="The batch cannot be entered in the pool",
+    )
+    return session.get_one(Batch, summary.batch_ids[0])

@@ -376,20 +376,38 @@ def _grams_by_batch(allocations: Iterable[Allocation]) -> list[tuple[int, int]]:
 
 def confirm_in(session: Session, reservation_id: int) -> Reservation:
     """Reserved grams become sold (payment arrived). Raises InvalidState unless still reserved."""
+    reservation, sold = confirm_slices_in(session, reservation_id)
+    count_sold_in(session, sold)
+    return reservation
+
+
+def confirm_slices_in(session: Session, reservation_id: int) -> tuple[Reservation, list[tuple[int, int]]]:
+    """The first half of `confirm_in`: the reservation and its slices become sold; gives the
+    reservation and the (batch id, grams) that `count_sold_in` must then move to sold.
+
+    The batch rows are every buyer's hot spot, so a caller with more to write in the same
+    transaction (fulfilment: certificate, points, ledger) writes it between the two halves: the batch
+    rows are then locked only from the second half to the commit.
+    """
     reservation = _claim(session, reservation_id, ReservationStatus.CONFIRMED, "confirmed_at")
-    for batch_id, grams in _grams_by_batch(reservation.allocations):
-        session.execute(
-            update(Batch)
-            .where(Batch.id == batch_id)
-            .values(reserved_g=Batch.reserved_g - grams, sold_g=Batch.sold_g + grams)
-        )
+    sold = _grams_by_batch(reservation.allocations)
     session.execute(
         update(Allocation)
         .where(Allocation.reservation_id == reservation_id)
         .values(state=AllocationState.SOLD)
     )
     session.expire(reservation, ["allocations"])
-    return reservation
+    return reservation, sold
+
+
+def count_sold_in(session: Session, sold: list[tuple[int, int]]) -> None:
+    """The second half of `confirm_in`: each batch's reserved grams become sold, in batch-id order."""
+    for batch_id, grams in sold:
+        session.execute(
+            update(Batch)
+            .where(Batch.id == batch_id)
+            .values(reserved_g=Batch.reserved_g - grams, sold_g=Batch.sold_g + grams)
+        )
 
 
 def release_in(session: Session, reservation_id: int) -> Reservation:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import OrderLine, Refund, RefundLine, RefundStatus
+from models import Order, OrderLine, Refund, RefundLine, RefundStatus
 from services.pool.pool_audit import Violation, register_check
 
 
@@ -26,11 +26,13 @@ def refund_lines_add_up_to_refunds(session: Session) -> Iterator[Violation]:
         select(
             Refund.out_refund_no, Refund.status, Refund.amount_fen, Refund.grams, split.c.fen, split.c.grams
         )
+        .join(Order, Order.id == Refund.order_id)
         .outerjoin(split, split.c.refund_id == Refund.id)
         .where(
             (
                 (Refund.status == RefundStatus.SUCCEEDED)
                 & Refund.transaction_id.is_(None)
+                & (Order.grams > 0)  # a donation has no lines to split over (its lines stay none)
                 & (
                     (func.coalesce(split.c.fen, 0) != Refund.amount_fen)
                     | ((Refund.automatic.is_(False)) & (func.coalesce(split.c.grams, 0) != Refund.grams))
@@ -38,7 +40,11 @@ def refund_lines_add_up_to_refunds(session: Session) -> Iterator[Violation]:
             )
             # Lines only for succeeded refunds of the order's own payment (a second payment's has none).
             | (
-                ((Refund.status != RefundStatus.SUCCEEDED) | Refund.transaction_id.is_not(None))
+                (
+                    (Refund.status != RefundStatus.SUCCEEDED)
+                    | Refund.transaction_id.is_not(None)
+                    | (Order.grams == 0)
+                )
                 & split.c.refund_id.is_not(None)
             )
         )

@@ -1,7 +1,8 @@
 """Owner payouts: what each project owner (forest farmer, village collective, ...) earned in a period.
 
-The money of a sale belongs to the owners of the projects its grams come from. A period counts,
-on a cash basis in Beijing time:
+The money of a sale belongs to the owners of the projects its grams come from (but the state's
+share of a land-use compensation, and a donation for adopted trees belongs to the memorial
+forest's owner: `payout_shares`). A period counts, on a cash basis in Beijing time:
 
 - sales: the amount of every order line whose order was paid in the period (`orders.paid_at`);
 - refunds: the fen of every refund line whose refund succeeded in the period (`refunds.completed_at`).
@@ -27,6 +28,7 @@ from models.database import read_session
 from services.kernel import beijing_time
 from services.kernel.errors import ValidationFailed
 from services.kernel.export_cells import csv_document
+from services.registry import payout_shares
 
 MAX_PERIOD_DAYS = 3660
 
@@ -88,6 +90,11 @@ def _period(first_day: date, end_day: date) -> Period:
     )
 
 
+CREDITS, DONATIONS, STATE_SHARE = "credits", "donations", "state_share"
+STATE_NAME = "国家 (用地补偿分成)"
+STATE_KIND = "state"
+
+
 @dataclass(frozen=True)
 class PayoutRow:
     owner_id: int | None
@@ -101,6 +108,11 @@ class PayoutRow:
     sales_fen: int
     refunded_g: int
     refunded_fen: int
+    # `credits` (a project owner's sales), `donations` (to a memorial forest's owner) or
+    # `state_share` (the state's part of land-use compensations).
+    source: str = CREDITS
+    forest_id: int | None = None
+    forest_name: str | None = None
 
     @property
     def net_g(self) -> int:
@@ -161,6 +173,13 @@ def payout_rows(period: Period, group: str = "project") -> list[PayoutRow]:
         )
     session = read_session()
     totals = _by_project(session, period)
+    state = payout_shares.state_shares(session, period)
+    for project_id, (state_sales, state_refunded) in state.items():
+        figures = totals.setdefault(project_id, [0, 0, 0, 0])
+        figures[1] -= state_sales  # the state's part of the fee is not the owner's
+        figures[3] -= state_refunded
+    donated = payout_shares.donations(session, period)
+    forests = payout_shares.forests(session, list(donated))
     projects = {
         project.id: project
         for project in session.scalars(select(Project).where(Project.id.in_(list(totals))))
@@ -169,40 +188,78 @@ def payout_rows(period: Period, group: str = "project") -> list[PayoutRow]:
         owner.id: owner
         for owner in session.scalars(
             select(ProjectOwner).where(
-                ProjectOwner.id.in_({p.owner_id for p in projects.values() if p.owner_id})
+                ProjectOwner.id.in_(
+                    {p.owner_id for p in projects.values() if p.owner_id}
+                    | {f.owner_id for f in forests.values()}
+                )
             )
         )
     }
-    rows: dict[tuple[int | None, int | None], list[int]] = {}
-    for project_id, figures in totals.items():
-        key = (projects[project_id].owner_id, project_id if group == "project" else None)
+    by_project = group == "project"
+    rows: dict[tuple[str, int | None, int | None], list[int]] = {}
+
+    def add(key: tuple[str, int | None, int | None], figures: list[int]) -> None:
         row = rows.setdefault(key, [0, 0, 0, 0])
         for i, value in enumerate(figures):
             row[i] += value
-    result = []
-    for (owner_id, project_id), (sold_g, sales_fen, refunded_g, refunded_fen) in rows.items():
-        owner = owners.get(owner_id) if owner_id is not None else None
-        project = projects.get(project_id) if project_id is not None else None
-        result.append(
-            PayoutRow(
-                owner_id=owner_id,
-                owner_name=owner.name if owner else None,
-                owner_kind=owner.kind.value if owner else None,
-                project_id=project_id,
-                project_code=project.code if project else None,
-                project_name=project.name if project else None,
-                kind=project.kind_code if project else None,
-                sold_g=sold_g,
-                sales_fen=sales_fen,
-                refunded_g=refunded_g,
-                refunded_fen=refunded_fen,
-            )
+
+    for project_id, figures in totals.items():
+        add((CREDITS, projects[project_id].owner_id, project_id if by_project else None), figures)
+    for project_id, (state_sales, state_refunded) in state.items():
+        add((STATE_SHARE, None, project_id if by_project else None), [0, state_sales, 0, state_refunded])
+    for forest_id, (given, refunded) in donated.items():
+        add(
+            (DONATIONS, forests[forest_id].owner_id, forest_id if by_project else None),
+            [0, given, 0, refunded],
         )
+    result = [
+        _row(source, owner_id, ref_id, figures, owners, projects, forests)
+        for (source, owner_id, ref_id), figures in rows.items()
+    ]
     session.rollback()
     result.sort(
-        key=lambda r: (r.owner_name is None, r.owner_name or "", r.owner_id or 0, r.project_code or "")
+        key=lambda r: (
+            r.owner_name is None,
+            r.owner_name or "",
+            r.owner_id or 0,
+            r.source,
+            r.project_code or r.forest_name or "",
+        )
     )
     return result
+
+
+def _row(
+    source: str,
+    owner_id: int | None,
+    ref_id: int | None,
+    figures: list[int],
+    owners: dict[int, ProjectOwner],
+    projects: dict[int, Project],
+    forests: dict[int, Any],
+) -> PayoutRow:
+    """One payout row: `ref_id` is a project (credits, the state's share) or a forest (donations)."""
+    sold_g, sales_fen, refunded_g, refunded_fen = figures
+    owner = owners.get(owner_id) if owner_id is not None else None
+    project = projects.get(ref_id) if ref_id is not None and source != DONATIONS else None
+    forest = forests.get(ref_id) if ref_id is not None and source == DONATIONS else None
+    state = source == STATE_SHARE
+    return PayoutRow(
+        owner_id=owner_id,
+        owner_name=STATE_NAME if state else owner.name if owner else None,
+        owner_kind=STATE_KIND if state else owner.kind.value if owner else None,
+        project_id=project.id if project else None,
+        project_code=project.code if project else None,
+        project_name=project.name if project else None,
+        kind=project.kind_code if project else None,
+        sold_g=sold_g,
+        sales_fen=sales_fen,
+        refunded_g=refunded_g,
+        refunded_fen=refunded_fen,
+        source=source,
+        forest_id=forest.id if forest else None,
+        forest_name=forest.name if forest else None,
+    )
 
 
 def list_payouts(
@@ -256,7 +313,7 @@ def net_sales(period: Period) -> dict[str, Any]:
         "refunded_fen": int(refunded_fen),
         "net_fen": int(paid_fen) - int(refunded_fen),
         "payouts_fen": sum(row.net_fen for row in rows),
-        "owners": sum(1 for row in rows if row.owner_id is not None),
+        "owners": len({row.owner_id for row in rows if row.owner_id is not None}),
     }
 
 
@@ -282,6 +339,9 @@ CSV_COLUMNS = (
     "refunded_fen",
     "net_fen",
     "net_yuan",
+    "source",
+    "forest_id",
+    "forest_name",
 )
 
 
@@ -307,6 +367,9 @@ def export_csv(
             row.refunded_fen,
             row.net_fen,
             Decimal(row.net_fen).scaleb(-2),  # a number (a refunded month may be negative), not text
+            row.source,
+            row.forest_id,
+            row.forest_name,
         ]
         for row in payout_rows(period, group)
     )

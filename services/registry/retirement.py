@@ -9,8 +9,8 @@ A retirement is made as a draft of such tonnes (all of one credit kind, that is 
 from then on its tonnes are locked: a refund that would give back grams of them is refused
 (`services.settlement.refunds`), so they stay fully sold. The admin files the list at the registry
 (submitted), then records the registry's answer (confirmed: its reference, URL and date), which
-adds the tonnes to `batches.retired_g`; or cancels the retirement before that, which unlocks them.
-Every write is one unit of work with its audit entry.
+adds the tonnes to `batches.retired_g` and to the public ledger; or cancels the retirement before
+that, which unlocks them. Every write is one unit of work with its audit entry.
 """
 
 from __future__ import annotations
@@ -59,6 +59,7 @@ from services.kernel.errors import Conflict, InvalidState, NotFound, ValidationF
 from services.kernel.export_cells import csv_document
 from services.kernel.paging import objects_page, rows_page, total_of, window
 from services.kernel.web_urls import WEB_MESSAGE, is_web_url
+from services.ledger.recording import tonnes_retired_in
 
 M = GRAMS_PER_TONNE
 S = RetirementStatus
@@ -650,6 +651,7 @@ def confirm(
                 update(Batch).where(Batch.id == batch_id).values(retired_g=Batch.retired_g + count * M)
             )
         session.flush()
+        tonnes_retired_in(session, retirement)  # the public ledger, in the same unit of work
         audit.record(
             session,
             actor_id,

@@ -1,9 +1,10 @@
 """Public transparency: for every project, the credits issued, sold and retired, and the totals.
 
 Anyone can check that the sums add up (the totals are the sums of the projects; sold includes
-retired) and look up every confirmed retirement at its registry by its reference. The figures are
-computed from the database; Redis only keeps the answer for a short time (`cache_s`), and when
-Redis cannot be reached the answer is computed each time.
+retired), look up every confirmed retirement at its registry by its reference, and replay the
+first `ledger_size` entries of the public ledger to the same issued, sold and retired figures.
+The figures are computed from the database; Redis only keeps the answer for a short time
+(`cache_s`), and when Redis cannot be reached the answer is computed each time.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from models import GRAMS_PER_TONNE, Batch, Project, RetiredTonne, Retirement, RetirementStatus, utcnow
+from models import (
+    GRAMS_PER_TONNE,
+    Batch,
+    LedgerState,
+    Project,
+    RetiredTonne,
+    Retirement,
+    RetirementStatus,
+    utcnow,
+)
 from models.database import read_session
 from services.kernel.redis_store import get_redis
 
@@ -43,16 +53,22 @@ def _with_tonnes(figures: dict[str, int]) -> dict[str, Any]:
 def compute() -> dict[str, Any]:
     """The transparency report, straight from the database (JSON-ready values only)."""
     session = read_session()
+    # The ledger's size in the same statement as the sums (one snapshot): the report is what
+    # replaying that many entries of the public ledger gives.
+    ledger_size = select(LedgerState.size).where(LedgerState.id == 1)
+    rows_read = session.execute(
+        select(
+            Batch.project_id,
+            func.count(Batch.id),
+            *(func.coalesce(func.sum(getattr(Batch, figure)), 0) for figure in FIGURES),
+            ledger_size.scalar_subquery(),
+        ).group_by(Batch.project_id)
+    ).all()
     sums = {
-        project_id: dict(zip(("batches", *FIGURES), map(int, values), strict=True))
-        for project_id, *values in session.execute(
-            select(
-                Batch.project_id,
-                func.count(Batch.id),
-                *(func.coalesce(func.sum(getattr(Batch, figure)), 0) for figure in FIGURES),
-            ).group_by(Batch.project_id)
-        )
+        project_id: dict(zip(("batches", *FIGURES), map(int, values[:-1]), strict=True))
+        for project_id, *values in rows_read
     }
+    logged = rows_read[0][-1] if rows_read else session.scalar(ledger_size)
     projects = session.scalars(
         select(Project).options(joinedload(Project.owner), joinedload(Project.kind)).order_by(Project.id)
     ).all()
@@ -80,6 +96,7 @@ def compute() -> dict[str, Any]:
         "projects": rows,
         "totals": {"projects": len(rows), **_with_tonnes(totals)},
         "retirements": retirements,
+        "ledger_size": int(logged or 0),
     }
 
 

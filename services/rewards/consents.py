@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import AccessOutcome, Consent, ConsentScope, Partner, PartnerAccess, User, utcnow
@@ -95,6 +95,19 @@ def revoke(user_id: int, consent_id: int) -> Consent:
             consent.revoked_at = utcnow()
         session.flush()
         return consent
+
+
+def withdraw_all_in(session: Session, user_id: int, now: datetime | None = None) -> int:
+    """Revoke every consent of the user still unrevoked, in the caller's unit of work (the account is
+    being deleted): from the commit on, no partner reads anything of the user. How many were revoked."""
+    return int(
+        session.execute(
+            update(Consent)
+            .where(Consent.user_id == user_id, Consent.revoked_at.is_(None))
+            .values(revoked_at=now or utcnow())
+        ).rowcount
+        or 0
+    )
 
 
 def access_log(user_id: int, *, page: int, page_size: int) -> tuple[list[PartnerAccess], int]:

@@ -112,8 +112,10 @@ def buy(
     terms: PurchaseTerms,
     policy: OrderPolicy,
     provider: PaymentProvider,
+    idempotency_key: str | None = None,
 ) -> Purchase:
-    """Place a credits order for an organisation (its buyer of record), paid by WeChat Pay or by bank transfer."""
+    """Place a credits order for an organisation (its buyer of record), paid by WeChat Pay or by bank
+    transfer; the same `idempotency_key` and request give the same order."""
     principal.require_member(organisation_id)
     _require_kind(project_id, terms.kinds)
     request = OrderRequest(
@@ -127,11 +129,13 @@ def buy(
         source_id=source_id,
     )
     if method == WECHAT:
-        placed = checkout.place_order(principal, request, policy, provider)
+        placed = checkout.place_order(principal, request, policy, provider, idempotency_key)
         return Purchase(placed.order, placed.request_payment, placed.payment_error, None)
     if method != BANK_TRANSFER:
         raise ValidationFailed("Unknown payment method.", errors={"payment": ["wechat or bank_transfer"]})
-    order_id = orders.create_order(principal, request, policy, BANK_TRANSFER, ttl_s=terms.bank_transfer_ttl_s)
+    order_id = orders.create_order(
+        principal, request, policy, BANK_TRANSFER, idempotency_key, ttl_s=terms.bank_transfer_ttl_s
+    )
     order = orders.load_order(order_id)
     instructions = {
         "reference": order.out_trade_no,

@@ -99,5 +99,7 @@ def require_settled_by(out_trade_no: str, order_provider: str, provider: Payment
 
 
 def description(grams: int, units: int | None) -> str:
+    if not grams:
+        return "认建认养捐资 tree adoption donation"
     kg = grams / 1000
     return f"碳汇 {kg:g} kg CO2e" if units is None else f"一元碳汇 {units} 份 ({kg:g} kg CO2e)"

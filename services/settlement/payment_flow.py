@@ -129,7 +129,12 @@ def _record_event(session: Session, order: Order, notification: PaymentNotificat
 
 
 def _reserve_again(session: Session, order: Order) -> bool:
-    """After expiry, try to hold the same grams again from the same selection."""
+    """After expiry, try to hold the same grams again from the same selection.
+
+    A donation (no grams) is not taken again: what it was for (trees of a plot) may be another's by
+    now, so a donation paid after its window is given back."""
+    if not order.grams:
+        return False
     selector = reservations.Selector(project_id=order.project_id, owner_id=order.owner_id)
     savepoint = session.begin_nested()
     try:
@@ -183,10 +188,15 @@ def fulfil_in(session: Session, order: Order, policy: OrderPolicy) -> AfterCommi
     """Reserved grams become sold and the order is fulfilled; the order effects (certificate, points,
     an event moving to `offset`, rankings) run in the same transaction. What they left for after the
     commit is the answer."""
-    reservations.confirm_in(session, order.reservation_id)
+    sold: list[tuple[int, int]] = []
+    if order.grams:  # a donation takes no grams from the pool
+        _reservation, sold = reservations.confirm_slices_in(session, order.reservation_id)
     order.fulfilled_at = utcnow()
     order_states.transition(session, order, OrderStatus.FULFILLED, "certificate issued")
-    return order_effects.announce_in(session, Fulfilled(order, policy))
+    after = order_effects.announce_in(session, Fulfilled(order, policy))
+    # Last, just before the commit: the batch rows every buyer's order and payment also update.
+    reservations.count_sold_in(session, sold)
+    return after
 
 
 def sync_with_provider(

@@ -23,6 +23,8 @@ def record_in(session: Session, refund: Refund, grams_by_line: Mapping[int, int]
     lines = session.scalars(
         select(OrderLine).where(OrderLine.order_id == refund.order_id).order_by(OrderLine.id)
     ).all()
+    if not lines:
+        return []  # a donation: no lines, no grams; its money is the forest owner's (registry payouts)
     repaid = dict(
         session.execute(
             select(RefundLine.order_line_id, func.sum(RefundLine.amount_fen))

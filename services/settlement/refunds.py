@@ -57,26 +57,10 @@ def request_refund(
         order = orders.lock_order(session, order.id)
         _check_refundable(principal, order, policy)
         offline = order.provider == BANK_TRANSFER
-        remaining = order.grams - order.refunded_g
-        grams = remaining if grams is None else grams
-        if not 0 < grams <= remaining:
-            raise ValidationFailed(
-                "Refund between 1 g and what is left.", errors={"grams": [f"must be 1 to {remaining}"]}
-            )
-        if order.units is not None and grams % policy.unit_g:
-            raise ValidationFailed(
-                "One-yuan orders are refunded in whole units.",
-                errors={"grams": [f"must be a multiple of {policy.unit_g}"]},
-            )
-        if _retired_g(session, order, grams) > 0:
-            raise InvalidState(
-                "These credits are being retired at the registry or already are; they cannot be refunded.",
-                errors={"grams": ["lie in tonnes retired (or being retired) at the registry"]},
-            )
-        amount = (
-            order.amount_fen - order.refunded_fen
-            if grams == remaining
-            else order.amount_fen * grams // order.grams
+        grams, amount = (
+            _donation_refund(order, grams)
+            if order.grams == 0
+            else _sale_refund(session, order, grams, policy)
         )
         if amount <= 0:
             raise ValidationFailed(
@@ -116,6 +100,42 @@ def request_refund(
     if offline:
         return _reload(refund_id)
     return apply_refund(refund_id, provider, policy)
+
+
+def _sale_refund(session: Session, order: Order, grams: int | None, policy: OrderPolicy) -> tuple[int, int]:
+    """The grams and fen of refunding `grams` (all that is left when None) of a sale."""
+    remaining = order.grams - order.refunded_g
+    grams = remaining if grams is None else grams
+    if not 0 < grams <= remaining:
+        raise ValidationFailed(
+            "Refund between 1 g and what is left.", errors={"grams": [f"must be 1 to {remaining}"]}
+        )
+    if order.units is not None and grams % policy.unit_g:
+        raise ValidationFailed(
+            "One-yuan orders are refunded in whole units.",
+            errors={"grams": [f"must be a multiple of {policy.unit_g}"]},
+        )
+    if _retired_g(session, order, grams) > 0:
+        raise InvalidState(
+            "These credits are being retired at the registry or already are; they cannot be refunded.",
+            errors={"grams": ["lie in tonnes retired (or being retired) at the registry"]},
+        )
+    amount = (
+        order.amount_fen - order.refunded_fen
+        if grams == remaining
+        else order.amount_fen * grams // order.grams
+    )
+    return grams, amount
+
+
+def _donation_refund(order: Order, grams: int | None) -> tuple[int, int]:
+    """A donation (an order that takes no grams, `services.sales.donations`) goes back whole."""
+    if grams:
+        raise ValidationFailed(
+            "A donation is refunded whole; it has no grams to give back.",
+            errors={"grams": ["leave out for a donation"]},
+        )
+    return 0, order.amount_fen - order.refunded_fen
 
 
 def _check_refundable(principal: Principal, order: Order, policy: OrderPolicy) -> None:

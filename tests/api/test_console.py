@@ -33,6 +33,7 @@ PAGES = [
     "/console/reconciliation",
     "/console/batches",
     "/console/retirements",
+    "/console/reductions",
     "/console/payouts",
     "/console/audit",
 ]

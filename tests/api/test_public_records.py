@@ -105,10 +105,13 @@ def test_every_public_key_is_a_code_never_a_sequential_id(app):
         keyed[rule.endpoint] = rule
     assert set(keyed) == {
         "certificates.claim_page",
+        "certificates.poster",
         "certificates.verify",
         "certificates.verify_page",
         "events.disclosure",
         "events.disclosure_page",
+        "events.poster",
+        "institutional.poster",
         "institutional.public",
     }
 
@@ -143,12 +146,17 @@ def test_unpaid_and_unpublished_records_are_404_and_public_ones_open_by_their_co
         "events.disclosure_page": records["shown_event_code"],
         "institutional.public": records["paid_claim"]["public_code"],
         "certificates.claim_page": records["paid_claim"]["public_code"],
+        "certificates.poster": certificate_code,
+        "events.poster": records["shown_event_code"],
+        "institutional.poster": records["paid_claim"]["public_code"],
     }
     hidden = {
         "events.disclosure": records["hidden_event"]["public_code"],
         "events.disclosure_page": records["hidden_event"]["public_code"],
         "institutional.public": records["unpaid_claim"]["public_code"],
         "certificates.claim_page": records["unpaid_claim"]["public_code"],
+        "events.poster": records["hidden_event"]["public_code"],
+        "institutional.poster": records["unpaid_claim"]["public_code"],
     }
     rules = {r.endpoint: r for r in _public_keyed_get_rules(app) if r.arguments == {"code"}}
     assert set(rules) == set(opens)  # a new public record route says here what opens it

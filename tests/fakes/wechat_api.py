@@ -1,13 +1,18 @@
 """A loopback fake of WeChat's mini-program API, speaking its wire protocol over real HTTP.
 
-It answers `GET /cgi-bin/token` (the access token) and `GET /sns/jscode2session` (login) the way
-api.weixin.qq.com does, so that wechatpy itself runs in the tests. A test registers each login
-code; a code works once. `fail_with("http_500")` or `fail_with("hang")` imitates WeChat being down.
+It answers `GET /cgi-bin/token` (the access token), `GET /sns/jscode2session` (login) and
+`POST /wxa/getwxacodeunlimit` (a mini-program code) the way api.weixin.qq.com does, so that wechatpy
+itself runs in the tests. A test registers each login code; a code works once. A mini-program code
+is a real PNG: a round badge holding a QR code of `page=<page>&scene=<scene>`, so a test decodes what
+it would open; `fail_codes_with(45009, "...")` makes WeChat refuse them. `fail_with("http_500")` or
+`fail_with("hang")` imitates WeChat being down.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -17,9 +22,14 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import qrcode
+from PIL import Image, ImageDraw
 
 Failure = Literal["http_500", "hang"]
 HANG_LIMIT_S = 30
+# getwxacodeunlimit's scene: at most 32 visible characters of this set.
+SCENE = re.compile(r"[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{1,32}")
+ENV_VERSIONS = ("release", "trial", "develop")
 
 
 @dataclass
@@ -42,6 +52,9 @@ class FakeWeChatAPI:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.issued_tokens: list[str] = []
         self._codes: dict[str, _Code] = {}
+        # Pages of the released mini-program: with check_path, a code for any other page is refused.
+        self.released_pages: set[str] = set()
+        self.code_failure: tuple[int, str] | None = None
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -58,6 +71,11 @@ class FakeWeChatAPI:
         """Register a code WeChat refuses, e.g. 40226 "high risk user"."""
         with self._lock:
             self._codes[code] = _Code(errcode=errcode, errmsg=errmsg)
+
+    def fail_codes_with(self, errcode: int | None, errmsg: str = "") -> None:
+        """Refuse every mini-program code with this error (e.g. 45009 "reach max api daily quota
+        limit"), or make them again (None)."""
+        self.code_failure = None if errcode is None else (errcode, errmsg)
 
     def fail_with(self, failure: Failure | None) -> None:
         """Answer every request with HTTP 500, or never answer (until stopped), or recover (None)."""
@@ -133,6 +151,33 @@ class FakeWeChatAPI:
             self.issued_tokens.append(token)
         return {"access_token": token, "expires_in": 7200}
 
+    def getwxacodeunlimit(self, params: dict[str, str], body: bytes) -> dict[str, Any] | bytes:
+        """A mini-program code as a PNG, or WeChat's error JSON."""
+        with self._lock:
+            known = params.get("access_token") in self.issued_tokens
+        if not known:
+            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return {"errcode": 47001, "errmsg": "data format error"}
+        if not isinstance(data, dict):
+            return {"errcode": 47001, "errmsg": "data format error"}
+        if self.code_failure is not None:
+            return {"errcode": self.code_failure[0], "errmsg": self.code_failure[1]}
+        scene, page = data.get("scene"), data.get("page", "")
+        if not isinstance(scene, str) or not SCENE.fullmatch(scene):
+            return {"errcode": 40169, "errmsg": "invalid length for scene, or the data is not json string"}
+        env_version = data.get("env_version", "release")
+        if env_version not in ENV_VERSIONS:
+            return {"errcode": 40097, "errmsg": "invalid args"}
+        if data.get("check_path", True) and page and page not in self.released_pages:
+            return {"errcode": 41030, "errmsg": "invalid page"}
+        width = data.get("width", 430)
+        if not isinstance(width, int) or not 280 <= width <= 1280:
+            return {"errcode": 40097, "errmsg": "invalid args"}
+        return _badge(f"page={page}&scene={scene}", width)
+
     def jscode2session(self, params: dict[str, str]) -> dict[str, Any]:
         if params.get("grant_type") != "authorization_code":
             return {"errcode": 40002, "errmsg": "invalid grant_type"}
@@ -157,11 +202,38 @@ class FakeWeChatAPI:
         return answer
 
 
+def _badge(text: str, width: int) -> bytes:
+    """A round mini-program-code look-alike of `width` px holding a QR code of `text`, as a PNG."""
+    image = Image.new("RGB", (width, width), "white")
+    ImageDraw.Draw(image).ellipse((0, 0, width - 1, width - 1), fill=(238, 238, 238))
+    qr = qrcode.QRCode(border=2, box_size=1)
+    qr.add_data(text)
+    qr.make(fit=True)
+    matrix = qr.get_matrix()
+    module = max(1, int(width / 1.42) // len(matrix))  # inscribed in the circle
+    side = module * len(matrix)
+    code = Image.new("RGB", (side, side), "white")
+    pixels = ImageDraw.Draw(code)
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                pixels.rectangle(
+                    (x * module, y * module, (x + 1) * module - 1, (y + 1) * module - 1), fill="black"
+                )
+    image.paste(code, ((width - side) // 2, (width - side) // 2))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: ThreadingHTTPServer
     routes = {"/cgi-bin/token": "token", "/sns/jscode2session": "jscode2session"}
 
-    def do_GET(self) -> None:
+    post_routes = {"/wxa/getwxacodeunlimit": "getwxacodeunlimit"}
+
+    def _receive(self) -> tuple[FakeWeChatAPI, str, dict[str, str]] | None:
+        """The request logged, and its path and query; None once a failure was answered instead."""
         fake: FakeWeChatAPI = self.server.fake  # type: ignore[attr-defined]
         url = urlsplit(self.path)
         params = {name: values[-1] for name, values in parse_qs(url.query).items()}
@@ -170,11 +242,34 @@ class _Handler(BaseHTTPRequestHandler):
         if fake.failure == "hang":
             fake._release.wait(HANG_LIMIT_S)
             self._send(504, b"<html>gateway timeout</html>", "text/html")
-            return
+            return None
         if fake.failure == "http_500":
             self._send(500, b"<html><body>500 Internal Server Error</body></html>", "text/html")
+            return None
+        return fake, url.path, params
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        received = self._receive()
+        if received is None:
             return
-        handler = self.routes.get(url.path)
+        fake, path, params = received
+        handler = self.post_routes.get(path)
+        if handler is None:
+            self._send(404, b'{"errcode":-1,"errmsg":"not found"}', "application/json")
+            return
+        answer = getattr(fake, handler)(params, body)
+        if isinstance(answer, bytes):
+            self._send(200, answer, "image/png")
+        else:
+            self._send(200, json.dumps(answer).encode(), "application/json; encoding=utf-8")
+
+    def do_GET(self) -> None:
+        received = self._receive()
+        if received is None:
+            return
+        fake, path, params = received
+        handler = self.routes.get(path)
         if handler is None:
             self._send(404, b'{"errcode":-1,"errmsg":"not found"}', "application/json")
             return

@@ -30,6 +30,21 @@ BENCHES = {
     "footprint": ("bench.footprint", [], {"calcs_per_s", "p99_ms", "reference_per_s", "ratio"}),
     "event": ("bench.event", [], {"attendees", "seconds", "peak_rss_mb", "groups", "travel_grams"}),
     "reconcile": ("bench.reconcile", [], {"lines", "seconds", "peak_rss_mb", "planted", "found"}),
+    "ledger": (
+        "bench.ledger",
+        [],
+        {
+            "entries",
+            "bulk_append_per_s",
+            "single_append_p50_ms",
+            "ratio",
+            "sign_s",
+            "inclusion_p99_ms",
+            "consistency_p99_ms",
+            "hashes_per_proof_max",
+            "proofs_verified",
+        },
+    ),
     "purchase": (
         "bench.purchase",
         [],
@@ -78,6 +93,9 @@ def test_bench_smoke_mode_runs_and_ends_with_its_figures(bench: str, pg_url: str
         assert figures["errors"] == 0
     if bench == "purchase":
         assert figures["orders_per_s"] > 0 and figures["purchases_per_s"] > 0
+    if bench == "ledger":
+        assert figures["entries"] > 0 and figures["proofs_verified"] > 0
+        assert figures["hashes_per_proof_max"] <= 2 * figures["entries"].bit_length()
     if bench == "purchase-wrk":
         for name in ("lean", "reference", "orders"):
             assert figures[name].keys() >= RATE

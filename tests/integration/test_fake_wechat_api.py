@@ -1,6 +1,10 @@
 """The fake WeChat API answers as api.weixin.qq.com does, so tests through it mean something."""
 
+import io
+
 import requests
+import zxingcpp
+from PIL import Image
 
 
 def get(fake, path, **params):
@@ -47,3 +51,35 @@ def test_it_can_fail_with_500(wechat_api):
     response = requests.get(wechat_api.base_url + "cgi-bin/token", timeout=5)
 
     assert response.status_code == 500
+
+
+def _wxacode(fake, token, **body):
+    return requests.post(
+        fake.base_url + "wxa/getwxacodeunlimit", params={"access_token": token}, json=body, timeout=5
+    )
+
+
+def test_a_mini_program_code_is_a_png_for_a_known_token_and_a_valid_scene(wechat_api):
+    token = get(
+        wechat_api,
+        "cgi-bin/token",
+        grant_type="client_credential",
+        appid=wechat_api.appid,
+        secret=wechat_api.secret,
+    )["access_token"]
+    wechat_api.released_pages.add("pages/a/index")
+
+    good = _wxacode(wechat_api, token, scene="ABC234", page="pages/a/index", width=430)
+    unknown_token = _wxacode(wechat_api, "ACCESS_TOKEN_forged", scene="ABC234", page="pages/a/index")
+    long_scene = _wxacode(wechat_api, token, scene="A" * 33, page="pages/a/index")
+    unreleased = _wxacode(wechat_api, token, scene="ABC234", page="pages/b/index")
+    unchecked = _wxacode(wechat_api, token, scene="ABC234", page="pages/b/index", check_path=False)
+
+    assert good.headers["Content-Type"] == "image/png"
+    with Image.open(io.BytesIO(good.content)) as image:
+        assert image.size == (430, 430)
+        assert [r.text for r in zxingcpp.read_barcodes(image)] == ["page=pages/a/index&scene=ABC234"]
+    assert unknown_token.json()["errcode"] == 40001
+    assert long_scene.json()["errcode"] == 40169
+    assert unreleased.json()["errcode"] == 41030
+    assert unchecked.headers["Content-Type"] == "image/png"

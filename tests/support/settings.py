@@ -13,4 +13,5 @@ PRODUCTION_ENV: dict[str, str] = {
     "WECHATPAY_MCHID": "1900000001",
     "PAYMENT_PROVIDER": "wechatpay_v2",
     "WECHATPAY_API_KEY": "k" * 32,
+    "LEDGER_SIGNING_KEY": "nGp0X7r8Ck1mX0pB9bK6Zr0dS3l4qYt2wV5eU8iO1aE=",
 }

@@ -8,7 +8,15 @@ from services.kernel.order_effects import Fulfilled, Refunded
 
 
 def test_the_composition_root_wires_every_effect_in_order(app):
-    expected = ["certificate", "points", "event offset", "rankings"]
+    expected = [
+        "certificate",
+        "reduction proceeds",
+        "points",
+        "event offset",
+        "rankings",
+        "adoption",
+        "ledger",
+    ]
     assert order_effects.handlers(Fulfilled) == expected
     assert order_effects.handlers(Refunded) == expected
 

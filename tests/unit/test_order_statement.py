@@ -14,15 +14,16 @@ ORDER_COLUMNS = (
 )  # fmt: skip
 
 
+@pytest.mark.parametrize("capped", [False, True], ids=["no caps", "caps"])
 @pytest.mark.parametrize("keyed", [False, True], ids=["no key", "Idempotency-Key"])
 @pytest.mark.parametrize(
     "selector",
     [Selector(kind_codes=("FFCER", "CCER")), Selector(project_id=1, owner_id=2)],
     ids=["one-yuan", "chosen project and owner"],
 )
-def test_first_batch_statement_is_cacheable(selector, keyed):
+def test_first_batch_statement_is_cacheable(selector, keyed, capped):
     dialect = create_engine("postgresql+psycopg://").dialect
     query, plan_parameters = reservations.plan_query(selector, True)
-    compiled = _insert_all(ORDER_COLUMNS, 2, 1, keyed, query).compile(dialect=dialect)
+    compiled = _insert_all(ORDER_COLUMNS, 2, keyed, query, capped).compile(dialect=dialect)
     assert len(str(compiled).encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
     assert len(compiled.params) + len(plan_parameters) <= _queries.MAX_CACHED_STATEMENT_PARAMS

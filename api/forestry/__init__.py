@@ -1,0 +1,1 @@
+"""Memorial forests, plots, plantings and survival checks, and tree adoption."""

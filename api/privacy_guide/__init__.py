@@ -1,0 +1,1 @@
+"""The privacy guide: served to anyone, accepted by users, published by admins."""

@@ -1,0 +1,1 @@
+"""The sandbox's WeRun: encrypted WeRun payloads for sandbox logins (never in production)."""
