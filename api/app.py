@@ -87,6 +87,7 @@ BLUEPRINT_MODULES: list[str] = [
     "api.forestry.routes",
     "api.land_compensation.routes",
     "api.reductions.routes",
+    "api.subscriptions.routes",
 ]
 # Served only with the setting BENCH_REFERENCE_ENDPOINT (benchmarks; refused in production).
 BENCH_REFERENCE_MODULE = "api.bench_reference.routes"

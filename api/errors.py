@@ -114,8 +114,12 @@ def handle_integrity_error(error: IntegrityError):
 
 
 def handle_out_of_range(error: Exception):
-    log.info("value out of range: %s", error)
-    return error_response(422, "out_of_range", "A number in the request is too large or out of range.")
+    log.info("value out of range: %s", type(getattr(error, "orig", error)).__name__)
+    return error_response(
+        422,
+        "out_of_range",
+        "A value in the request is out of range or cannot be stored (too large a number?).",
+    )
 
 
 def handle_unexpected(error: Exception):

@@ -94,6 +94,21 @@ class InCalendar(validate.Validator):
         return value
 
 
+class PlainText(validate.Validator):
+    """Validator: text without control characters (PostgreSQL stores no NUL, and none belongs in a
+    name, a reference or a note); `lines=True` allows line breaks and tabs."""
+
+    error = "Must be text without control characters."
+
+    def __init__(self, lines: bool = False) -> None:
+        self.allowed = frozenset("\t\n\r") if lines else frozenset()
+
+    def __call__(self, value: str) -> str:
+        if any((ord(char) < 32 or ord(char) == 127) and char not in self.allowed for char in value):
+            raise ma.ValidationError(self.error)
+        return value
+
+
 class Day(ma.fields.Date):
     """An ISO 8601 calendar date between FIRST_DAY and LAST_DAY."""
 
@@ -132,3 +147,23 @@ def https_url(value: str) -> None:
     """Validator: empty (none), or an absolute https:// URL."""
     if value and not is_https_url(value):
         raise ma.ValidationError(HTTPS_MESSAGE)
+
+
+class Entries(validate.Validator):
+    """Validator of a mapping (`ma.fields.Dict`): between `least` and `most` entries.
+
+    Not marshmallow's `Length`, which OpenAPI would describe as a string's `minLength`: pass
+    `Entries.described(least, most)` as the field's metadata so the description says
+    `minProperties` and `maxProperties`.
+    """
+
+    def __init__(self, least: int, most: int) -> None:
+        self.least, self.most = least, most
+
+    def __call__(self, value: Any) -> Any:
+        if not self.least <= len(value) <= self.most:
+            raise ma.ValidationError(f"Between {self.least} and {self.most} entries.")
+        return value
+
+    def described(self) -> dict[str, int]:
+        return {"minProperties": self.least, "maxProperties": self.most}

@@ -113,6 +113,71 @@ def children_of(pid: int) -> list[int]:
     return sorted(children)
 
 
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> tuple[str, list[str]] | None:
+    """(command name, the fields after it) of /proc/<pid>/stat; None when the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    return name, stat.rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds process `pid` has used so far; None when it is gone."""
+    found = _stat_fields(pid)
+    if found is None:
+        return None
+    # utime and stime are fields 14 and 15 of stat: 12 and 13 after the state (field 3).
+    return (int(found[1][11]) + int(found[1][12])) / _TICKS_PER_S
+
+
+def processes_named(name: str) -> list[int]:
+    """The live processes whose command name is `name` (PostgreSQL's backends: "postgres")."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat_fields(int(entry.name))
+            if fields is not None and fields[0] == name:
+                found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds spent by named groups of processes between `start()` and `stop()`.
+
+    A process that ends meanwhile (a recycled worker, a PostgreSQL backend) loses what it spent in
+    the round; one that starts counts from its birth."""
+
+    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
+        self.groups = groups
+        self.spent: dict[str, float] = {name: 0.0 for name in groups}
+        self._before: dict[str, dict[int, float]] = {}
+
+    def start(self) -> None:
+        self._before = {name: self._sample(pids()) for name, pids in self.groups.items()}
+
+    def stop(self) -> None:
+        for name, pids in self.groups.items():
+            before = self._before[name]
+            for pid, after in self._sample(pids()).items():
+                self.spent[name] += after - before.get(pid, 0.0)
+
+    @staticmethod
+    def _sample(pids: list[int]) -> dict[int, float]:
+        found = {pid: cpu_seconds(pid) for pid in pids}
+        return {pid: spent for pid, spent in found.items() if spent is not None}
+
+    def per_request_ms(self, requests: int) -> dict[str, float]:
+        """Each group's CPU milliseconds per request."""
+        return {
+            name: round(1000 * spent / requests, 2) if requests else 0.0 for name, spent in self.spent.items()
+        }
+
+
 @dataclass
 class Gunicorn:
     """A running gunicorn master: its base URL, process, log file (its stderr) and environment."""
@@ -452,3 +517,22 @@ def run_wrk(
     weight = figures["requests"] / len(quantiles)
     result.samples += [(q / 1e6, weight) for q in quantiles]
     return result
+
+
+def run_in_fresh_database(
+    database_name_base: str, smoke: bool, keep: bool, run: Callable[[str], dict[str, object]], width: int = 24
+) -> None:
+    """Migrate a database of its own, `run(database_url)` in it, print the figures and end with their
+    JSON line; the database is dropped afterwards unless `keep`."""
+    maintenance_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_MAINTENANCE_URL)
+    name = database_name(database_name_base, smoke)
+    database_url = fresh_database(maintenance_url, name)
+    try:
+        migrate(service_env(database_url, ""))
+        figures = run(database_url)
+    finally:
+        if not keep:
+            drop_database(maintenance_url, name)
+    for key, value in figures.items():
+        print(f"{key:>{width}}: {value}")
+    emit(figures)

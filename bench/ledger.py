@@ -26,7 +26,6 @@ proofs_verified. `--smoke` shrinks every size (a run takes seconds; its database
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import time
@@ -84,18 +83,9 @@ def ms(values: list[float], share: float) -> float:
 
 def main() -> None:
     args = parse_args()
-    maintenance_url = os.environ.get("BENCH_DATABASE_URL", harness.DEFAULT_MAINTENANCE_URL)
-    name = harness.database_name(DATABASE_NAME, args.smoke)
-    database_url = harness.fresh_database(maintenance_url, name)
-    try:
-        harness.migrate(harness.service_env(database_url, ""))
-        figures = run(args, database_url)
-    finally:
-        if not args.keep_database:
-            harness.drop_database(maintenance_url, name)
-    for key, value in figures.items():
-        print(f"{key:>22}: {value}")
-    harness.emit(figures)
+    harness.run_in_fresh_database(
+        DATABASE_NAME, args.smoke, args.keep_database, lambda url: run(args, url), width=22
+    )
 
 
 def run(args: argparse.Namespace, database_url: str) -> dict[str, object]:

@@ -40,9 +40,11 @@ from bench.harness import (
     DEFAULT_MAINTENANCE_URL,
     DEFAULT_REDIS_URL,
     WRK_DONE,
+    CpuMeter,
     LoadResult,
     StackError,
     WrkResult,
+    children_of,
     database_name,
     drive,
     drop_database,
@@ -52,6 +54,7 @@ from bench.harness import (
     gunicorn,
     gunicorn_process,
     migrate,
+    processes_named,
     run_wrk,
     sandbox_logins,
     service_env,
@@ -123,13 +126,15 @@ def signed_callback(fake, out_trade_no: str, amount_fen: int, openid: str):
 
 
 def stock(url: str, tonnes: int) -> None:
-    """One FFCER project with a few batches holding `tonnes` in all."""
+    """One FFCER project with a few batches holding `tonnes` in all, each in the public ledger as
+    every batch entering the pool is (so the audit afterwards finds the ledger whole)."""
     from datetime import date
 
     from sqlalchemy.orm import Session
 
     from config import normalise_database_url
     from models import GRAMS_PER_TONNE, Batch, CreditKind, Project, ProjectOwner
+    from services.ledger.recording import batches_issued_in
 
     engine = create_engine(normalise_database_url(url))
     with Session(engine) as session:
@@ -139,9 +144,10 @@ def stock(url: str, tonnes: int) -> None:
         session.add(project)
         session.flush()
         per_batch = tonnes // 4
+        batches = []
         for i in range(4):
             start = 1 + i * per_batch
-            session.add(
+            batches.append(
                 Batch(
                     project_id=project.id,
                     vintage=2019 + i,
@@ -154,6 +160,9 @@ def stock(url: str, tonnes: int) -> None:
                     available_g=per_batch * GRAMS_PER_TONNE,
                 )
             )
+        session.add_all(batches)
+        session.flush()
+        batches_issued_in(session, batches)
         session.commit()
     engine.dispose()
 
@@ -281,7 +290,8 @@ def main() -> None:
         migrate(env)
         stock(url, args.tonnes)
         if wrk is not None:
-            figures = wrk_rounds(args, wrk, env, url, fake if args.provider != "sandbox" else None)
+            wechatpay = fake if args.provider != "sandbox" else None
+            figures = wrk_rounds(args, wrk, env, url, wechatpay, fake_process.pid)
         else:
             figures = thread_rounds(args, env, fake)
         pool = pool_figures(url)
@@ -373,7 +383,7 @@ def thread_rounds(args: argparse.Namespace, env: dict[str, str], fake) -> dict[s
 
 
 def wrk_rounds(
-    args: argparse.Namespace, wrk: str, env: dict[str, str], url: str, fake=None
+    args: argparse.Namespace, wrk: str, env: dict[str, str], url: str, fake=None, fake_pid: int | None = None
 ) -> dict[str, object]:
     """wrk against the lean reference, the project's reference endpoint, order creation and (with
     WeChat Pay's fake) the payment callbacks of those orders, alternating."""
@@ -405,6 +415,18 @@ def wrk_rounds(
             for target, script in targets.values() if not args.smoke else ():  # warm-up
                 run_wrk(wrk, target, script, args.connections, 1, threads=args.wrk_threads)
             results = {name: WrkResult() for name in (*targets, "callbacks")}
+            # Where each endpoint's CPU goes: its own gunicorn workers, PostgreSQL, WeChat Pay's fake.
+            groups = {"postgres": lambda: processes_named("postgres")}
+            if fake_pid is not None:
+                groups["wechatpay_fake"] = lambda: [fake_pid]
+
+            def app_workers(server):
+                return lambda: children_of(server.process.pid)
+
+            meters = {
+                name: CpuMeter({"app": app_workers(lean if name == "lean" else service), **groups})
+                for name in results
+            }
             round_s = args.duration / args.rounds
             profiles = {}
             notify = f"{service.base}/api/v1/payments/wechatpay_v3/notify"
@@ -414,7 +436,9 @@ def wrk_rounds(
                 for name, (target, script) in targets.items():
                     sampled = args.profile and round_index == 0 and name != "lean"
                     recorder = profile.start(service.process.pid, round_s) if sampled else None
+                    meters[name].start()
                     run_wrk(wrk, target, script, args.connections, round_s, results[name], args.wrk_threads)
+                    meters[name].stop()
                     if recorder is not None:
                         profiles[name] = profile.finish(*recorder)
                 if fake is None:
@@ -424,9 +448,11 @@ def wrk_rounds(
                 callbacks.write_text(callback_script(fake, open_orders(url, called_back)))
                 sampled = args.profile and round_index == 0
                 recorder = profile.start(service.process.pid, round_s) if sampled else None
+                meters["callbacks"].start()
                 run_wrk(
                     wrk, notify, callbacks, args.connections, round_s, results["callbacks"], args.wrk_threads
                 )
+                meters["callbacks"].stop()
                 if recorder is not None:
                     profiles["callbacks"] = profile.finish(*recorder)
                 fulfilled = pool_figures(url)["fulfilled_orders"]
@@ -460,6 +486,7 @@ def wrk_rounds(
             "ratio": round(result.per_second / lean_per_s, 3) if lean_per_s else 0.0,
             "requests": result.requests,
             "failed": result.failed,
+            "cpu_ms": meters[name].per_request_ms(result.ok),
         }
     if callbacks.seconds:
         # Orders paid and fulfilled per second of callback load, counted in the database (a callback
@@ -476,6 +503,8 @@ def wrk_rounds(
             "p99_ms": round(callbacks.percentile_ms(0.99), 1),
             "requests": callbacks.requests,
             "failed": callbacks.failed,
+            # CPU per order fulfilled (a callback answered for an order already paid costs little).
+            "cpu_ms": meters["callbacks"].per_request_ms(fulfilled),
         }
         figures["purchases"] = {
             "per_s": round(purchases, 1),

@@ -23,8 +23,9 @@ from config import load_settings
 from models import database
 from payments.gateway import build_provider
 from payments.interface import PaymentProvider
-from services.accounts import tokens
-from services.certificates import certificates, pdf_font, share_code
+from services.accounts import content_check, phone_numbers, tokens
+from services.accounts.content_check import ContentCheckSettings
+from services.certificates import certificate_frame, certificates, pdf_font, share_code
 from services.certificates.share_code import ShareCodeSettings
 from services.forestry import adoption_effects, forestry_audit
 from services.kernel import order_effects, redis_store
@@ -32,12 +33,15 @@ from services.kernel.order_effects import Fulfilled, Refunded
 from services.ledger import keys as ledger_keys
 from services.ledger import ledger_audit, recording
 from services.neutralisation import events
+from services.notifications import message_settings
+from services.notifications.message_settings import SubscribeSettings
 from services.points import points_hooks, rankings
 from services.points.tiers import TierPolicy
 from services.pool import pool_audit
 from services.reductions import proceeds, reduction_audit, reduction_policy
 from services.reductions.reduction_policy import ReductionPolicy
 from services.registry import payout_audit, retirement_audit
+from services.reporting import sales_rollups
 from services.sales import order_audit
 from services.sales.order_policy import OrderPolicy
 
@@ -50,6 +54,8 @@ ORDER_EFFECTS = (
     (Fulfilled, "event offset", events.on_order_fulfilled),
     (Fulfilled, "rankings", rankings.on_order_fulfilled),
     (Fulfilled, "adoption", adoption_effects.on_order_fulfilled),
+    # One append-only delta row per fact (no shared row: buyers never wait on one another).
+    (Fulfilled, "sales rollups", sales_rollups.on_order_fulfilled),
     # Last: what the certificate handler did goes into the public ledger (written at the commit).
     (Fulfilled, "ledger", recording.on_order_fulfilled),
     (Refunded, "certificate", certificates.on_order_refunded),
@@ -58,6 +64,7 @@ ORDER_EFFECTS = (
     (Refunded, "event offset", events.on_order_refunded),
     (Refunded, "rankings", rankings.on_order_refunded),
     (Refunded, "adoption", adoption_effects.on_order_refunded),
+    (Refunded, "sales rollups", sales_rollups.on_order_refunded),
     (Refunded, "ledger", recording.on_order_refunded),
 )
 # Modules whose `register_check` calls add their checks to every pool audit run.
@@ -96,7 +103,11 @@ def start(profile: str | None = None, overrides: Mapping[str, Any] | None = None
     client = redis_store.configure(settings)
     tokens.configure_local_cache(settings["PRINCIPAL_LOCAL_CACHE_S"] if settings["REDIS_URL"] else 0)
     pdf_font.configure(settings["CERTIFICATE_FONT_PATH"])
+    certificate_frame.configure(settings["CERTIFICATE_ISSUER_NAME"], settings["CERTIFICATE_SEAL_PATH"])
     share_code.configure(ShareCodeSettings.from_config(settings))
+    message_settings.configure(SubscribeSettings.from_config(settings))
+    content_check.configure(ContentCheckSettings.from_config(settings))
+    phone_numbers.configure(settings["PHONE_ENCRYPTION_KEY"], settings["SECRET_KEY"])
     reduction_policy.configure(ReductionPolicy.from_settings(settings))
     ledger_keys.configure(
         settings["LEDGER_SIGNING_KEY"], settings["LEDGER_HOLDER_KEY"], settings["SECRET_KEY"]

@@ -484,6 +484,36 @@ def _report_located(report: Report, where: list[tuple[int, int]], size: int) -> 
             )
 
 
+def head_problem(head: Any) -> str | None:
+    """What keeps `head` (a saved one) from being a signed tree head of the API's shape, if anything."""
+    if not isinstance(head, dict):
+        return "it is not a JSON object"
+    for name, kind in (("tree_size", int), ("timestamp", int), ("root_hash", str), ("signature", str)):
+        if not isinstance(head.get(name), kind) or isinstance(head.get(name), bool):
+            return f"its {name} is missing or not a{'n integer' if kind is int else ' string'}"
+    if not isinstance(head.get("public_key"), str):
+        return "its public_key is missing or not a string"
+    if head["tree_size"] < 1 or len(head["root_hash"]) != 64:
+        return "its tree_size or root_hash is not one of a signed tree"
+    try:
+        bytes.fromhex(head["root_hash"])
+    except ValueError:
+        return "its root_hash is not hex"
+    return None
+
+
+def _read_head(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            head = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"the saved head {path} cannot be read: {exc}") from exc
+    problem = head_problem(head)
+    if problem:
+        raise ValueError(f"the saved head {path} is not a tree head: {problem}")
+    return head
+
+
 def _read_copy(path: str) -> list[str]:
     if not os.path.exists(path):
         return []
@@ -580,7 +610,7 @@ def verify(
     try:
         head = fetch("/api/v1/ledger/head")
         size, root = head["tree_size"], bytes.fromhex(head["root_hash"])
-        pinned = public_key or (saved_head or {}).get("public_key")
+        pinned = public_key or (saved_head if isinstance(saved_head, dict) else {}).get("public_key")
         if pinned and head["public_key"] != pinned:
             report.fail(None, "the head is signed with another key than the one pinned")
         if not signature_holds(head, head["public_key"]):
@@ -621,7 +651,9 @@ def verify(
         if len(entries) < len(copy):
             report.fail(len(entries), f"the log lost entries: the copy kept last time has {len(copy)}")
             located = True
-    if saved_head is not None:
+    if saved_head is not None and head_problem(saved_head):
+        report.fail(None, f"the saved head is not a tree head: {head_problem(saved_head)}")
+    elif saved_head is not None:
         _check_saved(fetch, report, head, saved_head, leaves, located)
     reflected = (transparency or {}).get("ledger_size", len(entries))
     replay = Replay(report.fail)
@@ -658,8 +690,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     saved = None
     if args.head and os.path.exists(args.head):
-        with open(args.head, encoding="utf-8") as handle:
-            saved = json.load(handle)
+        try:
+            saved = _read_head(args.head)
+        except ValueError as exc:
+            print(f"FAIL: {exc}")
+            print("ledger verification FAILED: 1 problem(s)", file=sys.stderr)
+            return 1
     copy = _read_copy(args.copy) if args.copy else None
     report = verify(http_fetch(args.url), saved, args.public_key, copy)
     for line in report.lines():

@@ -1,4 +1,4 @@
-"""Flask CLI command groups: `flask admin`, `credits`, `demo`, `orders`, `points`, `rewards`, `factors`, `reconcile`, `sandbox`, `ledger`."""
+"""Flask CLI command groups: `flask admin`, `credits`, `demo`, `orders`, `points`, `rewards`, `factors`, `reconcile`, `sandbox`, `ledger`, `rollups`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ COMMAND_MODULES: list[str] = [
     "commands.sandbox",
     "commands.reconcile",
     "commands.ledger",
+    "commands.rollups",
 ]
 
 

@@ -38,7 +38,8 @@ def public_key() -> None:
 
 @cli.command("backfill")
 def backfill() -> None:
-    """Start an empty ledger from the pool as it is: its batches, valid certificates, retirements."""
+    """Start an empty ledger from the pool as it is: its batches, valid certificates, retirements
+    (the first change after an upgrade does it too, if this is not run)."""
     from services.ledger.recording import backfill as start
 
     click.echo(f"{start()} entries written; sign a head with `flask ledger sign`")
@@ -64,7 +65,12 @@ def verify(
         if not os.path.exists(head_path):
             raise click.ClickException(f"no saved head at {head_path}")
         with open(head_path, encoding="utf-8") as handle:
-            json.load(handle)  # refuse a file that is not JSON before any request is made
+            try:  # refuse a file that is not a head before any request is made
+                problem = ledger_verifier.head_problem(json.load(handle))
+            except ValueError as exc:
+                problem = f"it is not JSON ({exc})"
+        if problem:
+            raise click.ClickException(f"the saved head at {head_path} is not a tree head: {problem}")
         argv += ["--head", head_path]
     code = ledger_verifier.main(argv)
     if code:

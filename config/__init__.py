@@ -105,6 +105,17 @@ SETTINGS: tuple[Setting, ...] = (
         "embed. Empty: the first installed of Debian's `fonts-wqy-microhei`, `fonts-wqy-zenhei`, "
         "`fonts-arphic-uming` (`bin/setup` installs the first). Production refuses to start without one.",
     ),
+    Setting(
+        "CERTIFICATE_ISSUER_NAME",
+        "碳普惠",
+        "The operator every certificate PDF names as its issuer (签发机构), in the frame of every page.",
+    ),
+    Setting(
+        "CERTIFICATE_SEAL_PATH",
+        "",
+        "Image (PNG or JPEG) of the issuer's seal or logo printed beside its name on every certificate "
+        "PDF. Empty: none. Set but unreadable: production refuses to start; elsewhere a warning, no seal.",
+    ),
     Setting("WECHAT_APPID", "", "Mini-program AppID."),
     Setting("WECHAT_SECRET", "", "Mini-program AppSecret (for jscode2session and the access token)."),
     Setting("WECHAT_API_BASE", "https://api.weixin.qq.com/", "Base URL of WeChat's mini-program API."),
@@ -114,6 +125,19 @@ SETTINGS: tuple[Setting, ...] = (
         True,
         "Accept any `wx.login` code without calling WeChat (embedded demo only; refused in production).",
         _bool,
+    ),
+    Setting(
+        "CONTENT_CHECK_MAX_ATTEMPTS",
+        20,
+        "Times a user's text WeChat's msgSecCheck could not judge (unreachable, or `review`) is checked; "
+        "it stays private meanwhile, and after the last attempt until its author writes it again.",
+        int,
+    ),
+    Setting(
+        "PHONE_ENCRYPTION_KEY",
+        "",
+        "Fernet key(s) that encrypt bound phone numbers at rest, comma-separated: the first encrypts, every "
+        "one decrypts (rotation). Required in production; empty elsewhere: derived from SECRET_KEY.",
     ),
     Setting(
         "WECHAT_CERTIFICATE_PAGE",
@@ -144,6 +168,108 @@ SETTINGS: tuple[Setting, ...] = (
         "WECHAT_CODE_CACHE_S",
         30 * 86_400,
         "Seconds each mini-program code is kept in Redis once WeChat made it (a code never expires).",
+        int,
+    ),
+    Setting(
+        "SUBSCRIBE_TEMPLATE_CERTIFICATE_ISSUED",
+        "",
+        "Template id of the subscribe message (订阅消息) sent when a certificate is issued. Empty: not sent.",
+    ),
+    Setting(
+        "SUBSCRIBE_TEMPLATE_REFUND_DONE",
+        "",
+        "Template id of the subscribe message sent when a refund is paid back. Empty: not sent.",
+    ),
+    Setting(
+        "SUBSCRIBE_TEMPLATE_POINTS_EXPIRING",
+        "",
+        "Template id of the subscribe message sent when points expire within "
+        "`SUBSCRIBE_POINTS_NOTICE_DAYS`. Empty: not sent.",
+    ),
+    Setting(
+        "SUBSCRIBE_TEMPLATE_EVENT_NEUTRALISED",
+        "",
+        "Template id of the subscribe message sent to whoever ordered an event's offset once the event "
+        "is neutralised. Empty: not sent.",
+    ),
+    Setting(
+        "SUBSCRIBE_TEMPLATE_BANK_TRANSFER_EXPIRING",
+        "",
+        "Template id of the subscribe message sent when an order paid by bank transfer is unpaid "
+        "`SUBSCRIBE_BANK_TRANSFER_NOTICE_H` before it expires. Empty: not sent.",
+    ),
+    Setting(
+        "SUBSCRIBE_FIELDS_CERTIFICATE_ISSUED",
+        "character_string1=number,number2=kg,time3=issued_at,thing4=note",
+        "The certificate template's fields: `key=value` pairs, the keys of the template's `data` "
+        "(`thing1`, `time3`, ...), the values `number`, `kg`, `issued_at`, `note` (docs/wechat.md).",
+    ),
+    Setting(
+        "SUBSCRIBE_FIELDS_REFUND_DONE",
+        "character_string1=order_no,amount2=amount,time3=refunded_at,thing4=note",
+        "The refund template's fields; values `order_no`, `amount`, `refunded_at`, `note`.",
+    ),
+    Setting(
+        "SUBSCRIBE_FIELDS_POINTS_EXPIRING",
+        "number1=points,date2=expires_on,thing3=note",
+        "The points template's fields; values `points`, `expires_on`, `note`.",
+    ),
+    Setting(
+        "SUBSCRIBE_FIELDS_EVENT_NEUTRALISED",
+        "thing1=event,number2=kg,time3=offset_at,thing4=note",
+        "The event template's fields; values `event`, `kg`, `offset_at`, `note`.",
+    ),
+    Setting(
+        "SUBSCRIBE_FIELDS_BANK_TRANSFER_EXPIRING",
+        "character_string1=order_no,amount2=amount,time3=expires_at,thing4=note",
+        "The bank-transfer template's fields; values `order_no`, `amount`, `expires_at`, `note`.",
+    ),
+    Setting(
+        "SUBSCRIBE_ORDER_PAGE",
+        "pages/orders/detail",
+        "Mini-program page a refund's or a bank-transfer order's message opens (`?out_trade_no=`). "
+        "Certificates and events open `WECHAT_CERTIFICATE_PAGE` and `WECHAT_EVENT_PAGE` (`?scene=`).",
+    ),
+    Setting(
+        "SUBSCRIBE_POINTS_PAGE",
+        "pages/points/index",
+        "Mini-program page the points-expiring message opens. Empty: the message opens no page.",
+    ),
+    Setting(
+        "SUBSCRIBE_MINIPROGRAM_STATE",
+        "formal",
+        "Version of the mini-program subscribe messages open: `formal`, `trial` or `developer`.",
+        _one_of("formal", "trial", "developer"),
+    ),
+    Setting(
+        "SUBSCRIBE_POINTS_NOTICE_DAYS",
+        7,
+        "Points expiring within this many days get a subscribe message (one per user and day of expiry).",
+        int,
+    ),
+    Setting(
+        "SUBSCRIBE_BANK_TRANSFER_NOTICE_H",
+        48,
+        "Hours before an unpaid bank-transfer order expires at which its subscribe message is sent.",
+        int,
+    ),
+    Setting(
+        "SUBSCRIBE_LOOKBACK_H",
+        24,
+        "A certificate, refund or neutralised event older than this many hours gets no subscribe message "
+        "(the scan that finds them looks this far back).",
+        int,
+    ),
+    Setting(
+        "SUBSCRIBE_SEND_ATTEMPTS",
+        5,
+        "Attempts in all to send one subscribe message while WeChat is busy (-1), failing (5xx) or unreachable.",
+        int,
+    ),
+    Setting(
+        "SUBSCRIBE_RETRY_BACKOFF_S",
+        60,
+        "Wait before the second attempt of a subscribe message; doubled for each next one.",
         int,
     ),
     Setting("WECHATPAY_MCHID", "", "WeChat Pay merchant id."),
@@ -508,6 +634,10 @@ def load_settings(
         problem := safety.ledger_signing_key_problem(values["LEDGER_SIGNING_KEY"], required=False)
     ):
         problems.append(problem)  # production names it with the other production problems
+    if profile != "production" and (
+        problem := safety.phone_encryption_key_problem(values["PHONE_ENCRYPTION_KEY"], required=False)
+    ):
+        problems.append(problem)
     for check in (check_tiers, check_redis):
         try:
             check(values)

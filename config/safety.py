@@ -8,8 +8,9 @@ lists everything wrong at once:
 - `production_problems` (production only): a weak `SECRET_KEY` (partner secrets are encrypted
   with a key derived from it), a `PUBLIC_BASE_URL` that is not public HTTPS (it goes into
   certificate QR codes and payment notify URLs), no `METRICS_TOKEN`, rate limits turned off, no
-  font file for the certificate PDFs, no key to sign the public ledger's tree heads (which, when set,
-  must be the base64 of 32 bytes in every profile).
+  font file for the certificate PDFs, a seal image for them set but unreadable, no key to sign the
+  public ledger's tree heads (which, when set, must be the base64 of 32 bytes in every profile), no
+  key to encrypt phone numbers (which, when set, must be Fernet keys in every profile).
 """
 
 from __future__ import annotations
@@ -30,8 +31,14 @@ NUMBER_BOUNDS: Mapping[str, tuple[float, float]] = {
     "DATABASE_POOL_SIZE": (1, 1_000),
     "TRUSTED_PROXIES": (0, 10),
     "PRINCIPAL_LOCAL_CACHE_S": (0, 30),
+    "CONTENT_CHECK_MAX_ATTEMPTS": (1, 1_000),
     "WECHAT_TIMEOUT_S": (0.1, 120),
     "WECHAT_CODE_CACHE_S": (MINUTE, 365 * DAY),
+    "SUBSCRIBE_POINTS_NOTICE_DAYS": (1, 365),
+    "SUBSCRIBE_BANK_TRANSFER_NOTICE_H": (1, 90 * 24),
+    "SUBSCRIBE_LOOKBACK_H": (1, 30 * 24),
+    "SUBSCRIBE_SEND_ATTEMPTS": (1, 20),
+    "SUBSCRIBE_RETRY_BACKOFF_S": (1, HOUR),
     "WECHATPAY_TIMESTAMP_WINDOW_S": (1, HOUR),
     "WECHATPAY_TIMEOUT_S": (0.1, 120),
     "WECHATPAY_RETRY_ATTEMPTS": (1, 10),
@@ -146,6 +153,24 @@ def certificate_font_problem(path: str) -> str | None:
     return None
 
 
+SEAL_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # PNG, JPEG
+
+
+def certificate_seal_problem(path: str) -> str | None:
+    """What is wrong with `path` (CERTIFICATE_SEAL_PATH) as the issuer's seal image, if anything; empty
+    is no seal."""
+    if not path:
+        return None
+    try:
+        with open(path, "rb") as image:
+            signature = image.read(8)
+    except OSError:
+        return f"CERTIFICATE_SEAL_PATH={path!r} is not a readable image file"
+    if not signature.startswith(SEAL_SIGNATURES):
+        return f"CERTIFICATE_SEAL_PATH={path!r} is not a PNG or JPEG image"
+    return None
+
+
 LEDGER_SEED_BYTES = 32
 
 
@@ -165,6 +190,31 @@ def ledger_signing_key_problem(value: str, required: bool) -> str | None:
         return "LEDGER_SIGNING_KEY is not base64"
     if len(seed) != LEDGER_SEED_BYTES:
         return f"LEDGER_SIGNING_KEY must be the base64 of {LEDGER_SEED_BYTES} bytes, not of {len(seed)}"
+    return None
+
+
+def phone_encryption_key_problem(value: str, required: bool) -> str | None:
+    """What is wrong with `value` as PHONE_ENCRYPTION_KEY (comma-separated Fernet keys), if anything;
+    the message never repeats a key."""
+    keys = [part.strip() for part in value.split(",") if part.strip()]
+    example = "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+    if not keys:
+        if not required:
+            return None
+        return (
+            "PHONE_ENCRYPTION_KEY must be set: a Fernet key that encrypts bound phone numbers at rest, "
+            f"kept from start to start (a lost key loses every number), e.g. {example}"
+        )
+    for position, key in enumerate(keys, 1):
+        try:
+            raw = base64.urlsafe_b64decode(key.encode())
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 32:
+            return (
+                f"PHONE_ENCRYPTION_KEY: key {position} is not a Fernet key (the URL-safe base64 of 32 "
+                f"bytes), e.g. {example}"
+            )
     return None
 
 
@@ -191,6 +241,10 @@ def production_problems(values: Mapping[str, Any]) -> list[str]:
         )
     if (problem := certificate_font_problem(values["CERTIFICATE_FONT_PATH"])) is not None:
         problems.append(problem)
+    if (problem := certificate_seal_problem(values["CERTIFICATE_SEAL_PATH"])) is not None:
+        problems.append(problem)
     if (problem := ledger_signing_key_problem(values["LEDGER_SIGNING_KEY"], required=True)) is not None:
+        problems.append(problem)
+    if (problem := phone_encryption_key_problem(values["PHONE_ENCRYPTION_KEY"], required=True)) is not None:
         problems.append(problem)
     return problems

@@ -2,11 +2,14 @@
 
 from models.accounts import (
     AuthToken,
+    ContentCheck,
+    ContentStatus,
     InvitationStatus,
     Organisation,
     OrganisationInvitation,
     OrganisationKind,
     OrganisationMember,
+    PhoneNumber,
     Role,
     User,
 )
@@ -46,6 +49,13 @@ from models.forestry import (
     SurvivalCheck,
 )
 from models.ledger import LedgerEntry, LedgerHead, LedgerNode, LedgerState
+from models.notifications import (
+    SUBSCRIBE_RESULTS,
+    MessageKind,
+    MessageStatus,
+    SubscribeAllowance,
+    SubscribeMessage,
+)
 from models.orders import (
     Channel,
     IdempotencyKey,
@@ -105,11 +115,24 @@ from models.reductions import (
 )
 from models.retirement import RetiredTonne, Retirement, RetirementStatus
 from models.rewards import CouponCode, CouponState, Redemption, RedemptionState, RewardItem, RewardKind
+from models.rollups import (
+    SALES_FIGURES,
+    WHOLE_ORDER,
+    OrderStateRollup,
+    PointsRollup,
+    RollupMark,
+    SalesRollup,
+    SalesRollupDelta,
+    SplitOrder,
+)
 
 __all__ = [
     "DAILY_KINDS",
     "GRAMS_PER_TONNE",
+    "SALES_FIGURES",
+    "SUBSCRIBE_RESULTS",
     "TRIP_KINDS",
+    "WHOLE_ORDER",
     "AccessOutcome",
     "AccountDeletion",
     "Action",
@@ -132,6 +155,8 @@ __all__ = [
     "ClaimKind",
     "Consent",
     "ConsentScope",
+    "ContentCheck",
+    "ContentStatus",
     "CouponCode",
     "CouponState",
     "CreditKind",
@@ -157,9 +182,12 @@ __all__ = [
     "LedgerNode",
     "LedgerState",
     "MemorialForest",
+    "MessageKind",
+    "MessageStatus",
     "Order",
     "OrderEvent",
     "OrderLine",
+    "OrderStateRollup",
     "OrderStatus",
     "Organisation",
     "OrganisationInvitation",
@@ -173,10 +201,12 @@ __all__ = [
     "PaymentEvent",
     "PeriodType",
     "Phase",
+    "PhoneNumber",
     "Planting",
     "PointsBalance",
     "PointsEntry",
     "PointsKind",
+    "PointsRollup",
     "PointsSource",
     "PointsStatus",
     "PointsUse",
@@ -205,9 +235,15 @@ __all__ = [
     "RewardItem",
     "RewardKind",
     "Role",
+    "RollupMark",
     "RunSource",
     "RunStatus",
+    "SalesRollup",
+    "SalesRollupDelta",
     "SourceKind",
+    "SplitOrder",
+    "SubscribeAllowance",
+    "SubscribeMessage",
     "SurvivalCheck",
     "TravelMode",
     "User",

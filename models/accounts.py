@@ -1,4 +1,5 @@
-"""Users, bearer tokens, organisations and their members."""
+"""Users, bearer tokens, organisations and their members, users' bound phone numbers, and the texts
+users wrote that are not public (yet) because WeChat's content security check has not passed them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, TimestampMixin
+from models.base import Base, TimestampMixin, utcnow
 
 
 class Role(enum.StrEnum):
@@ -129,3 +130,51 @@ class OrganisationInvitation(TimestampMixin, Base):
     expires_at: Mapped[datetime]
     responded_at: Mapped[datetime | None]
     accepted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class PhoneNumber(Base):
+    """A user's phone number, bound through the mini-program's `getPhoneNumber`; one per user.
+
+    Only its ciphertext is stored (`services.accounts.phone_numbers`: Fernet under
+    `PHONE_ENCRYPTION_KEY`); the service shows it masked (138****1234) to anyone but its owner.
+    """
+
+    __tablename__ = "phone_numbers"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(String(512))
+    bound_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContentStatus(enum.StrEnum):
+    PENDING = "pending"  # not passed yet: WeChat could not be asked, or answered "review"; re-checked
+    RISKY = "risky"  # WeChat found it risky when it was re-checked: withheld for good
+
+
+class ContentCheck(TimestampMixin, Base):
+    """A text a user wrote that public surfaces must not show (yet).
+
+    Keyed by what the text is (`kind`: display_name, holder_name, event_name) and whose it is
+    (`subject`: the user id, the order's out_trade_no, the event id); `digest` is the SHA-256 of
+    the text that was checked. A text with no row here is public: it passed, or an admin wrote it
+    (`services.accounts.content_check`).
+    """
+
+    __tablename__ = "content_checks"
+    __table_args__ = (UniqueConstraint("kind", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[ContentStatus] = mapped_column(
+        _enum(ContentStatus, "content_status"), default=ContentStatus.PENDING
+    )
+    # WeChat's last answer: its `suggest` (pass, review, risky; None: it could not be asked) and `label`.
+    suggest: Mapped[str | None] = mapped_column(String(16))
+    label: Mapped[int | None]
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    # When the worker asks WeChat again; None once it no longer will (risky, or attempts used up).
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)
+    checked_at: Mapped[datetime | None]

@@ -25,6 +25,9 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("expire-points", "worker.tasks.expire_points", 86400),
     PeriodicJob("account-deletions", "worker.tasks.carry_out_account_deletions", 3600),
     PeriodicJob("sign-ledger-head", "worker.tasks.sign_ledger_head", 60),
+    PeriodicJob("compact-rollups", "worker.tasks.compact_rollups", 60),
+    PeriodicJob("recheck-texts", "worker.tasks.recheck_texts", 120),
+    PeriodicJob("subscribe-messages", "worker.tasks.send_subscribe_messages", 60),
 )
 
 

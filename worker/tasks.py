@@ -103,3 +103,24 @@ def sign_ledger_head():
     from services.ledger.tree_heads import sign_if_grown
 
     return sign_if_grown()
+
+
+@on_runtime
+def compact_rollups():
+    from services.reporting.rollup_compaction import compact
+
+    return compact()
+
+
+@on_runtime
+def recheck_texts():
+    from services.accounts.content_check import recheck_due
+
+    return recheck_due()
+
+
+@on_runtime
+def send_subscribe_messages():
+    from services.notifications.message_sending import scan_and_send
+
+    return scan_and_send()

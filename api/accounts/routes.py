@@ -9,16 +9,19 @@ from api.accounts.schemas import (
     AdminLoginSchema,
     LoginResultSchema,
     LoginSchema,
+    PhoneBindSchema,
+    PhoneSchema,
     ProfileSchema,
     ProfileUpdateSchema,
 )
 from api.auth import auth_required, current_principal
 from api.blueprint import Blueprint
 from api.errors import ErrorSchema
-from api.limits import admin_login_limit, limiter
-from services.accounts import accounts
+from api.limits import admin_login_limit, limiter, per_caller
+from services.accounts import accounts, phone_numbers
 from services.accounts.admin_login_backoff import BackoffPolicy
 from services.accounts.wechat_client import WeChatSettings
+from services.kernel.errors import NotFound
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Login, logout and your own profile")
 
@@ -89,8 +92,51 @@ class Me(MethodView):
     @blp.arguments(ProfileUpdateSchema())
     @blp.response(200, ProfileSchema)
     @blp.alt_response(
-        422, schema=ErrorSchema, description="A field is too long or the avatar is not an http(s) URL"
+        422,
+        schema=ErrorSchema,
+        description="A field is too long, the avatar is not an http(s) URL, or WeChat's content security "
+        "check refused the display name (`content_refused`)",
     )
     def patch(self, changes):
-        """Change your display name, avatar URL, city or region."""
+        """Change your display name, avatar URL, city or region.
+
+        A new display name is checked by WeChat's content security check (msgSecCheck): a risky one is
+        refused; one WeChat cannot judge now is saved but kept from the rankings until it passes
+        (`display_name_status`).
+        """
         return accounts.update_profile(current_principal().user_id, changes)
+
+
+@blp.route("/me/phone")
+class MyPhone(MethodView):
+    @limiter.limit(_login_rate_limit, key_func=per_caller)
+    @auth_required()
+    @blp.arguments(PhoneBindSchema())
+    @blp.response(200, PhoneSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="You are not an organiser of any organisation")
+    @blp.alt_response(429, schema=ErrorSchema, description="Too many tries")
+    @blp.alt_response(
+        422,
+        schema=ErrorSchema,
+        description="WeChat refused the code (`invalid_phone_code`): invalid, expired or used",
+    )
+    @blp.alt_response(
+        503, schema=ErrorSchema, description="WeChat cannot be reached; retry after Retry-After"
+    )
+    def post(self, body):
+        """Bind your phone number (organisers): the code of the mini-program's getPhoneNumber button.
+
+        The number is stored encrypted and shown masked; binding again replaces it.
+        """
+        phone = phone_numbers.bind(
+            current_principal(), body["code"], WeChatSettings.from_config(current_app.config)
+        )
+        return {"phone": phone.masked, "country_code": phone.country_code}
+
+    @auth_required()
+    @blp.response(204)
+    @blp.alt_response(404, schema=ErrorSchema, description="No phone number is bound")
+    def delete(self):
+        """Unbind your phone number: it is deleted."""
+        if not phone_numbers.unbind(current_principal().user_id):
+            raise NotFound("No phone number is bound.")

@@ -69,6 +69,19 @@ class ProfileSchema(ma.Schema):
             "description": "When your pending account deletion will be carried out; null: none pending"
         },
     )
+    display_name_status = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(("pass", "pending", "risky")),
+        metadata={
+            "description": "Whether others see your display name: `pass`; `pending`: WeChat's content "
+            "security check has not passed it yet (rankings show 微信用户 meanwhile); `risky`: it was "
+            "withheld, write another"
+        },
+    )
+    phone = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Your bound phone number, masked (138****1234); null: none bound"},
+    )
 
 
 class LoginResultSchema(ma.Schema):
@@ -98,3 +111,19 @@ class ProfileUpdateSchema(ma.Schema):
     )
     city = ma.fields.String(validate=ma.validate.Length(max=PROFILE_MAX_LENGTHS["city"]))
     region = ma.fields.String(validate=ma.validate.Length(max=PROFILE_MAX_LENGTHS["region"]))
+
+
+class PhoneBindSchema(ma.Schema):
+    code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=128),
+        metadata={
+            "description": "The `code` of the mini-program's getPhoneNumber button event "
+            "(`e.detail.code`); WeChat accepts each code once, for five minutes."
+        },
+    )
+
+
+class PhoneSchema(ma.Schema):
+    phone = ma.fields.String(required=True, metadata={"description": "Masked, e.g. 138****1234"})
+    country_code = ma.fields.String(required=True, metadata={"description": "e.g. 86"})

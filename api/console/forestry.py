@@ -41,7 +41,14 @@ def _text(name: str, required: bool = True) -> str:
         raise ValidationFailed(
             f"{name}: at most {MAX_LENGTHS[name]} characters.", errors={name: ["too long"]}
         )
+    if _controls(value):
+        raise ValidationFailed(f"{name}: no control characters.", errors={name: ["not text"]})
     return value
+
+
+def _controls(value: str) -> bool:
+    """Whether `value` has a control character other than a line break or tab (as the API refuses)."""
+    return any((ord(char) < 32 and char not in "\t\n\r") or ord(char) == 127 for char in value)
 
 
 def _code() -> str:
@@ -76,6 +83,8 @@ def _species() -> list[str]:
     ]
     if any(len(name) > MAX_LENGTHS["species"] for name in names):
         raise ValidationFailed("species: a name is at most 64 characters.", errors={"species": ["too long"]})
+    if any(_controls(name) for name in names):
+        raise ValidationFailed("species: no control characters.", errors={"species": ["not text"]})
     return names
 
 

@@ -31,7 +31,7 @@ from services.certificates.certificate_pdf import format_grams
 from services.certificates.event_certificate_pdf import SOURCE_LABELS, render_event_pdf
 from services.certificates.public_urls import event_disclosure_url
 from services.kernel.errors import NotFound
-from services.neutralisation import event_disclosure, event_offsets, events
+from services.neutralisation import attendee_lists, event_disclosure, event_offsets, events
 from services.sales.credit_purchase import PurchaseTerms
 
 blp = Blueprint("events", __name__, url_prefix="", description="Event carbon neutralisation")
@@ -56,7 +56,12 @@ def factors():
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such organisation")
 @blp.alt_response(409, schema=ErrorSchema, description="No factor set is published yet")
-@blp.alt_response(422, schema=ErrorSchema, description="Invalid plan (unknown city, dates out of order)")
+@blp.alt_response(
+    422,
+    schema=ErrorSchema,
+    description="Invalid plan (unknown city, dates out of order), or WeChat's content security check "
+    "refused the name (`content_refused`)",
+)
 def create(data, organisation_id):
     """Plan an event of my organisation."""
     return events.create_event(current_principal(), organisation_id, data)
@@ -93,7 +98,9 @@ def get(event_id):
 @blp.alt_response(403, schema=ErrorSchema, description="Not a member of the event's organisation")
 @blp.alt_response(404, schema=ErrorSchema, description="No such event")
 @blp.alt_response(409, schema=ErrorSchema, description="The plan is frozen, or no factor set is published")
-@blp.alt_response(422, schema=ErrorSchema, description="Invalid change")
+@blp.alt_response(
+    422, schema=ErrorSchema, description="Invalid change, or the content security check refused the name"
+)
 def update(changes, event_id):
     """Change the plan, publish or unpublish the event, or set the actual attendance."""
     return events.update_event(current_principal(), event_id, changes)
@@ -136,11 +143,19 @@ def delete_source(event_id, source_id):
     409, schema=ErrorSchema, description="This phase can no longer change, or no factor set is published"
 )
 @blp.alt_response(
-    422, schema=ErrorSchema, description="Bad rows; `errors.file` lists each with its line number"
+    422,
+    schema=ErrorSchema,
+    description="A bad file, or no good row: `errors` lists each fault with its row and line; nothing saved",
 )
 def upload_attendees(query, files, event_id):
-    """Replace a phase's attendee travel from a CSV list: all rows, or none when any is bad."""
-    return events.upload_travel(current_principal(), event_id, Phase(query["phase"]), files["file"].read())
+    """Replace a phase's attendee travel from a CSV list, or add to it (`append`).
+
+    The good rows are saved and the bad ones listed in `rejected`, each with its row, line, field
+    and message; send them again, fixed, with `append=true` to complete the list.
+    """
+    return attendee_lists.upload_travel(
+        current_principal(), event_id, Phase(query["phase"]), files["file"].read(), query["append"]
+    )
 
 
 @blp.route("/api/v1/events/<int:event_id>/account", methods=["POST"])

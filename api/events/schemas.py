@@ -161,10 +161,25 @@ class EventDetailSchema(ma.Schema):
     travel = ma.fields.List(ma.fields.Nested(TravelGroupSchema))
     totals = ma.fields.Nested(EventTotalsSchema)
     offset_order = ma.fields.Nested(OffsetOrderSchema, allow_none=True)
+    name_status = ma.fields.String(
+        validate=validate.OneOf(("pass", "pending", "risky")),
+        metadata={
+            "description": "Whether the public disclosure shows the event's name: `pass`; `pending`: WeChat's "
+            "content security check has not passed it yet (the disclosure shows — meanwhile); `risky`: "
+            "withheld, rename the event"
+        },
+    )
 
 
 class AttendeeUploadQuerySchema(ma.Schema):
     phase = ma.fields.String(load_default="actual", validate=validate.OneOf(PHASES))
+    append = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Add the file's rows to the phase's list instead of replacing it: "
+            "send the rejected rows again, fixed, to complete the list"
+        },
+    )
 
 
 class AttendeeFileSchema(ma.Schema):
@@ -174,11 +189,31 @@ class AttendeeFileSchema(ma.Schema):
     )
 
 
+class AttendeeRowFaultSchema(ma.Schema):
+    row = Integer(allow_none=True, metadata={"description": "1 = the first attendee; null for the file"})
+    line = Integer(metadata={"description": "The row's line in the file (the header is line 1)"})
+    field = ma.fields.String(allow_none=True, metadata={"description": "origin_city, mode, return or null"})
+    message = ma.fields.String()
+    value = ma.fields.String(metadata={"description": "The value as written, cut to 100 characters"})
+    accepted = ma.fields.List(
+        ma.fields.String(), metadata={"description": "A fault of the mode: the modes the factor set accepts"}
+    )
+
+
 class TravelUploadSchema(ma.Schema):
     phase = ma.fields.Function(lambda u: u.phase.value)
-    attendees = Integer()
-    groups = Integer()
-    grams = Integer()
+    attendees = Integer(metadata={"description": "Attendees in the phase's list now"})
+    groups = Integer(metadata={"description": "Travel groups in the phase's list now"})
+    grams = Integer(metadata={"description": "The phase's attendee-list travel emissions now, grams CO2e"})
+    added = Integer(metadata={"description": "Attendees the file's good rows added"})
+    append = ma.fields.Boolean(metadata={"description": "Whether the file was added to the list"})
+    rejected_rows = Integer(metadata={"description": "Rows of the file not saved"})
+    rejected = ma.fields.List(
+        ma.fields.Nested(AttendeeRowFaultSchema),
+        metadata={
+            "description": "Every fault of the rows not saved, in row order; fix and send them with append"
+        },
+    )
 
 
 class EventQuoteOptionSchema(ma.Schema):

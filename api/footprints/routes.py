@@ -88,8 +88,8 @@ def get(footprint_id):
 @blp.alt_response(
     422,
     schema=ErrorSchema,
-    description="Nothing to offset, too many units, a project not sold as one-yuan carbon sink, or a "
-    "reused Idempotency-Key",
+    description="Nothing to offset, too many units, a project not sold as one-yuan carbon sink, a "
+    "reused Idempotency-Key, or a holder name WeChat's content security check refused (`content_refused`)",
 )
 @blp.alt_response(
     429,

@@ -208,7 +208,12 @@ def list_all_adoptions(query, pagination_parameters):
     schema=ErrorSchema,
     description="Not enough free trees, the plot is partly adopted (whole_plot), or its sink is sold as credits",
 )
-@blp.alt_response(422, schema=ErrorSchema, description="Invalid adoption or reused Idempotency-Key")
+@blp.alt_response(
+    422,
+    schema=ErrorSchema,
+    description="Invalid adoption, reused Idempotency-Key, or a holder name WeChat's content security "
+    "check refused (`content_refused`)",
+)
 @blp.doc(parameters=[IDEMPOTENCY_HEADER])
 def adopt(data):
     """Adopt trees of a plot (or the whole plot) for a donation; gives the payment to make."""

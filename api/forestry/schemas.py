@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from api.events.schemas import EventBankTransferSchema
-from api.fields import Day, Integer, UtcDateTime
+from api.fields import Day, Integer, PlainText, UtcDateTime
 from api.orders.schemas import OrderSchema, RequestPaymentSchema
 
 ID = validate.Range(min=1, max=2**63 - 1)
@@ -21,9 +21,11 @@ PUBLIC_CODE = (
 )
 
 
-def _text(most: int, required: bool = True, **kwargs):
+def _text(most: int, required: bool = True, lines: bool = False, **kwargs):
     least = 1 if required else 0
-    return ma.fields.String(required=required, validate=validate.Length(min=least, max=most), **kwargs)
+    return ma.fields.String(
+        required=required, validate=[validate.Length(min=least, max=most), PlainText(lines)], **kwargs
+    )
 
 
 class ForestCreateSchema(ma.Schema):
@@ -33,7 +35,7 @@ class ForestCreateSchema(ma.Schema):
     owner_id = Integer(
         required=True, validate=ID, metadata={"description": "The forest-land owner (a project owner)"}
     )
-    description = _text(2000, required=False)
+    description = _text(2000, required=False, lines=True)
 
 
 class ForestSchema(ma.Schema):
@@ -51,7 +53,7 @@ class PlotCreateSchema(ma.Schema):
     code = ma.fields.String(required=True, validate=[validate.Length(min=1, max=32), CODE])
     area_m2 = Integer(required=True, validate=validate.Range(min=1, max=MAX_AREA_M2))
     species = ma.fields.List(
-        ma.fields.String(validate=validate.Length(min=1, max=64)),
+        ma.fields.String(validate=[validate.Length(min=1, max=64), PlainText()]),
         required=True,
         validate=validate.Length(min=1, max=20),
     )
@@ -107,7 +109,7 @@ class PlantingCreateSchema(ma.Schema):
 class SurvivalCheckCreateSchema(ma.Schema):
     checked_on = Day(required=True)
     surviving = Integer(required=True, validate=validate.Range(min=0, max=MAX_TREES))
-    notes = _text(500, required=False)
+    notes = _text(500, required=False, lines=True)
 
 
 class SurvivalCheckSchema(ma.Schema):

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from api.events.schemas import PAYMENT_METHODS, EventCreditsSchema, EventPurchaseSchema
-from api.fields import Integer, UtcDateTime
+from api.fields import Integer, PlainText, UtcDateTime
 
 ID = validate.Range(min=1, max=2**63 - 1)
 MAX_AREA_M2 = 100_000_000  # 10,000 ha
@@ -52,12 +52,16 @@ class CompensationQuoteSchema(ma.Schema):
 class CompensationCreateSchema(ma.Schema):
     permit_number = ma.fields.String(
         required=True,
-        validate=validate.Length(min=1, max=64),
+        validate=[validate.Length(min=1, max=64), PlainText()],
         metadata={"description": "The number of the forest-land use permit (使用林地审核同意书)"},
     )
-    permit_authority = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
-    business_project = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
-    location = ma.fields.String(validate=validate.Length(max=200))
+    permit_authority = ma.fields.String(
+        required=True, validate=[validate.Length(min=1, max=200), PlainText()]
+    )
+    business_project = ma.fields.String(
+        required=True, validate=[validate.Length(min=1, max=200), PlainText()]
+    )
+    location = ma.fields.String(validate=[validate.Length(max=200), PlainText()])
     occupied_area_m2 = Integer(
         required=True,
         validate=validate.Range(min=1, max=MAX_AREA_M2),
@@ -97,7 +101,7 @@ class CompensationPlacedSchema(ma.Schema):
 
 
 class CompensationQuerySchema(ma.Schema):
-    permit_number = ma.fields.String(validate=validate.Length(min=1, max=64))
+    permit_number = ma.fields.String(validate=[validate.Length(min=1, max=64), PlainText()])
 
 
 class PublicCompensationSchema(ma.Schema):

@@ -60,6 +60,7 @@ def to_request(data: dict) -> OrderRequest:
         project_id=data.get("project_id"),
         owner_id=data.get("owner_id"),
         holder_name=data.get("holder_name", ""),
+        holder_typed=True,
     )
 
 
@@ -75,7 +76,12 @@ def to_request(data: dict) -> OrderRequest:
     description="Not enough credits available, or my unpaid orders would hold more grams than one "
     "buyer may (`reservation_limit_reached`: the limit and what I hold already)",
 )
-@blp.alt_response(422, schema=ErrorSchema, description="Invalid order or reused Idempotency-Key")
+@blp.alt_response(
+    422,
+    schema=ErrorSchema,
+    description="Invalid order, reused Idempotency-Key, or a holder name WeChat's content security check "
+    "refused (`content_refused`)",
+)
 @blp.alt_response(
     429,
     schema=ErrorSchema,
@@ -96,9 +102,13 @@ def place(data):
 @blp.response(200, OrderSchema(many=True))
 @blp.paginate()
 def list_mine(query, pagination_parameters):
-    """List my orders, newest first."""
+    """List my orders, newest first (`before`: the ones after an order of the page before)."""
     rows, total = orders.list_orders(
-        current_principal(), pagination_parameters.page, pagination_parameters.page_size, query.get("status")
+        current_principal(),
+        pagination_parameters.page,
+        pagination_parameters.page_size,
+        query.get("status"),
+        query.get("before"),
     )
     pagination_parameters.item_count = total
     return rows

@@ -119,6 +119,13 @@ class OrderListQuerySchema(ma.Schema):
             ]
         )
     )
+    before = ma.fields.String(
+        validate=validate.Length(min=1, max=32),
+        metadata={
+            "description": "An order number: list the orders placed before it (the last one of the"
+            " page before), however deep the page; `page` then counts from there"
+        },
+    )
 
 
 class RefundCreateSchema(ma.Schema):

@@ -32,6 +32,11 @@ class MemberSchema(ma.Schema):
     display_name = ma.fields.String(dump_only=True)
     is_owner = ma.fields.Boolean(dump_only=True)
     joined_at = UtcDateTime(dump_only=True)
+    phone = ma.fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The organiser's bound phone number, masked (138****1234); null: none"},
+    )
 
 
 class InviteSchema(ma.Schema):

@@ -65,6 +65,12 @@ class DataExportSchema(ma.Schema):
     )
     privacy = ma.fields.Dict(required=True)
     points_balance = ma.fields.Dict(allow_none=True)
+    phone = ma.fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "Your bound phone number in full (decrypted: it is yours); null: none bound"
+        },
+    )
     privacy_acceptances = ma.fields.List(ma.fields.Dict(), required=True)
     account_deletions = ma.fields.List(ma.fields.Dict(), required=True)
     sessions = ma.fields.List(
@@ -86,6 +92,14 @@ class DataExportSchema(ma.Schema):
     footprints = ma.fields.List(ma.fields.Dict(), required=True)
     redemptions = ma.fields.List(ma.fields.Dict(), required=True)
     tree_adoptions = ma.fields.List(ma.fields.Dict(), required=True)
+    subscribe_allowances = ma.fields.List(
+        ma.fields.Dict(), required=True, metadata={"description": "Subscribe-message templates you allowed"}
+    )
+    subscribe_messages = ma.fields.List(
+        ma.fields.Dict(),
+        required=True,
+        metadata={"description": "Subscribe messages sent or to be sent to you"},
+    )
     complete = ma.fields.Boolean(
         required=True, metadata={"description": "Always true at the end: a download without it was cut short"}
     )

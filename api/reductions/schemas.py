@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
-from api.fields import Day, Integer, UtcDateTime, https_url
+from api.fields import Day, Integer, PlainText, UtcDateTime, https_url
 from models import GRAMS_PER_TONNE, ReductionBatchStatus
 from services.reductions import batch_building
 
@@ -21,14 +21,14 @@ def month_field(**kwargs: Any) -> ma.fields.String:
     return ma.fields.String(
         validate=[
             validate.Length(min=7, max=7),
-            validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM"),
+            validate.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="must be YYYY-MM"),
         ],
         metadata={"example": "2026-11", **kwargs.pop("metadata", {})},
         **kwargs,
     )
 
 
-METHODOLOGY = validate.Length(min=1, max=batch_building.METHODOLOGY_MAX)
+METHODOLOGY = [validate.Length(min=1, max=batch_building.METHODOLOGY_MAX), PlainText()]
 STATUSES = [status.value for status in ReductionBatchStatus]
 
 
@@ -38,7 +38,9 @@ class ReductionBuildSchema(ma.Schema):
         validate=METHODOLOGY,
         metadata={"description": "Only this methodology (default: one batch per methodology)"},
     )
-    note = ma.fields.String(load_default="", validate=validate.Length(max=batch_building.NOTE_MAX))
+    note = ma.fields.String(
+        load_default="", validate=[validate.Length(max=batch_building.NOTE_MAX), PlainText(lines=True)]
+    )
 
 
 class ReductionMonthQuerySchema(ma.Schema):
@@ -150,8 +152,12 @@ class MethodologyMonthSchema(ma.Schema):
 
 
 class ReductionContributorSchema(ma.Schema):
-    user_id = Integer(allow_none=True, metadata={"description": "Null when the account was deleted"})
-    display_name = ma.fields.String()
+    user_id = Integer(allow_none=True)
+    display_name = ma.fields.String(
+        metadata={
+            "description": "Empty once the account was deleted; a deleted account shares in no later sale"
+        }
+    )
     actions = Integer()
     grams = Integer()
     sold_g = Integer(metadata={"description": "Their share of the grams sold"})

@@ -3,9 +3,10 @@
 An append-only log of every event that changes who holds a gram (`ledger_entries`, numbered from
 0 without gaps by the one-row counter `ledger_state`), the hashes of the tree's complete aligned
 subtrees (`ledger_nodes`) and the signed tree heads (`ledger_heads`). On PostgreSQL, triggers
-refuse to update or delete an entry or a head: the log only grows. The log starts empty: batches
-and certificates that exist before it are not in it (the ledger records what happens from now on;
-docs/ledger.md says so).
+refuse to update or delete an entry or a head: the log only grows. The migration leaves the log
+empty; the first change recorded after it opens the log with the pool as it then is (its batches,
+valid certificates and confirmed retirements), so a database with a history is in the log too
+(docs/ledger.md, "A pool older than the log").
 
 Revision ID: 0017
 Revises: 0016

@@ -6,8 +6,8 @@ request ends by the user's cancel or by any new login, which cancels it on the s
 deletion job (`services.personal_data.erasure`) carries it out across the contexts; this module
 holds the accounts' part of it (`erase_account_in`): every token revoked and dropped from the
 Redis and in-process caches the moment the deletion commits, the WeChat identifiers, the session
-key and the profile erased, the memberships ended. The user row stays, emptied and marked
-`deleted_at`, as the pseudonymous holder of what must be kept.
+key, the profile and the bound phone number erased, the memberships ended. The user row stays,
+emptied and marked `deleted_at`, as the pseudonymous holder of what must be kept.
 
 Admin accounts are not deleted here: another admin disables them.
 """
@@ -35,6 +35,7 @@ from models import (
     utcnow,
 )
 from models.database import read_session, unit_of_work
+from services.accounts import content_check, phone_numbers
 from services.accounts.tokens import forget_user_on_commit
 from services.kernel import audit
 from services.kernel.errors import NotFound, PermissionDenied
@@ -52,6 +53,7 @@ class AccountErased:
     tokens_revoked: int
     memberships_ended: int
     organisations_unowned: int
+    phone_numbers_deleted: int = 0
 
 
 def _snapshot(request: AccountDeletion) -> dict:
@@ -212,7 +214,7 @@ def complete_in(session: Session, request: AccountDeletion, actor_id: int | None
 
 def erase_account_in(session: Session, user_id: int, now: datetime) -> AccountErased:
     """The accounts' part of a deletion, in the caller's unit of work: tokens revoked, identifiers,
-    profile and session key erased, memberships and ownerships ended.
+    profile, phone number and session key erased, memberships and ownerships ended.
 
     Once the caller commits, every cached principal of the user is dropped, in Redis and in every
     process (`forget_user_on_commit`), and the WeChat session key is deleted from Redis: the tokens
@@ -243,9 +245,11 @@ def erase_account_in(session: Session, user_id: int, now: datetime) -> AccountEr
     user.is_active = False
     user.deleted_at = now
     session.flush()
+    phones = phone_numbers.erase_in(session, user_id)
+    content_check.clear_in(session, content_check.DISPLAY_NAME, [str(user_id)])  # the name is gone
     forget_user_on_commit(session, user_id)
     _delete_session_key_on_commit(session, user_id)
-    return AccountErased(int(tokens or 0), int(memberships or 0), int(unowned or 0))
+    return AccountErased(int(tokens or 0), int(memberships or 0), int(unowned or 0), int(phones))
 
 
 def _delete_session_key_on_commit(session: Session, user_id: int) -> None:

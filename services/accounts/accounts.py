@@ -17,8 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import Organisation, OrganisationKind, OrganisationMember, Role, User
-from models.database import unit_of_work
-from services.accounts import account_deletion, admin_login_backoff, privacy_guide
+from models.database import read_session, unit_of_work
+from services.accounts import (
+    account_deletion,
+    admin_login_backoff,
+    content_check,
+    phone_numbers,
+    privacy_guide,
+)
 from services.accounts.admin_login_backoff import BackoffPolicy
 from services.accounts.tokens import issue_token_in, revoke_token
 from services.accounts.wechat_client import SessionInfo, WeChatSettings, code_to_session
@@ -74,6 +80,10 @@ class Profile:
     privacy_acceptance_required: bool
     # When the user's pending deletion request falls due, or None.
     account_deletion_due_at: datetime | None
+    # Whether others see the display name: `pass`, or `pending` / `risky` (content_check).
+    display_name_status: str = "pass"
+    # The bound phone number, masked (138****1234), or None.
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,8 @@ def _profile(session: Session, user: User) -> Profile:
         privacy_accepted_version=privacy.accepted_version,
         privacy_acceptance_required=privacy.acceptance_required,
         account_deletion_due_at=account_deletion.pending_due_at_in(session, user.id),
+        display_name_status=content_check.status_in(session, content_check.DISPLAY_NAME, str(user.id)),
+        phone=phone_numbers.masked_in(session, user.id),
     )
 
 
@@ -270,17 +282,35 @@ def _profile_errors(changes: Mapping[str, str]) -> dict[str, list[str]]:
     return errors
 
 
+def _current_display_name(user_id: int) -> str | None:
+    session = read_session()
+    try:
+        return session.scalar(select(User.display_name).where(User.id == user_id))
+    finally:
+        session.rollback()
+
+
 def update_profile(user_id: int, changes: Mapping[str, str]) -> Profile:
-    """Change the user's display name, avatar URL, city or region (an empty string clears one)."""
+    """Change the user's display name, avatar URL, city or region (an empty string clears one).
+
+    A new display name passes WeChat's content security check first (`content_check`): refused
+    when risky, kept from the rankings until it passes when WeChat cannot judge it now.
+    """
     cleaned = {name: value.strip() for name, value in changes.items()}
     errors = _profile_errors(cleaned)
     if errors:
         raise ValidationFailed("The profile is not valid; see `errors`.", errors=errors)
+    name = cleaned.get("display_name")
+    verdict = None
+    if name is not None and name != _current_display_name(user_id):
+        verdict = content_check.screen(user_id, "display_name", name)  # before the transaction
     with unit_of_work() as session:
         user = session.get(User, user_id)
         if user is None:
             raise NotFound("No such user.")
-        for name, value in cleaned.items():
-            setattr(user, name, value)
+        for field, value in cleaned.items():
+            setattr(user, field, value)
         session.flush()
+        if verdict is not None and name is not None:
+            content_check.record_in(session, content_check.DISPLAY_NAME, str(user_id), name, verdict, user_id)
         return _profile(session, user)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models import Organisation, OrganisationKind, OrganisationMember, User
 from models.database import unit_of_work
+from services.accounts import phone_numbers
 from services.accounts.tokens import Principal, forget_user_on_commit
 from services.kernel import audit
 from services.kernel.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
@@ -86,13 +87,14 @@ def add_member_in(
 
 
 def _member_view(
-    organisation: Organisation, user_id: int, display_name: str, joined_at: Any
+    organisation: Organisation, user_id: int, display_name: str, joined_at: Any, phone: str | None = None
 ) -> dict[str, Any]:
     return {
         "user_id": user_id,
         "display_name": display_name,
         "is_owner": user_id == organisation.owner_id,
         "joined_at": joined_at,
+        "phone": phone,
     }
 
 
@@ -192,7 +194,8 @@ def require_manager(principal: Principal, organisation: Organisation) -> None:
 def list_members(
     principal: Principal, organisation_id: int, page: int, page_size: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """The organisers of an organisation (visible to its members and to admins), and their count."""
+    """The organisers of an organisation (visible to its members and to admins), and their count;
+    each one's bound phone number masked."""
     with unit_of_work() as session:
         organisation = organisation_in(session, organisation_id)
         principal.require_member(organisation.id)
@@ -206,7 +209,11 @@ def list_members(
             page,
             page_size,
         )
-        members = [_member_view(organisation, row.user_id, row.display_name, row.created_at) for row in rows]
+        phones = phone_numbers.masked_of(session, [row.user_id for row in rows])
+        members = [
+            _member_view(organisation, row.user_id, row.display_name, row.created_at, phones.get(row.user_id))
+            for row in rows
+        ]
         return members, total
 
 

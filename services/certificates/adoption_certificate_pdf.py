@@ -1,88 +1,70 @@
 """The certificate of a tree adoption as a PDF: the forest, the plot, the species, the trees, a QR code.
 
+Set in the certificate frame (`certificate_frame`) from an adoption's record
+(`services.forestry.adoptions.certificate_record`), with the code that opens `/adoptions/<code>`.
 It states no tonnes: the trees' projected sink is not a credit and is not counted as an offset.
 """
 
 from __future__ import annotations
 
-import io
+from collections.abc import Mapping
 from typing import Any
 
-import qrcode
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfgen import canvas
-
-from services.certificates.pdf_font import certificate_font
+from services.certificates import share_code
+from services.certificates.certificate_frame import CertificateDocument, Row, Section, render
 
 TITLE = "认建认养证书"
+VOID = "已作废 VOID"
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    return [text[i : i + width] for i in range(0, len(text), width)] or [""]
+def _plantings(record: Mapping[str, Any], public_url: str) -> Section:
+    rows = []
+    for planting in record["plantings"]:
+        rate = f"{planting['survival_rate']}%" if planting["survival_rate"] is not None else "—"
+        rows.append(
+            (f"{planting['planted_on']:%Y-%m-%d}", planting["species"], f"{planting['trees']:,} 株", rate)
+        )
+    return Section(
+        heading="种植记录 Plantings",
+        columns=("种植日期 Planted on", "树种 Species", "株数 Trees", "成活率 Survival"),
+        widths=(0.25, 0.35, 0.2, 0.2),
+        rows=tuple(rows),
+        tail=f"… 另有 {{n}} 次种植 and {{n}} more plantings — full list at {public_url}",
+        shrinkable=True,
+    )
+
+
+def adoption_document(record: Mapping[str, Any], public_url: str) -> CertificateDocument:
+    """What the adoption's certificate prints."""
+    trees = (
+        f"整块认养 whole plot, {record['trees']:,} 株 trees"
+        if record["whole_plot"]
+        else f"{record['trees']:,} 株 trees"
+    )
+    rows = [
+        Row("认养人 Adopter", record["holder"]),
+        Row("纪念林 Memorial forest", f"{record['forest_name']}（{record['place']}）"),
+        Row("林地所有者 Owner", record["owner"]),
+        Row("地块 Plot", f"{record['plot_code']} · {record['area_m2']:,} m²"),
+        Row("树种 Species", "、".join(record["species"]) or "—"),
+        Row("认养 Adopted", trees),
+        Row("证书编号 Number", record["certificate_number"]),
+    ]
+    if record["activated_on"]:
+        rows.append(Row("日期 Date", f"{record['activated_on']:%Y-%m-%d}"))
+    return CertificateDocument(
+        pdf_title=f"{TITLE} {record['certificate_number']}",
+        title=TITLE,
+        subtitle="Certificate of Tree Adoption",
+        code=share_code.share_code(share_code.ADOPTION, record.get("code") or "", public_url),
+        rows=tuple(rows),
+        statement=record["statement"],
+        sections=(_plantings(record, public_url),) if record["plantings"] else (),
+        stamp="" if record["valid"] else VOID,
+        reference=record["certificate_number"],
+    )
 
 
 def render_adoption_pdf(record: dict[str, Any], public_url: str) -> bytes:
-    """One A4 page from an adoption's record (`services.forestry.adoptions.certificate_record`)."""
-    font = certificate_font()
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4, initialFontName=font)
-    pdf.setTitle(f"{TITLE} {record['certificate_number']}")
-    width, height = A4
-    pdf.setStrokeColor(colors.HexColor("#2e7d32"))
-    pdf.setLineWidth(3)
-    pdf.rect(12 * mm, 12 * mm, width - 24 * mm, height - 24 * mm)
-    pdf.setFont(font, 26)
-    pdf.drawCentredString(width / 2, height - 45 * mm, TITLE)
-    pdf.setFont(font, 12)
-    pdf.drawCentredString(width / 2, height - 53 * mm, "Certificate of Tree Adoption")
-    if not record["valid"]:
-        pdf.setFillColor(colors.red)
-        pdf.setFont(font, 20)
-        pdf.drawCentredString(width / 2, height - 64 * mm, "已作废 VOID")
-        pdf.setFillColor(colors.black)
-    trees = (
-        f"整块认养 whole plot, {record['trees']} 株"
-        if record["whole_plot"]
-        else f"{record['trees']} 株 trees"
-    )
-    y = height - 80 * mm
-    pdf.setFont(font, 13)
-    for line in (
-        f"认养人 Adopter: {record['holder']}",
-        f"纪念林 Memorial forest: {record['forest_name']} ({record['place']})",
-        f"林地所有者 Owner: {record['owner']}",
-        f"地块 Plot: {record['plot_code']}  {record['area_m2']:,} m²",
-        f"树种 Species: {'、'.join(record['species'])}",
-        f"认养 Adopted: {trees}",
-        f"证书编号 Number: {record['certificate_number']}",
-        f"日期 Date: {record['activated_on']:%Y-%m-%d}" if record["activated_on"] else "",
-    ):
-        pdf.drawString(25 * mm, y, line)
-        y -= 9 * mm
-    pdf.setFont(font, 10)
-    for planting in record["plantings"][:12]:
-        rate = f"，成活率 {planting['survival_rate']}%" if planting["survival_rate"] is not None else ""
-        pdf.drawString(
-            28 * mm,
-            y,
-            f"{planting['planted_on']:%Y-%m-%d} 植 {planting['species']} {planting['trees']} 株{rate}",
-        )
-        y -= 6 * mm
-    y -= 2 * mm
-    pdf.setFont(font, 10)
-    for line in _wrap(record["statement"], 40):
-        pdf.drawString(25 * mm, y, line)
-        y -= 6 * mm
-    image = qrcode.make(public_url, box_size=6, border=2)
-    png = io.BytesIO()
-    image.save(png, format="PNG")
-    png.seek(0)
-    pdf.drawImage(ImageReader(png), width - 70 * mm, 20 * mm, 50 * mm, 50 * mm)
-    pdf.setFont(font, 8)
-    pdf.drawString(20 * mm, 22 * mm, f"扫码或访问验证 Verify: {public_url}")
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    """At most two A4 pages from an adoption's record (`services.forestry.adoptions.certificate_record`)."""
+    return render(adoption_document(record, public_url))

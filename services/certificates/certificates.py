@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models import Allocation, AllocationState, Batch, Certificate, CertificateStatus, Order, Project, utcnow
 from models.database import read_session
 from models.public_codes import new_public_code, parse_code
+from services.accounts import content_check
 from services.accounts.tokens import Principal
 from services.kernel.errors import NotFound
 from services.kernel.masking import mask_name
@@ -49,14 +50,17 @@ def claims_for(session: Session, reservation_id: int) -> list[dict[str, Any]]:
             Allocation.reservation_id == reservation_id, Allocation.state == AllocationState.SOLD
         )
     ).all()
-    slices = serial_slices(session, allocations)
+    # The batches first, so that serial_slices finds them loaded; the projects with their owners.
     batches = {
-        b.id: b for b in session.scalars(select(Batch).where(Batch.id.in_({s.batch_id for s in slices})))
+        b.id: b for b in session.scalars(select(Batch).where(Batch.id.in_({a.batch_id for a in allocations})))
     }
+    slices = serial_slices(session, allocations)
     projects = {
         p.id: p
         for p in session.scalars(
-            select(Project).where(Project.id.in_({b.project_id for b in batches.values()}))
+            select(Project)
+            .where(Project.id.in_({b.project_id for b in batches.values()}))
+            .options(joinedload(Project.owner))
         )
     }
     claims = []
@@ -157,12 +161,20 @@ def verify(code: str) -> Verification:
     ledger = certificate_record_in(session, certificate.id)
     return Verification(
         certificate,
-        mask_name(certificate.holder_name),
+        public_holder_in(session, certificate),
         frozenset(retirements),
         replaced_by,
         retirements,
         ledger,
     )
+
+
+def public_holder_in(session: Session, certificate: Certificate) -> str:
+    """The holder as the public reads it: masked, or a placeholder while the holder name the buyer
+    typed has not passed WeChat's content security check (`content_check`)."""
+    if content_check.order_holder_withheld_in(session, certificate.order_id):
+        return content_check.PLACEHOLDER
+    return mask_name(certificate.holder_name)
 
 
 def retired_serials(session: Session, certificate: Certificate) -> frozenset[str]:

@@ -1,19 +1,36 @@
-"""The event neutralisation certificate as a PDF: emissions by source, a bar chart, the credits used."""
+"""The event neutralisation certificate as a PDF: emissions by source, a bar chart, the credits used.
+
+Set in the certificate frame (`certificate_frame`) from the event's disclosure: the event, its
+emissions table (each source's activity data times its factor, the factor printed with its unit,
+the labels wrapping in their cells), the estimate against the actual by source as a chart, the
+offset's projects and serials as compressed ranges, and the code that opens the public disclosure.
+However large the event, it fits in two pages: the longest tables end in a summarised tail that
+points to the disclosure, where every row is.
+"""
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfgen import canvas
 
-from services.certificates.certificate_pdf import format_grams
+from services.certificates import certificate_credits, share_code
+from services.certificates.certificate_credits import ProjectFacts
+from services.certificates.certificate_frame import (
+    FRAME_WIDTH,
+    CertificateDocument,
+    Row,
+    Section,
+    amount_row,
+    format_grams,
+    render,
+)
 from services.certificates.pdf_font import certificate_font
 
 SOURCE_LABELS = {
@@ -27,6 +44,7 @@ SOURCE_LABELS = {
     "materials": "物料",
     "waste": "废弃物",
 }
+TITLE = "大型活动碳中和证书"
 
 
 def _by_kind(sources: list[dict[str, Any]]) -> dict[str, int]:
@@ -45,12 +63,22 @@ def _factor_sets(sources: list[dict[str, Any]]) -> str:
     return named or "-"
 
 
+def _number(value: Any) -> str:
+    """A figure with thousands separated and no trailing zeros: 1,000 · 0.5306."""
+    try:
+        figure = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    text = f"{figure:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def _chart(estimate: dict[str, int], actual: dict[str, int], width: float, font: str) -> Drawing:
     kinds = [kind for kind in SOURCE_LABELS if kind in estimate or kind in actual]
-    drawing = Drawing(width, 62 * mm, initialFontName=font)  # not Helvetica, which is never embedded
+    drawing = Drawing(width, 44 * mm, initialFontName=font)  # not Helvetica, which is never embedded
     chart = VerticalBarChart()
-    chart.x, chart.y = 12 * mm, 12 * mm
-    chart.width, chart.height = width - 20 * mm, 42 * mm
+    chart.x, chart.y = 12 * mm, 8 * mm
+    chart.width, chart.height = width - 20 * mm, 29 * mm
     chart.data = [
         [estimate.get(kind, 0) / 1_000_000 for kind in kinds],
         [actual.get(kind, 0) / 1_000_000 for kind in kinds],
@@ -64,86 +92,100 @@ def _chart(estimate: dict[str, int], actual: dict[str, int], width: float, font:
     chart.bars[0].fillColor = colors.HexColor("#a5d6a7")
     chart.bars[1].fillColor = colors.HexColor("#2e7d32")
     drawing.add(chart)
-    drawing.add(String(12 * mm, 57 * mm, "t CO2e  浅色: 预估  深色: 实际", fontName=font, fontSize=8))
+    drawing.add(
+        String(12 * mm, 40 * mm, "t CO2e  浅色: 预估 estimate  深色: 实际 actual", fontName=font, fontSize=8)
+    )
     return drawing
 
 
-def render_event_pdf(disclosure: dict[str, Any], disclosure_url: str) -> bytes:
-    """One A4 page (two when many serials): the event, its emissions table and chart, the credits."""
-    font = certificate_font()
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=A4, initialFontName=font)
-    pdf.setTitle(f"大型活动碳中和证书 {disclosure['name']}")
-    width, height = A4
-    pdf.setStrokeColor(colors.HexColor("#2e7d32"))
-    pdf.setLineWidth(3)
-    pdf.rect(12 * mm, 12 * mm, width - 24 * mm, height - 24 * mm)
-    pdf.setFont(font, 22)
-    pdf.drawCentredString(width / 2, height - 35 * mm, "大型活动碳中和证书")
-    pdf.setFont(font, 10)
-    pdf.drawCentredString(width / 2, height - 42 * mm, "Event Carbon Neutrality Certificate")
-    if not disclosure["neutral"]:
-        pdf.setFillColor(colors.red)
-        pdf.setFont(font, 14)
-        pdf.drawCentredString(width / 2, height - 50 * mm, "尚未完成中和 NOT YET NEUTRAL")
-        pdf.setFillColor(colors.black)
-    y = height - 60 * mm
-    pdf.setFont(font, 11)
-    for line in (
-        f"活动 Event: {disclosure['name']}",
-        f"主办 Organiser: {disclosure['organisation']}",
-        f"时间 Dates: {disclosure['start_date']} – {disclosure['end_date']}    地点 City: {disclosure['venue_city']}",
-        f"预估排放 Estimate: {format_grams(disclosure['estimate']['total_grams'])} CO2e    "
-        f"实际排放 Actual: {format_grams(disclosure['actual']['total_grams'])} CO2e",
-        f"中和期限 Neutralise by: {disclosure['offset_deadline']}    "
-        f"排放因子库 Factor sets: {_factor_sets(disclosure['actual']['sources'])}",
-    ):
-        pdf.drawString(22 * mm, y, line)
-        y -= 7 * mm
-    y -= 2 * mm
-    pdf.setFont(font, 9)
-    pdf.drawString(22 * mm, y, "实际排放源 Actual emissions by source (活动数据 × 排放因子)")
-    y -= 5.5 * mm
-    for source in disclosure["actual"]["sources"][:18]:
-        label = SOURCE_LABELS.get(source["kind"], source["kind"])
-        pdf.drawString(
-            24 * mm,
-            y,
-            f"{label} {source['description'][:24]}: {source['activity']:,} {source['activity_unit']} × "
-            f"{source['factor_kg_per_unit']} kg = {format_grams(source['grams'])}",
-        )
-        y -= 5 * mm
+def _source_row(source: Mapping[str, Any]) -> tuple[str, ...]:
+    label = SOURCE_LABELS.get(source["kind"], source["kind"])
+    unit = source["activity_unit"]
+    version = source.get("factor_set_version")
+    origin = f"因子库 v{version}" if version else "主办方引用 organiser-cited"
+    if source.get("factor_source"):
+        origin = f"{origin} · {source['factor_source']}"
+    return (
+        f"{label} {source['description']}".strip(),
+        f"{_number(source['activity'])} {unit} × {_number(source['factor_kg_per_unit'])} kg CO2e/{unit}",
+        origin,
+        format_grams(source["grams"]),
+    )
+
+
+def _emissions(disclosure: Mapping[str, Any], url: str, font: str) -> Section:
+    actual = bool(disclosure["actual"]["sources"])
+    sources = disclosure["actual" if actual else "estimate"]["sources"]
     estimate = _by_kind(disclosure["estimate"]["sources"])
-    actual = _by_kind(disclosure["actual"]["sources"])
-    if estimate or actual:
-        drawing = _chart(estimate, actual, width - 44 * mm, font)
-        y -= drawing.height
-        drawing.drawOn(pdf, 22 * mm, y)
-    y -= 6 * mm
+    by_actual = _by_kind(disclosure["actual"]["sources"])
+    chart = _chart(estimate, by_actual, FRAME_WIDTH, font) if estimate or by_actual else None
+    return Section(
+        heading=(
+            "实际排放源 Actual emissions by source（活动数据 × 排放因子 activity × factor）"
+            if actual
+            else "预估排放源 Estimated emissions by source（活动数据 × 排放因子 activity × factor）"
+        ),
+        columns=(
+            "排放源 Source",
+            "活动数据 × 排放因子 Activity × factor",
+            "因子来源 Factor source",
+            "排放 Emissions",
+        ),
+        widths=(0.27, 0.33, 0.24, 0.16),
+        rows=tuple(_source_row(source) for source in sources),
+        tail=f"… 另有 {{n}} 项排放源 and {{n}} more sources — full list at {url}",
+        shrinkable=True,
+        figure=chart,
+    )
+
+
+def event_document(
+    disclosure: Mapping[str, Any],
+    disclosure_url: str,
+    *,
+    projects: Mapping[str, ProjectFacts] | None = None,
+) -> CertificateDocument:
+    """What the event's certificate prints (the projects' facts read from the pool unless given)."""
+    font = certificate_font()
     credits = disclosure["offset"]["credits"]
+    rows = [
+        Row("活动 Event", disclosure["name"]),
+        Row("主办 Organiser", disclosure["organisation"]),
+        Row("时间 Dates", f"{disclosure['start_date']} – {disclosure['end_date']}"),
+        Row("地点 City", disclosure["venue_city"]),
+        amount_row("实际排放 Actual", disclosure["actual"]["total_grams"]),
+        Row("预估排放 Estimate", f"{format_grams(disclosure['estimate']['total_grams'])} CO2e"),
+        Row("中和期限 Neutralise by", str(disclosure["offset_deadline"])),
+        Row("排放因子库 Factor sets", _factor_sets(disclosure["actual"]["sources"])),
+    ]
+    sections = [_emissions(disclosure, disclosure_url, font)]
     if credits:
-        pdf.setFont(font, 9)
-        pdf.drawString(
-            22 * mm,
-            y,
-            f"抵消 Offset: {format_grams(credits['grams'])}  证书 {credits['certificate_number']}  "
-            f"验证码 {credits['verification_code']}",
-        )
-        y -= 5 * mm
-        for serial in credits["serials"]:
-            if y < 30 * mm:
-                pdf.showPage()
-                pdf.setFont(font, 9)
-                y = height - 20 * mm
-            pdf.drawString(
-                24 * mm,
-                y,
-                f"{serial['project_name']} ({serial['kind']}, {serial['vintage']}) {serial['serial']} "
-                f"{format_grams(serial['grams'])} {serial['retirement']}",
-            )
-            y -= 4.5 * mm
-    pdf.setFont(font, 8)
-    pdf.drawString(20 * mm, 18 * mm, f"公开披露 Public disclosure: {disclosure_url}")
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+        serials = certificate_credits.from_serials(credits["serials"])
+        facts = certificate_credits.project_facts(serials) if projects is None else projects
+        rows += [
+            Row(
+                "抵消 Offset",
+                f"{format_grams(credits['grams'])} CO2e",
+                f"证书 Certificate {credits['certificate_number']} · 验证码 {credits['verification_code']}",
+            ),
+            certificate_credits.retirement_row(serials),
+        ]
+        sections += [
+            certificate_credits.project_section(serials, facts),
+            certificate_credits.serial_section(serials, disclosure_url),
+        ]
+    return CertificateDocument(
+        pdf_title=f"{TITLE} {disclosure['name']}",
+        title=TITLE,
+        subtitle="Event Carbon Neutrality Certificate",
+        code=share_code.share_code(share_code.EVENT, disclosure.get("code") or "", disclosure_url),
+        rows=tuple(rows),
+        sections=tuple(sections),
+        stamp="" if disclosure["neutral"] else "尚未完成中和 NOT YET NEUTRAL",
+        reference=disclosure["name"],
+    )
+
+
+def render_event_pdf(disclosure: dict[str, Any], disclosure_url: str) -> bytes:
+    """At most two A4 pages: the event, its emissions table and chart, the credits, the code."""
+    return render(event_document(disclosure, disclosure_url))

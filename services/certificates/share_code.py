@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 CERTIFICATE = "certificate"
 CLAIM = "claim"
 EVENT = "event"
+# Kinds without a page of the mini-program yet: always the QR code of their web page.
+ADOPTION = "adoption"
+LAND_COMPENSATION = "land_compensation"
 PAGE_SETTINGS = {
     CERTIFICATE: "WECHAT_CERTIFICATE_PAGE",
     CLAIM: "WECHAT_CLAIM_PAGE",

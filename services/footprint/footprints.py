@@ -157,6 +157,7 @@ def offset_footprint(
         project_id=project_id,
         owner_id=owner_id,
         holder_name=holder_name,
+        holder_typed=True,
     )
     return checkout.place_order(principal, request, policy, provider, idempotency_key)
 

@@ -26,6 +26,7 @@ from models import Adoption, AdoptionStatus, ForestPlot, Order, Organisation, Us
 from models.database import read_session, single_read, unit_of_work
 from models.public_codes import parse_code
 from payments.interface import PaymentProvider
+from services.accounts import content_check
 from services.accounts.tokens import Principal
 from services.forestry.forests import held_trees, plot_in
 from services.forestry.plantings import plantings_in
@@ -154,6 +155,9 @@ def adopt(
         raise ValidationFailed(
             "This account has no WeChat openid to pay with.", errors={"user": ["no openid"]}
         )
+    typed = values.get("holder_name") or ""
+    # The adopter's own text is shown on the public record: WeChat's content security check first.
+    verdict = content_check.screen(principal.user_id, "holder_name", typed)
     now = utcnow()
     ttl = terms.bank_transfer_ttl_s if method == BANK_TRANSFER else policy.reservation_ttl_s
     try:
@@ -184,6 +188,10 @@ def adopt(
                 source_type=SOURCE_TYPE,
                 source_id="",
             )
+            if verdict.status != "pass":
+                content_check.record_in(
+                    session, content_check.HOLDER_NAME, order.out_trade_no, typed, verdict, principal.user_id
+                )
             adoption = Adoption(
                 plot_id=plot.id,
                 user_id=principal.user_id,
@@ -337,7 +345,7 @@ def _record(session: Session, adoption: Adoption) -> dict[str, Any]:
         "valid": adoption.status is AdoptionStatus.ACTIVE,
         "status": adoption.status.value,
         "certificate_number": adoption.certificate_number,
-        "holder": organisation.name if organisation else mask_name(adoption.holder_name),
+        "holder": organisation.name if organisation else _public_holder(session, adoption),
         "forest_name": forest.name,
         "forest_code": forest.code,
         "place": forest.place,
@@ -353,6 +361,13 @@ def _record(session: Session, adoption: Adoption) -> dict[str, Any]:
         "plantings": plantings_in(session, plot.id),
         "statement": NOT_A_CREDIT,
     }
+
+
+def _public_holder(session: Session, adoption: Adoption) -> str:
+    """The adopter's name masked, or a placeholder while WeChat's content check has not passed it."""
+    if content_check.order_holder_withheld_in(session, adoption.order_id):
+        return content_check.PLACEHOLDER
+    return mask_name(adoption.holder_name)
 
 
 def public_record(code: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from models import (
@@ -201,6 +201,9 @@ def create_compensation(
         )
     except Conflict:
         orders.expire_order(fee[0], "its permit was compensated by another order")  # the grams go back
+        raise
+    except DataError:
+        orders.expire_order(fee[0], "its compensation could not be recorded")  # no order without its record
         raise
     return _answer(compensation_id, purchase)
 

@@ -79,6 +79,18 @@ class InvalidLoginCode(ValidationFailed):
     code = "invalid_login_code"
 
 
+class ContentRefused(ValidationFailed):
+    """WeChat's content security check (msgSecCheck) found a text risky; `errors` names the field."""
+
+    code = "content_refused"
+
+
+class InvalidPhoneCode(ValidationFailed):
+    """WeChat refused a `getPhoneNumber` code: unknown, expired or already used."""
+
+    code = "invalid_phone_code"
+
+
 class Unauthenticated(DomainError):
     code = "unauthenticated"
 

@@ -15,6 +15,7 @@ from typing import Any
 MAX_JSON_DEPTH = 64
 _TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_NUL_ESCAPE = re.compile(rb"\\u0000")
 
 
 def json_depth(body: bytes) -> int:
@@ -52,6 +53,39 @@ def has_lone_surrogate(body: bytes) -> bool:
     except (ValueError, RecursionError):
         return False  # not JSON at all (or too deep): the caller's parser answers that
     return not _encodable(data)
+
+
+def _nul_path(data: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """The path (keys and list indexes) of the first string in `data` holding a NUL, if any."""
+    if isinstance(data, str):
+        return path if "\x00" in data else None
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if "\x00" in key:
+                return (*path, key.replace("\x00", ""))
+            found = _nul_path(value, (*path, key))
+            if found is not None:
+                return found
+    if isinstance(data, list):
+        for index, item in enumerate(data):
+            found = _nul_path(item, (*path, str(index)))
+            if found is not None:
+                return found
+    return None
+
+
+def nul_field(body: bytes) -> str | None:
+    """Where `body`, JSON, holds a NUL (U+0000) in a string, as a dotted path ("" for the body
+    itself); None when it holds none (or is not JSON). No database column can hold a NUL, and
+    PostgreSQL refuses the whole statement."""
+    if not _NUL_ESCAPE.search(body):
+        return None
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    found = _nul_path(data)
+    return None if found is None else ".".join(found)
 
 
 def loads(text: str) -> Any:

@@ -10,7 +10,12 @@
 A slice is `{"batch", "serial", "from_g", "to_g"}`: grams from_g..to_g (inclusive) of the tonne
 with that registry serial, as on the certificate. The order effects call `on_order_fulfilled` and
 `on_order_refunded` after the certificate's own handler; the pool calls `batches_issued_in`, the
-registry `tonnes_retired_in`. `backfill` starts the log of a database that had no log yet.
+registry `tonnes_retired_in`.
+
+A database whose pool had a history before the log existed (an upgrade) gets it at the log's first
+append: `opening_in` writes the pool as that unit of work leaves it (its batches, valid certificates
+and confirmed retirements) instead of that unit of work's own entries, which it includes. `flask
+ledger backfill` (`backfill`) does the same at once, without waiting for a change.
 """
 
 from __future__ import annotations
@@ -75,10 +80,10 @@ def batch_entry(batch: Batch, project_code: str, kind: str, at: datetime | None 
     }
 
 
-def batches_issued_in(session: Session, batches: Sequence[Batch], at: datetime | None = None) -> None:
-    """Log the batches just entered in the pool (flushed, so they have ids), in the caller's unit of work."""
-    if not batches:
-        return
+def _batch_entries(
+    session: Session, batches: Sequence[Batch], as_created: bool = False
+) -> list[tuple[dict[str, Any], int]]:
+    """(entry, batch id) of each batch; timed now, or `as_created`, when the batch was made."""
     projects = {
         project_id: (code, kind)
         for project_id, code, kind in session.execute(
@@ -87,9 +92,16 @@ def batches_issued_in(session: Session, batches: Sequence[Batch], at: datetime |
             )
         )
     }
-    for batch in batches:
-        code, kind = projects[batch.project_id]
-        tree_store.append_in(session, batch_entry(batch, code, kind, at), ref_id=batch.id)
+    return [
+        (batch_entry(batch, *projects[batch.project_id], batch.created_at if as_created else None), batch.id)
+        for batch in batches
+    ]
+
+
+def batches_issued_in(session: Session, batches: Sequence[Batch]) -> None:
+    """Log the batches just entered in the pool (flushed, so they have ids), in the caller's unit of work."""
+    for body, ref_id in _batch_entries(session, batches) if batches else ():
+        tree_store.append_in(session, body, ref_id=ref_id)
 
 
 def slices_of(certificate: Certificate) -> list[Slice]:
@@ -138,7 +150,8 @@ def certificate_entry(
 
 def certificates_of_order_in(session: Session, order: Order) -> None:
     """Log what this unit of work did to the order's certificates: the ones that ended (and the grams
-    their refund gave back), then the ones issued. Certificates already logged are left alone."""
+    their refund gave back), then the ones issued. Certificates already logged are left alone, and so
+    is the end of one the log never held (it ended before the log opened)."""
     issued = (
         select(LedgerEntry.log_index)
         .where(LedgerEntry.kind == CERTIFICATE_ISSUED, LedgerEntry.ref_id == Certificate.id)
@@ -163,8 +176,11 @@ def certificates_of_order_in(session: Session, order: Order) -> None:
     ]
     gone = [
         c
-        for c, _i, was_ended in rows
-        if c.status != CertificateStatus.VALID and not was_ended and (CERTIFICATE_ENDED, c.id) not in waiting
+        for c, was_issued, was_ended in rows
+        if c.status != CertificateStatus.VALID
+        and not was_ended
+        and (CERTIFICATE_ENDED, c.id) not in waiting
+        and (was_issued or (CERTIFICATE_ISSUED, c.id) in waiting)
     ]
     replaces: dict[int, str] = {}
     for old in gone:
@@ -229,6 +245,11 @@ def _runs(tonnes: Iterable[tuple[int, int]]) -> list[tuple[int, int, int]]:
 
 def tonnes_retired_in(session: Session, retirement: Retirement) -> None:
     """Log a retirement the registry confirmed, with its tonnes, in the caller's unit of work."""
+    tree_store.append_in(session, retirement_entry(session, retirement), ref_id=retirement.id)
+
+
+def retirement_entry(session: Session, retirement: Retirement) -> dict[str, Any]:
+    """The `tonnes_retired` entry of a confirmed retirement: its reference and its tonnes as runs."""
     tonnes = session.execute(
         select(RetiredTonne.batch_id, RetiredTonne.tonne_index).where(
             RetiredTonne.retirement_id == retirement.id, RetiredTonne.active
@@ -236,60 +257,76 @@ def tonnes_retired_in(session: Session, retirement: Retirement) -> None:
     ).all()
     runs = _runs((int(b), int(t)) for b, t in tonnes)
     batches = {b.id: b for b in session.scalars(select(Batch).where(Batch.id.in_({r[0] for r in runs})))}
-    tree_store.append_in(
-        session,
-        {
-            "type": TONNES_RETIRED,
-            "time": _seconds(retirement.confirmed_at),
-            "retirement": retirement.id,
-            "kind": retirement.kind_code,
-            "registry_ref": retirement.registry_ref,
-            "registry_url": retirement.registry_url,
-            "retired_on": retirement.retired_on.isoformat() if retirement.retired_on else None,
-            "tonnes": sum(last - first + 1 for _b, first, last in runs),
-            "runs": [
-                {
-                    "batch": batch_id,
-                    "first_tonne": first,
-                    "last_tonne": last,
-                    "first_serial": batches[batch_id].serial(first),
-                    "last_serial": batches[batch_id].serial(last),
-                }
-                for batch_id, first, last in runs
-            ],
-        },
-        ref_id=retirement.id,
+    return {
+        "type": TONNES_RETIRED,
+        "time": _seconds(retirement.confirmed_at),
+        "retirement": retirement.id,
+        "kind": retirement.kind_code,
+        "registry_ref": retirement.registry_ref,
+        "registry_url": retirement.registry_url,
+        "retired_on": retirement.retired_on.isoformat() if retirement.retired_on else None,
+        "tonnes": sum(last - first + 1 for _b, first, last in runs),
+        "runs": [
+            {
+                "batch": batch_id,
+                "first_tonne": first,
+                "last_tonne": last,
+                "first_serial": batches[batch_id].serial(first),
+                "last_serial": batches[batch_id].serial(last),
+            }
+            for batch_id, first, last in runs
+        ],
+    }
+
+
+POOL_KINDS = frozenset({BATCH_ISSUED, CERTIFICATE_ISSUED, CERTIFICATE_ENDED, GRAMS_RETURNED, TONNES_RETIRED})
+
+
+def pool_entries_in(session: Session) -> list[tuple[dict[str, Any], int]]:
+    """(entry, ref id) of the pool as it is: its batches, then its valid certificates, then its
+    confirmed retirements, each timed when it happened; replayed, they give the pool's figures."""
+    batches = list(session.scalars(select(Batch).order_by(Batch.id)))
+    opening = _batch_entries(session, batches, as_created=True) if batches else []
+    certificates = session.execute(
+        select(Certificate, Order.user_id, Order.organisation_id)
+        .join(Order, Order.id == Certificate.order_id)
+        .where(Certificate.status == CertificateStatus.VALID)
+        .order_by(Certificate.issued_at, Certificate.id)
+    ).all()
+    for certificate, user_id, organisation_id in certificates:
+        holder = keys.holder_pseudonym(user_id, organisation_id)
+        opening.append((certificate_entry(certificate, holder, None, certificate.issued_at), certificate.id))
+    retirements = list(
+        session.scalars(
+            select(Retirement)
+            .where(Retirement.status == RetirementStatus.CONFIRMED)
+            .order_by(Retirement.confirmed_at, Retirement.id)
+        )
     )
+    opening.extend((retirement_entry(session, retirement), retirement.id) for retirement in retirements)
+    return opening
+
+
+@tree_store.opens_with
+def opening_in(session: Session, waiting: list[tree_store.Pending]) -> list[tree_store.Pending]:
+    """What the first append into an empty log writes: the pool as this unit of work leaves it, when
+    it has anything, in place of the unit of work's own entries of the pool (they are part of it).
+    Called under the log's counter lock, so only one unit of work opens the log."""
+    opening = [tree_store.entry_of(body, ref_id) for body, ref_id in pool_entries_in(session)]
+    if not opening:
+        return waiting
+    return opening + [p for p in waiting if p.kind not in POOL_KINDS]
 
 
 def backfill() -> int:
-    """Start the log of a database that has batches but no log: its batches, then its valid
-    certificates, then its confirmed retirements, as they are now. Gives the entries written."""
+    """Start the log of a database that has a pool but no log, now rather than at its first change:
+    its batches, then its valid certificates, then its confirmed retirements. Gives the entries written."""
     with unit_of_work() as session:
         if tree_store.size_in(session):
             raise Conflict(
                 "The ledger has entries already; only an empty ledger can be started from the pool."
             )
-        batches = list(session.scalars(select(Batch).order_by(Batch.id)))
-        for batch in batches:
-            batches_issued_in(session, [batch], batch.created_at)
-        certificates = session.execute(
-            select(Certificate, Order.user_id, Order.organisation_id)
-            .join(Order, Order.id == Certificate.order_id)
-            .where(Certificate.status == CertificateStatus.VALID)
-            .order_by(Certificate.issued_at, Certificate.id)
-        ).all()
-        for certificate, user_id, organisation_id in certificates:
-            holder = keys.holder_pseudonym(user_id, organisation_id)
-            entry = certificate_entry(certificate, holder, None, certificate.issued_at)
-            tree_store.append_in(session, entry, ref_id=certificate.id)
-        retirements = list(
-            session.scalars(
-                select(Retirement)
-                .where(Retirement.status == RetirementStatus.CONFIRMED)
-                .order_by(Retirement.confirmed_at, Retirement.id)
-            )
-        )
-        for retirement in retirements:
-            tonnes_retired_in(session, retirement)
-        return len(batches) + len(certificates) + len(retirements)
+        opening = pool_entries_in(session)
+        for body, ref_id in opening:
+            tree_store.append_in(session, body, ref_id=ref_id)
+        return len(opening)

@@ -8,6 +8,11 @@ another lock while holding it (no deadlock with the batch rows that fulfilment a
 A unit of work that rolls back appends nothing; entries are numbered in commit order, from 0, without
 gaps.
 
+The first append into an empty log opens it (`opens_with`): on a database whose pool had a history
+before the log existed (an upgrade), the log starts with that pool as it is, so that no later entry
+refers to a batch or a certificate the log never saw. Each process looks once per engine, under the
+counter row's lock; once it has seen a non-empty log it never looks again.
+
 The hashes of complete aligned subtrees of two or more leaves (`ledger_nodes`) are filled in by
 `fill_nodes_in` (the signing job, before it signs a head), so below the latest head's size any
 subtree hash is a few lookups and a proof reads O(log n) hashes in two queries.
@@ -15,11 +20,12 @@ subtree hash is a few lookups and a proof reads O(log n) hashes in two queries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, text, tuple_
+from sqlalchemy import Connection, Engine, event, func, insert, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from models import LedgerEntry, LedgerNode, LedgerState, utcnow
@@ -38,12 +44,28 @@ class Pending:
     leaf_hash: bytes
 
 
+Opening = Callable[[Session, list[Pending]], list[Pending]]
+_opening: Opening | None = None
+_open_on: weakref.WeakSet[Engine | Connection] = weakref.WeakSet()  # binds whose log is known non-empty
+
+
+def entry_of(body: Mapping[str, Any], ref_id: int | None = None) -> Pending:
+    """The entry `body` (its "type" says its kind) in canonical form, with its leaf hash."""
+    entry = canonical.encode(dict(body))
+    return Pending(str(body["type"]), ref_id, entry, merkle.leaf_hash(entry.encode()))
+
+
 def append_in(session: Session, body: Mapping[str, Any], ref_id: int | None = None) -> None:
     """Append the entry `body` (its "type" says its kind) when the caller's unit of work commits."""
-    entry = canonical.encode(dict(body))
-    session.info.setdefault(_PENDING, []).append(
-        Pending(str(body["type"]), ref_id, entry, merkle.leaf_hash(entry.encode()))
-    )
+    session.info.setdefault(_PENDING, []).append(entry_of(body, ref_id))
+
+
+def opens_with(opening: Opening) -> Opening:
+    """Register what an append into an empty log writes instead of its own entries (`opening(session,
+    entries)` gives the entries to write); `services.ledger.recording` registers the pool as it is."""
+    global _opening
+    _opening = opening
+    return opening
 
 
 def pending_refs(session: Session) -> set[tuple[str, int | None]]:
@@ -53,10 +75,10 @@ def pending_refs(session: Session) -> set[tuple[str, int | None]]:
 
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending:
+    waiting = session.info.pop(_PENDING, None)
+    if waiting:
         session.flush()  # whatever else the unit of work writes goes first: this lock is the last
-        write_in(session, pending)
+        write_in(session, _opened(session, waiting))
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -74,10 +96,26 @@ _APPEND_PG = text(
     " FROM head, unnest(CAST(:kinds AS varchar[]), CAST(:refs AS bigint[]), CAST(:entries AS text[]),"
     " CAST(:leaves AS bytea[])) WITH ORDINALITY AS e(kind, ref_id, entry, leaf_hash, ord)"
 )
+# Locks the counter row (made if missing) and reads the log's size; PostgreSQL and SQLite alike.
+_LOCK_SIZE = text(
+    "INSERT INTO ledger_state (id, size) VALUES (1, 0)"
+    " ON CONFLICT (id) DO UPDATE SET size = ledger_state.size RETURNING size"
+)
 _GROW_SQLITE = text(
     "INSERT INTO ledger_state (id, size) VALUES (1, :n)"
     " ON CONFLICT (id) DO UPDATE SET size = size + excluded.size RETURNING size"
 )
+
+
+def _opened(session: Session, waiting: list[Pending]) -> list[Pending]:
+    """`waiting`, or what opens the log instead when it is empty (see `opens_with`)."""
+    bind = session.get_bind()
+    if _opening is None or bind in _open_on:
+        return waiting
+    if int(session.execute(_LOCK_SIZE).scalar_one()):
+        _open_on.add(bind)
+        return waiting
+    return _opening(session, waiting)
 
 
 def write_in(session: Session, pending: Sequence[Pending]) -> None:

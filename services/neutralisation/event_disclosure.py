@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from models import Certificate, Event, EventStage, Phase
 from models.database import unit_of_work
 from models.public_codes import parse_code
+from services.accounts import content_check
 from services.certificates import certificates
 from services.kernel.errors import NotFound
 from services.neutralisation import event_factors, events
@@ -22,13 +23,14 @@ from services.neutralisation.events import EventView
 
 
 def credits_in(session: Session, order_id: int | None) -> dict[str, Any] | None:
-    """The valid certificate of an order and its serials with their retirement status."""
+    """The valid certificate of an order and its serials with their retirement status (and, once
+    retired, the registry's reference and date, which the certificate PDFs print)."""
     if order_id is None:
         return None
     certificate: Certificate | None = certificates.current_for_order(session, order_id)
     if certificate is None:
         return None
-    retired = certificates.retired_serials(session, certificate)
+    retired = certificates.registry_retirements_of(session, certificate)
     return {
         "certificate_number": certificate.number,
         "verification_code": certificate.verification_code,
@@ -43,6 +45,8 @@ def credits_in(session: Session, order_id: int | None) -> dict[str, Any] | None:
                 "grams": claim["grams"],
                 "registry_url": claim.get("registry_url"),
                 "retirement": "retired" if claim["serial"] in retired else "pending",
+                "registry_ref": retired[claim["serial"]].registry_ref if claim["serial"] in retired else None,
+                "retired_on": retired[claim["serial"]].retired_on if claim["serial"] in retired else None,
             }
             for claim in certificate.claims or []
         ],
@@ -120,6 +124,9 @@ def public_disclosure(code: str) -> dict[str, Any]:
             raise NotFound("No published event has this code.")
         view = events.view_in(session, event)
         body = disclosure_of(view, credits_in(session, view.offset_order.id if view.offset_order else None))
+    if view.name_status != "pass":
+        # Not passed by WeChat's content security check yet (or withheld): the page and poster say —.
+        body["name"] = content_check.PLACEHOLDER
     return body
 
 

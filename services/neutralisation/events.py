@@ -8,16 +8,13 @@ order has been placed for it.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models import (
@@ -31,10 +28,10 @@ from models import (
     Organisation,
     Phase,
     SourceKind,
-    TravelMode,
     utcnow,
 )
 from models.database import read_session, unit_of_work
+from services.accounts import content_check
 from services.accounts.tokens import Principal
 from services.kernel.errors import InvalidState, NotFound, ValidationFailed
 from services.kernel.order_effects import Fulfilled, Refunded
@@ -42,8 +39,6 @@ from services.kernel.paging import objects_page
 from services.neutralisation import event_factors
 
 CUSTOM_FACTOR = "custom"
-RETURN_VALUES = {"yes": True, "y": True, "true": True, "1": True, "是": True, "no": False, "n": False}
-RETURN_VALUES |= {"false": False, "0": False, "否": False}
 PLAN_FIELDS = ("name", "start_date", "end_date", "venue_city", "expected_attendees", "boundary")
 PLAN_FIELDS += ("reduction_measures", "offset_plan")
 # Orders of an offset that still count: paid or waiting to be paid.
@@ -69,6 +64,8 @@ class EventView:
     travel: list[EventTravelGroup]
     totals: dict[str, int]
     offset_order: Order | None
+    # Whether the public disclosure shows the name: `pass`, or `pending` / `risky` (content_check).
+    name_status: str = "pass"
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -164,6 +161,7 @@ def view_in(session: Session, event: Event) -> EventView:
         travel,
         totals_in(session, event.id),
         offset_order_in(session, event),
+        content_check.status_in(session, content_check.EVENT_NAME, str(event.id)),
     )
 
 
@@ -199,8 +197,10 @@ def _check_plan(session: Session, values: Mapping[str, Any]) -> None:
 
 
 def create_event(principal: Principal, organisation_id: int, values: Mapping[str, Any]) -> EventView:
-    """Plan a new event of an organisation the caller is a member of."""
+    """Plan a new event of an organisation the caller is a member of; its name passes WeChat's
+    content security check first (an admin's is exempt)."""
     principal.require_member(organisation_id)
+    verdict = content_check.screen(principal.user_id, "name", values.get("name") or "")
     with unit_of_work() as session:
         if session.get(Organisation, organisation_id) is None:
             raise NotFound(f"Organisation {organisation_id} does not exist.")
@@ -213,13 +213,20 @@ def create_event(principal: Principal, organisation_id: int, values: Mapping[str
         )
         session.add(event)
         session.flush()
+        content_check.record_in(
+            session, content_check.EVENT_NAME, str(event.id), event.name, verdict, principal.user_id
+        )
         view = view_in(session, event)
         session.expunge_all()
     return view
 
 
 def update_event(principal: Principal, event_id: int, changes: Mapping[str, Any]) -> EventView:
-    """Change the plan (plan stage only), the published flag or the actual attendance."""
+    """Change the plan (plan stage only), the published flag or the actual attendance; a new name
+    passes WeChat's content security check first (an admin's is exempt)."""
+    verdict = None
+    if "name" in changes:
+        verdict = content_check.screen(principal.user_id, "name", changes["name"] or "")
     with unit_of_work() as session:
         event = member_event(session, principal, event_id, lock=True)
         plan_changes = {key: changes[key] for key in PLAN_FIELDS if key in changes}
@@ -235,6 +242,11 @@ def update_event(principal: Principal, event_id: int, changes: Mapping[str, Any]
             )
         for key, value in plan_changes.items():
             setattr(event, key, value)
+        if verdict is not None and "name" in plan_changes:
+            session.flush()
+            content_check.record_in(
+                session, content_check.EVENT_NAME, str(event.id), event.name, verdict, principal.user_id
+            )
         if "published" in changes:
             event.published = bool(changes["published"])
         if "actual_attendees" in changes:
@@ -244,7 +256,8 @@ def update_event(principal: Principal, event_id: int, changes: Mapping[str, Any]
     return view
 
 
-def _require_editable(session: Session, event: Event, phase: Phase) -> None:
+def require_editable(session: Session, event: Event, phase: Phase) -> None:
+    """A phase's sources and attendee list may still change; InvalidState (409) once frozen."""
     if phase is Phase.ESTIMATE and event.stage is not EventStage.PLAN:
         raise InvalidState("The estimate is frozen once the event leaves the plan stage.")
     if phase is Phase.ACTUAL:
@@ -301,7 +314,7 @@ def _factor_for(session: Session, values: Mapping[str, Any]) -> _SourceFactor:
     )
 
 
-def _computed(activity: Decimal, factor: _SourceFactor | event_factors.EventFactor) -> dict[str, Any]:
+def source_columns(activity: Decimal, factor: _SourceFactor | event_factors.EventFactor) -> dict[str, Any]:
     """A source row's activity × factor columns: the factor it was computed with, and the grams."""
     return {
         "activity": activity,
@@ -320,14 +333,14 @@ def add_source(principal: Principal, event_id: int, values: Mapping[str, Any]) -
     activity = Decimal(values["activity"])
     with unit_of_work() as session:
         event = member_event(session, principal, event_id, lock=True)
-        _require_editable(session, event, phase)
+        require_editable(session, event, phase)
         factor = _factor_for(session, values)
         row = EventSource(
             event_id=event.id,
             phase=phase,
             kind=SourceKind(values["kind"]),
             description=values.get("description", ""),
-            **_computed(activity, factor),
+            **source_columns(activity, factor),
         )
         session.add(row)
         session.flush()
@@ -341,159 +354,8 @@ def delete_source(principal: Principal, event_id: int, source_id: int) -> None:
         row = session.get(EventSource, source_id)
         if row is None or row.event_id != event.id:
             raise NotFound(f"Source {source_id} does not exist.")
-        _require_editable(session, event, row.phase)
+        require_editable(session, event, row.phase)
         session.delete(row)
-
-
-# -- attendee travel ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TravelUpload:
-    phase: Phase
-    attendees: int
-    groups: int
-    grams: int
-
-
-def _decode(body: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return body.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ValidationFailed("The file is not UTF-8 or GB18030 text.", errors={"file": ["cannot decode"]})
-
-
-def parse_attendees(body: bytes, factors: event_factors.EventFactors) -> Counter[tuple[str, str, bool]]:
-    """Count attendees per (city id, mode, return trip); every bad row is reported with its line number.
-
-    Every fault of the file is a ValidationFailed, its CSV syntax included (an unclosed quote, a
-    field over the csv module's limit of 128 KiB).
-    """
-    reader = csv.DictReader(io.StringIO(_decode(body)))
-    try:
-        return _count_attendees(reader, factors)
-    except csv.Error as exc:
-        raise ValidationFailed(
-            "The attendee file is not valid CSV; nothing was saved.",
-            # The csv reader's count: the DictReader's is set only after a row was read.
-            errors={"file": [f"line {reader.reader.line_num}: {exc}"]},
-        ) from None
-
-
-def _count_attendees(
-    reader: csv.DictReader, factors: event_factors.EventFactors
-) -> Counter[tuple[str, str, bool]]:
-    header = [name.strip().lower() for name in reader.fieldnames or []]
-    missing = [name for name in ("origin_city", "mode", "return") if name not in header]
-    if missing:
-        raise ValidationFailed(
-            "The attendee file lacks required columns.",
-            errors={"file": [f"line 1: missing column {name!r}" for name in missing]},
-        )
-    reader.fieldnames = header
-    modes = factors.travel_modes()
-    known_modes = {mode.value for mode in TravelMode}
-    cities: dict[str, str | None] = {}
-    counts: Counter[tuple[str, str, bool]] = Counter()
-    problems: list[str] = []
-    for row in reader:
-        line = reader.line_num
-        city_name = (row.get("origin_city") or "").strip()
-        written_mode = (row.get("mode") or "").strip()
-        mode = written_mode.lower()
-        trip = (row.get("return") or "").strip().lower()
-        reasons = []
-        if city_name not in cities:
-            city = factors.city(city_name) if city_name else None
-            cities[city_name] = city.id if city else None
-        if not city_name:
-            reasons.append("origin_city is empty")
-        elif cities[city_name] is None:
-            reasons.append(f"unknown origin_city {city_name!r}")
-        if mode not in known_modes:
-            reasons.append(f"unknown mode {written_mode!r}: not one of {', '.join(sorted(known_modes))}")
-        elif mode not in modes:
-            reasons.append(
-                f"no cited emission factor for mode {written_mode!r} in factor set version {factors.version}"
-            )
-        if trip not in RETURN_VALUES:
-            reasons.append(f"return {trip!r} is not yes or no")
-        if None in row:
-            reasons.append("too many columns")
-        if reasons:
-            problems.append(f"line {line}: " + "; ".join(reasons))
-            continue
-        counts[(cities[city_name], mode, RETURN_VALUES[trip])] += 1
-    if problems:
-        raise ValidationFailed(
-            f"{len(problems)} row(s) of the attendee file are not valid; nothing was saved.",
-            errors={"file": problems},
-        )
-    if not counts:
-        raise ValidationFailed("The attendee file has no rows.", errors={"file": ["no attendee rows"]})
-    return counts
-
-
-def upload_travel(principal: Principal, event_id: int, phase: Phase, body: bytes) -> TravelUpload:
-    """Replace a phase's attendee travel from a CSV file: all rows or none."""
-    session = read_session()
-    factors = event_factors.current_in(session)
-    session.rollback()
-    counts = parse_attendees(body, factors)
-    with unit_of_work() as session:
-        event = member_event(session, principal, event_id, lock=True)
-        _require_editable(session, event, phase)
-        venue = factors.require_city(event.venue_city, "venue_city")
-        groups = []
-        pkm_by_mode: dict[str, Decimal] = {}
-        for (city_id, mode, return_trip), attendees in sorted(counts.items()):
-            distance = event_factors.distance_km(factors.table.cities[city_id], venue)
-            passenger_km = distance * attendees * (2 if return_trip else 1)
-            pkm_by_mode[mode] = pkm_by_mode.get(mode, Decimal(0)) + passenger_km
-            groups.append(
-                {
-                    "event_id": event.id,
-                    "phase": phase,
-                    "origin_city": city_id,
-                    "mode": TravelMode(mode),
-                    "return_trip": return_trip,
-                    "attendees": attendees,
-                    "distance_km": distance,
-                    "passenger_km": passenger_km,
-                }
-            )
-        session.execute(
-            delete(EventTravelGroup).where(
-                EventTravelGroup.event_id == event.id, EventTravelGroup.phase == phase
-            )
-        )
-        session.execute(
-            delete(EventSource).where(
-                EventSource.event_id == event.id,
-                EventSource.phase == phase,
-                EventSource.from_attendee_list.is_(True),
-            )
-        )
-        session.execute(insert(EventTravelGroup), groups)
-        grams = 0
-        for mode, passenger_km in sorted(pkm_by_mode.items()):
-            factor = factors.factors[factors.travel_modes()[mode]]
-            row = EventSource(
-                event_id=event.id,
-                phase=phase,
-                kind=SourceKind.TRAVEL,
-                description=f"attendee travel by {mode} (attendee list)",
-                **_computed(passenger_km, factor),
-                from_attendee_list=True,
-            )
-            session.add(row)
-            grams += row.grams
-        attendees = sum(counts.values())
-        if phase is Phase.ACTUAL:
-            event.actual_attendees = attendees
-    return TravelUpload(phase, attendees, len(groups), grams)
 
 
 # -- steps ----------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ history is, and no transaction stays open across pages (so a row written meanwhi
 be in the export). The document ends with `"complete": true`: a cut download lacks it.
 
 Credentials are never exported: not the WeChat session key (only whether one is held), not the
-hashes of tokens, invitation codes or passwords. Sections hold the person's own rows only: what
+hashes of tokens, invitation codes or passwords. The bound phone number is the person's own, so it
+is exported in full, decrypted. Sections hold the person's own rows only: what
 they placed, earned, granted or were invited to; an organisation's data beyond their membership is
 the organisation's.
 """
@@ -45,12 +46,14 @@ from models import (
     ReductionBatchAction,
     ReductionProceeds,
     Refund,
+    SubscribeAllowance,
+    SubscribeMessage,
     User,
     utcnow,
 )
 from models.base import Base
 from models.database import read_session
-from services.accounts import accounts, privacy_guide
+from services.accounts import accounts, phone_numbers, privacy_guide
 from services.kernel.errors import NotFound, UpstreamError
 
 FORMAT = "carbon-inclusion personal data export"
@@ -150,6 +153,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("footprints", Footprint, _mine(Footprint)),
     Section("redemptions", Redemption, _mine(Redemption), frozenset({"idempotency_key"}), _redemption),
     Section("tree_adoptions", Adoption, _mine(Adoption)),
+    Section("subscribe_allowances", SubscribeAllowance, _mine(SubscribeAllowance)),
+    Section("subscribe_messages", SubscribeMessage, _mine(SubscribeMessage)),
 )
 
 
@@ -189,6 +194,8 @@ def _head(user_id: int, now: datetime) -> dict[str, Any]:
             "acceptance_required": privacy.acceptance_required,
         },
         "points_balance": points,
+        # The person's own bound phone number, in full (decrypted), or None.
+        "phone": phone_numbers.export_of(user_id),
     }
 
 

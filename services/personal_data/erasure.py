@@ -9,8 +9,8 @@ One unit of work per account, in which every context erases or pseudonymises its
   the accounts and the public record, and each certificate still verifies;
 - footprints: deleted;
 - accounts: every token revoked (and dropped from every cache when the deletion commits), openid,
-  unionid, profile and WeChat session key erased, memberships and ownerships of organisations
-  ended; the user row stays, empty, as the pseudonymous holder of what is kept.
+  unionid, profile, bound phone number and WeChat session key erased, memberships and ownerships
+  of organisations ended; the user row stays, empty, as the pseudonymous holder of what is kept.
 
 What stays attached to the emptied row: orders, payments and refunds, certificates, the points
 ledger, low-carbon actions (their reductions may have been sold as credits and must stay
@@ -27,15 +27,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models import Adoption, utcnow
+from models import Adoption, Order, utcnow
 from models.database import unit_of_work
-from services.accounts import account_deletion
+from services.accounts import account_deletion, content_check
 from services.certificates import certificates
 from services.footprint import footprints
 from services.kernel import audit
+from services.notifications import subscriptions
 from services.points import forfeiture
 from services.rewards import consents
 from services.sales import deleted_buyers
@@ -69,6 +70,8 @@ class Erased:
     orders_pseudonymised: int
     adoptions_pseudonymised: int
     footprints_deleted: int
+    phone_numbers_deleted: int = 0
+    subscribe_rows_deleted: int = 0
 
 
 def carry_out_due(
@@ -116,9 +119,16 @@ def _erase_in(session: Session, user_id: int, deletion_id: int, now: datetime) -
     forfeited = forfeiture.forfeit_all_in(session, user_id, deletion_id)
     consents_revoked = consents.withdraw_all_in(session, user_id, now)
     certificates_changed = certificates.pseudonymise_holder_in(session, user_id, DELETED_HOLDER)
+    # The pseudonym is the service's own text: public, whatever the content check said of the name.
+    content_check.clear_in(
+        session,
+        content_check.HOLDER_NAME,
+        select(Order.out_trade_no).where(Order.user_id == user_id, Order.organisation_id.is_(None)),
+    )
     orders_changed = deleted_buyers.pseudonymise_holders_in(session, user_id, DELETED_HOLDER)
     adoptions_changed = _pseudonymise_adoptions_in(session, user_id)
     footprints_deleted = footprints.erase_user_in(session, user_id)
+    subscribe_rows = subscriptions.erase_user_in(session, user_id)
     account = account_deletion.erase_account_in(session, user_id, now)
     return Erased(
         user_id=user_id,
@@ -132,6 +142,8 @@ def _erase_in(session: Session, user_id: int, deletion_id: int, now: datetime) -
         orders_pseudonymised=orders_changed,
         adoptions_pseudonymised=adoptions_changed,
         footprints_deleted=footprints_deleted,
+        phone_numbers_deleted=account.phone_numbers_deleted,
+        subscribe_rows_deleted=subscribe_rows,
     )
 
 

@@ -1,10 +1,11 @@
 """Carbon points: award, spend, reverse, expire; the ledger's rules live here.
 
 The ledger (`models/points.py`) is append-only: every change of a user's points is an entry, and
-each positive entry is a lot that negative entries draw from. Every write locks the user's
-`PointsBalance` row first (`SELECT ... FOR UPDATE` on PostgreSQL) and updates it in the same
+each positive entry is a lot that negative entries draw from. Every write that reads lots locks the
+user's `PointsBalance` row first (`SELECT ... FOR UPDATE` on PostgreSQL) and updates it in the same
 transaction, so concurrent writes to one user's points are serialised and the cached balance
-always equals the remaining points of the user's available lots.
+always equals the remaining points of the user's available lots. An award reads no lot: it inserts
+its own and adds to the balance in one upsert, which takes the same row lock.
 
 Policies:
 - **Idempotency.** An entry is unique per (source_type, source_id, kind, user). Awarding, spending
@@ -36,11 +37,13 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from models import PointsBalance, PointsEntry, PointsKind, PointsSource, PointsStatus, PointsUse, User, utcnow
 from models.database import read_session, unit_of_work
@@ -118,33 +121,66 @@ def award(
         )
     if points == 0:
         return None
-    balance_row = _locked_balance(session, user_id)
-    existing = _find(session, user_id, kind_source, key, PointsKind.EARN)
-    if existing is not None:
-        return existing
     now = utcnow()
     pending = pending_until is not None and pending_until > now
-    entry = PointsEntry(
-        user_id=user_id,
-        kind=PointsKind.EARN,
-        points=points,
-        reason=reason,
-        source_type=kind_source,
-        source_id=key,
-        status=PointsStatus.PENDING if pending else PointsStatus.AVAILABLE,
-        available_at=pending_until if pending else now,
-        expires_at=expires_at,
-        remaining=points,
-        created_at=now,
-    )
-    session.add(entry)
-    if pending:
-        balance_row.pending += points
-    else:
-        balance_row.balance += points
-    balance_row.lifetime_earned += points
-    session.flush()
+    # The entry first, as one INSERT that does nothing for a source already awarded (the unique
+    # entry key); then the balance, created or added to in one upsert that locks its row. Two
+    # statements where reading, locking and writing each would take six: awards are on every
+    # purchase's fulfilment. The new lot is invisible to others until the commit, so a spend that
+    # holds the balance lock meanwhile neither sees it nor waits for it.
+    entry = session.scalars(
+        _insert_for(session)(PointsEntry)
+        .values(
+            user_id=user_id,
+            kind=PointsKind.EARN,
+            points=points,
+            reason=reason,
+            source_type=kind_source,
+            source_id=key,
+            status=PointsStatus.PENDING if pending else PointsStatus.AVAILABLE,
+            available_at=pending_until if pending else now,
+            expires_at=expires_at,
+            remaining=points,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["source_type", "source_id", "kind", "user_id"])
+        .returning(PointsEntry)
+    ).one_or_none()
+    if entry is None:
+        return _find(session, user_id, kind_source, key, PointsKind.EARN)
+    _add_to_balance(session, user_id, points if not pending else 0, points if pending else 0, now)
     return entry
+
+
+def _insert_for(session: Session) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ON CONFLICT."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+def _add_to_balance(session: Session, user_id: int, available: int, pending: int, now: datetime) -> None:
+    """Add an award to the user's balance row (made when missing) in one statement."""
+    insert = _insert_for(session)(PointsBalance).values(
+        user_id=user_id,
+        balance=available,
+        pending=pending,
+        lifetime_earned=available + pending,
+        updated_at=now,
+    )
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={
+                "balance": PointsBalance.balance + insert.excluded.balance,
+                "pending": PointsBalance.pending + insert.excluded.pending,
+                "lifetime_earned": PointsBalance.lifetime_earned + insert.excluded.lifetime_earned,
+                "updated_at": insert.excluded.updated_at,
+            },
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    loaded = session.identity_map.get(identity_key(PointsBalance, user_id))
+    if loaded is not None:
+        session.expire(loaded)
 
 
 def spend(
@@ -442,9 +478,8 @@ def _locked_balance(session: Session, user_id: int) -> PointsBalance:
     if row is not None:
         return row
     # Two first writes for one user may race to create the row: the loser's insert does nothing.
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
-        insert(PointsBalance)
+        _insert_for(session)(PointsBalance)
         .values(user_id=user_id, balance=0, pending=0, lifetime_earned=0, updated_at=utcnow())
         .on_conflict_do_nothing(index_elements=["user_id"])
     )

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from models import Action, Order, OrderStatus, User, utcnow
 from models.database import read_session
+from services.accounts import content_check
 from services.kernel.beijing_time import beijing_date, day_start_utc, today, week_id, week_start
 from services.kernel.errors import UpstreamError, ValidationFailed
 from services.kernel.masking import mask_name
@@ -326,8 +327,17 @@ def _names(user_ids: Iterable[int]) -> dict[int, str]:
         return {}
     session = read_session()
     try:
-        rows = session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
-        return {row.id: mask_name(row.display_name or ANONYMOUS_NAME) for row in rows}
+        rows = session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()
+        # A display name WeChat's content security check has not passed (yet) is not shown.
+        withheld = content_check.withheld_subjects_in(
+            session, content_check.DISPLAY_NAME, (str(row.id) for row in rows if row.display_name)
+        )
+        return {
+            row.id: mask_name(
+                ANONYMOUS_NAME if str(row.id) in withheld else row.display_name or ANONYMOUS_NAME
+            )
+            for row in rows
+        }
     finally:
         session.rollback()
 

@@ -351,20 +351,21 @@ def _merge(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def _claim(session: Session, reservation_id: int, to: ReservationStatus, at_field: str) -> Reservation:
     """Move a reserved reservation to `to`, exactly once even under concurrent calls."""
-    moved = session.execute(
+    reservation = session.scalars(
         update(Reservation)
         .where(Reservation.id == reservation_id, Reservation.status == ReservationStatus.RESERVED)
         .values(status=to, **{at_field: utcnow()})
-    ).rowcount
-    reservation = session.get(Reservation, reservation_id, populate_existing=True)
-    if reservation is None:
+        .returning(Reservation),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    if reservation is not None:
+        return reservation
+    found = session.get(Reservation, reservation_id, populate_existing=True)
+    if found is None:
         raise NotFound(f"Reservation {reservation_id} does not exist.")
-    if moved != 1:
-        raise InvalidState(
-            f"Reservation {reservation_id} is {reservation.status.value}, not reserved.",
-            status=reservation.status.value,
-        )
-    return reservation
+    raise InvalidState(
+        f"Reservation {reservation_id} is {found.status.value}, not reserved.", status=found.status.value
+    )
 
 
 def _grams_by_batch(allocations: Iterable[Allocation]) -> list[tuple[int, int]]:
@@ -390,14 +391,15 @@ def confirm_slices_in(session: Session, reservation_id: int) -> tuple[Reservatio
     rows are then locked only from the second half to the commit.
     """
     reservation = _claim(session, reservation_id, ReservationStatus.CONFIRMED, "confirmed_at")
-    sold = _grams_by_batch(reservation.allocations)
-    session.execute(
+    sold_slices = session.scalars(
         update(Allocation)
         .where(Allocation.reservation_id == reservation_id)
         .values(state=AllocationState.SOLD)
-    )
+        .returning(Allocation),
+        execution_options={"populate_existing": True},
+    ).all()
     session.expire(reservation, ["allocations"])
-    return reservation, sold
+    return reservation, _grams_by_batch(sold_slices)
 
 
 def count_sold_in(session: Session, sold: list[tuple[int, int]]) -> None:

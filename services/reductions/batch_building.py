@@ -36,7 +36,7 @@ from services.kernel.errors import Conflict, ValidationFailed
 from services.reductions import reduction_batches
 from services.reductions.reduction_policy import ReductionPolicy, current
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")  # ASCII digits: \d takes any script's
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 METHODOLOGY_MAX = 64
 NOTE_MAX = 2000

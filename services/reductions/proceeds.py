@@ -37,6 +37,7 @@ from models import (
     ReductionSale,
     Refund,
     RefundLine,
+    User,
     utcnow,
 )
 from services.kernel.money import split_amount
@@ -65,10 +66,14 @@ def share_out(total: int, weights: Sequence[tuple[int, int]]) -> list[tuple[int,
 
 
 def _contributors(session: Session, batch_id: int) -> list[tuple[int, int]]:
-    """(user id, grams) of the batch's contributors who still have an account, by user id."""
+    """(user id, grams) of the batch's contributors who still have an account, by user id.
+
+    A deleted account keeps its (emptied) user row, so it is left out by `deleted_at`, not by a
+    missing row: its grams stay in the batch, its share goes to the others."""
     rows = session.execute(
         select(ReductionBatchAction.user_id, func.sum(ReductionBatchAction.grams))
-        .where(ReductionBatchAction.batch_id == batch_id, ReductionBatchAction.user_id.is_not(None))
+        .join(User, User.id == ReductionBatchAction.user_id)
+        .where(ReductionBatchAction.batch_id == batch_id, User.deleted_at.is_(None))
         .group_by(ReductionBatchAction.user_id)
         .order_by(ReductionBatchAction.user_id)
     ).all()

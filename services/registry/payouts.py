@@ -11,6 +11,10 @@ An order's lines add up to its amount (split by grams, largest remainder), and a
 add up to its fen (`services.settlement.refund_lines`), so the payouts of a period add up exactly to its net
 sales: the fen paid in minus the fen refunded. A refund in a later month than its sale lowers that
 later month's payout, so a payout once made never changes. Payouts go to each project's current owner.
+
+The sales and refunds of the projects, and the net sales, are summed from the sales rollups
+(`services.reporting.rollup_reads`), per day, so a period costs what its days cost; the state's
+shares and the donations, few, are read from their own rows.
 """
 
 from __future__ import annotations
@@ -20,15 +24,16 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Order, OrderLine, Project, ProjectOwner, Refund, RefundLine, RefundStatus
+from models import Project, ProjectOwner
 from models.database import read_session
 from services.kernel import beijing_time
 from services.kernel.errors import ValidationFailed
 from services.kernel.export_cells import csv_document
 from services.registry import payout_shares
+from services.reporting import rollup_reads
 
 MAX_PERIOD_DAYS = 3660
 
@@ -123,40 +128,18 @@ class PayoutRow:
         return self.sales_fen - self.refunded_fen
 
 
-def _by_project(session: Session, period: Period) -> dict[int, list[int]]:
-    """project_id → [sold_g, sales_fen, refunded_g, refunded_fen] in the period."""
-    totals: dict[int, list[int]] = {}
-    paid = (Order.paid_at >= period.start, Order.paid_at < period.end)
-    for project_id, fen in session.execute(
-        select(OrderLine.project_id, func.sum(OrderLine.amount_fen))
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(*paid)
-        .group_by(OrderLine.project_id)
-    ):
-        totals.setdefault(project_id, [0, 0, 0, 0])[1] += int(fen or 0)
-    # Grams of a payment that came too late (refunded at once) were never sold: fulfilled orders only.
-    for project_id, grams in session.execute(
-        select(OrderLine.project_id, func.sum(OrderLine.grams))
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(*paid, Order.fulfilled_at.is_not(None))
-        .group_by(OrderLine.project_id)
-    ):
-        totals.setdefault(project_id, [0, 0, 0, 0])[0] += int(grams or 0)
-    for project_id, grams, fen in session.execute(
-        select(OrderLine.project_id, func.sum(RefundLine.grams), func.sum(RefundLine.amount_fen))
-        .join(OrderLine, OrderLine.id == RefundLine.order_line_id)
-        .join(Refund, Refund.id == RefundLine.refund_id)
-        .where(
-            Refund.status == RefundStatus.SUCCEEDED,
-            Refund.completed_at >= period.start,
-            Refund.completed_at < period.end,
-        )
-        .group_by(OrderLine.project_id)
-    ):
-        row = totals.setdefault(project_id, [0, 0, 0, 0])
-        row[2] += int(grams or 0)
-        row[3] += int(fen or 0)
-    return totals
+def _by_project(_session: Session, period: Period) -> dict[int, list[int]]:
+    """project_id → [sold_g, sales_fen, refunded_g, refunded_fen] in the period (the sales rollups:
+    sales by the day of payment, refunds by the day they succeeded)."""
+    sums = rollup_reads.project_sums(period.first_day, period.end_day, _PROJECT_FIGURES)
+    return {
+        project_id: [row["sold_g"], row["gross_fen"], row["refund_g"], row["refund_fen"]]
+        for project_id, row in sums.items()
+        if row["orders"] or row["refund_lines"]
+    }
+
+
+_PROJECT_FIGURES = ("orders", "sold_g", "gross_fen", "refund_g", "refund_fen", "refund_lines")
 
 
 GROUPS = ("project", "owner")
@@ -287,21 +270,12 @@ def net_sales(period: Period) -> dict[str, Any]:
     `net_fen` (paid in minus refunded) equals `payouts_fen` (the sum of every owner's payout);
     if it ever did not, some money would belong to no owner.
     """
-    session = read_session()
-    paid_fen, paid_orders = session.execute(
-        select(func.coalesce(func.sum(Order.amount_fen), 0), func.count(Order.id)).where(
-            Order.paid_at >= period.start, Order.paid_at < period.end
-        )
-    ).one()
-    refunded_fen, refunds = session.execute(
-        select(func.coalesce(func.sum(Refund.amount_fen), 0), func.count(Refund.id)).where(
-            Refund.status == RefundStatus.SUCCEEDED,
-            Refund.completed_at >= period.start,
-            Refund.completed_at < period.end,
-            Refund.transaction_id.is_(None),  # a second payment was never counted in: not out either
-        )
-    ).one()
-    session.rollback()
+    days = rollup_reads.whole_order_days(
+        period.first_day, period.end_day, ("paid_orders", "paid_fen", "refunds", "refund_fen")
+    ).values()
+    paid_fen, paid_orders = sum(d["paid_fen"] for d in days), sum(d["paid_orders"] for d in days)
+    # A second payment's refund was never counted in, so it is not in the rollups either.
+    refunded_fen, refunds = sum(d["refund_fen"] for d in days), sum(d["refunds"] for d in days)
     rows = payout_rows(period, "owner")
     return {
         "period": period.label,

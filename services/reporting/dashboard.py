@@ -4,12 +4,17 @@ Each bucket counts what happened in it: grams sold (orders fulfilled) and refund
 succeeded), grams retired (retirements confirmed), new users, orders placed by their current
 state, carbon points awarded, spent and reversed, money paid in and refunded. Money follows the
 owner payouts (`services.registry.payouts`): paid by `paid_at`, refunded by the refund's completion; so the
-net fen of a month here is the sum of that month's payouts. Buckets are computed in SQL, one query
-per figure: a CASE maps each moment to the bucket whose UTC bounds hold it, on any database.
+net fen of a month here is the sum of that month's payouts.
+
+Sales, refunds, money, orders by state and points are summed from the day rows of the rollups
+(`rollup_reads`): a bucket is whole Beijing days, so what a read costs depends on the days asked
+for, not on how many orders there ever were. Retirements and new users are counted in SQL over the
+buckets' UTC bounds (a CASE maps each moment to its bucket; an index holds users by creation time).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,11 +25,7 @@ from sqlalchemy.orm import Session
 from models import (
     GRAMS_PER_TONNE,
     Batch,
-    Order,
-    PointsEntry,
     PointsKind,
-    Refund,
-    RefundStatus,
     Retirement,
     RetirementStatus,
     Role,
@@ -33,6 +34,7 @@ from models import (
 from models.database import read_session
 from services.kernel import beijing_time
 from services.kernel.errors import ValidationFailed
+from services.reporting import rollup_reads
 
 PERIODS = ("day", "week", "month")
 DEFAULT_BUCKETS = {"day": 30, "week": 12, "month": 12}
@@ -103,80 +105,69 @@ def _bucketed(
     return {(int(row[0]), row[1]): int(row[2] or 0) for row in rows}
 
 
+# dashboard figure → whole-order figure of the sales rollups
+_FROM_SALES = {
+    "sold_g": "fulfilled_g",
+    "refunded_g": "refund_g",
+    "refunded_fen": "refund_fen",
+    "orders_paid": "paid_orders",
+    "sales_fen": "paid_fen",
+}
+_POINTS = {
+    PointsKind.EARN.value: "points_awarded",
+    PointsKind.SPEND.value: "points_spent",
+    PointsKind.REVERSE.value: "points_reversed",
+}
+
+
 def _series(found: dict[tuple[int, Any], int], count: int) -> list[int]:
     return [found.get((i, None), 0) for i in range(count)]
+
+
+def _by_day(spans: list[Bucket]) -> tuple[date, date, Any]:
+    """The days [first, end) the buckets cover, and a function giving a day's bucket index."""
+    firsts = [span.first_day for span in spans]
+    end = beijing_time.beijing_date(spans[-1].end)
+    return firsts[0], end, lambda day: bisect_right(firsts, day) - 1
 
 
 def dashboard(period: str, count: int | None = None, until: date | None = None) -> dict[str, Any]:
     """Figures per bucket, their totals over the buckets, and the pool and users as they are now."""
     spans = buckets(period, count, until)
     n = len(spans)
+    first, end, bucket_of = _by_day(spans)
+    series: dict[str, list[int]] = {figure: [0] * n for figure in FIGURES}
+    # Sales, refunds and money: the whole-order rows of the sales rollups (a second payment's
+    # refund returns money that was never counted as a sale, so it is not in them).
+    for day, sums in rollup_reads.whole_order_days(first, end, tuple(_FROM_SALES.values())).items():
+        i = bucket_of(day)
+        for figure, name in _FROM_SALES.items():
+            series[figure][i] += sums[name]
+    for day, kind, points in rollup_reads.points_by_day(first, end):
+        if kind in _POINTS:
+            series[_POINTS[kind]][bucket_of(day)] += -points if kind != PointsKind.EARN.value else points
+    by_state: dict[tuple[int, str], int] = {}
+    for day, status, orders in rollup_reads.order_states(first, end):
+        key = (bucket_of(day), status)
+        by_state[key] = by_state.get(key, 0) + orders
+        series["orders_created"][key[0]] += orders
     session = read_session()
-    # A second payment's refund returns money that was never counted as a sale.
-    succeeded = (Refund.status == RefundStatus.SUCCEEDED) & Refund.transaction_id.is_(None)
-    series = {
-        "sold_g": _series(_bucketed(session, Order.fulfilled_at, Order.grams, spans), n),
-        "refunded_g": _series(_bucketed(session, Refund.completed_at, Refund.grams, spans, succeeded), n),
-        "retired_g": [
-            tonnes * GRAMS_PER_TONNE
-            for tonnes in _series(
-                _bucketed(
-                    session,
-                    Retirement.confirmed_at,
-                    Retirement.tonnes,
-                    spans,
-                    Retirement.status == RetirementStatus.CONFIRMED,
-                ),
-                n,
-            )
-        ],
-        "new_users": _series(_bucketed(session, User.created_at, None, spans, User.role == Role.USER), n),
-        "orders_created": _series(_bucketed(session, Order.created_at, None, spans), n),
-        "orders_paid": _series(_bucketed(session, Order.paid_at, None, spans), n),
-        "points_awarded": _series(
+    series["retired_g"] = [
+        tonnes * GRAMS_PER_TONNE
+        for tonnes in _series(
             _bucketed(
                 session,
-                PointsEntry.created_at,
-                PointsEntry.points,
+                Retirement.confirmed_at,
+                Retirement.tonnes,
                 spans,
-                PointsEntry.kind == PointsKind.EARN,
+                Retirement.status == RetirementStatus.CONFIRMED,
             ),
             n,
-        ),
-        "points_spent": [
-            -points
-            for points in _series(
-                _bucketed(
-                    session,
-                    PointsEntry.created_at,
-                    PointsEntry.points,
-                    spans,
-                    PointsEntry.kind == PointsKind.SPEND,
-                ),
-                n,
-            )
-        ],
-        "points_reversed": [
-            -points
-            for points in _series(
-                _bucketed(
-                    session,
-                    PointsEntry.created_at,
-                    PointsEntry.points,
-                    spans,
-                    PointsEntry.kind == PointsKind.REVERSE,
-                ),
-                n,
-            )
-        ],
-        "sales_fen": _series(_bucketed(session, Order.paid_at, Order.amount_fen, spans), n),
-        "refunded_fen": _series(
-            _bucketed(session, Refund.completed_at, Refund.amount_fen, spans, succeeded), n
-        ),
-    }
+        )
+    ]
+    series["new_users"] = _series(_bucketed(session, User.created_at, None, spans, User.role == Role.USER), n)
     series["net_sold_g"] = [s - r for s, r in zip(series["sold_g"], series["refunded_g"], strict=True)]
     series["net_fen"] = [s - r for s, r in zip(series["sales_fen"], series["refunded_fen"], strict=True)]
-    by_state = _bucketed(session, Order.created_at, None, spans, by=Order.status)
     pool = session.execute(
         select(
             func.coalesce(func.sum(Batch.issued_g), 0),
@@ -194,15 +185,13 @@ def dashboard(period: str, count: int | None = None, until: date | None = None) 
         row: dict[str, Any] = {"start": span.first_day, "starts_at": span.start, "ends_at": span.end}
         row.update({figure: series[figure][i] for figure in FIGURES})
         row["orders_by_state"] = {
-            _state(status): value
-            for (bucket, status), value in sorted(by_state.items(), key=str)
-            if bucket == i
+            status: value for (bucket, status), value in sorted(by_state.items(), key=str) if bucket == i
         }
         rows.append(row)
     totals: dict[str, Any] = {figure: sum(series[figure]) for figure in FIGURES}
     totals["orders_by_state"] = {}
     for (_bucket, status), value in by_state.items():
-        totals["orders_by_state"][_state(status)] = totals["orders_by_state"].get(_state(status), 0) + value
+        totals["orders_by_state"][status] = totals["orders_by_state"].get(status, 0) + value
     return {
         "period": period,
         "timezone": "Asia/Shanghai",
@@ -219,7 +208,3 @@ def dashboard(period: str, count: int | None = None, until: date | None = None) 
             "retired_g": int(pool[4]),
         },
     }
-
-
-def _state(status: Any) -> str:
-    return getattr(status, "value", str(status))

@@ -19,6 +19,7 @@ from models import Order, User, utcnow
 from models.database import single_read
 from payments.errors import GatewayError, PaymentError
 from payments.interface import PaymentProvider, PrepayRequest, PrepayResult
+from services.accounts import content_check
 from services.accounts.tokens import Principal
 from services.kernel.errors import (
     InsufficientCredits,
@@ -66,8 +67,15 @@ def place_order(
         raise ValidationFailed(
             "This account has no WeChat openid to pay with.", errors={"user": ["no openid"]}
         )
+    holder = _screened_holder(principal, request)
     now = utcnow()
     out_trade_no = orders.new_out_trade_no(now)
+    if holder is not None:
+        # Before the order exists, so that its holder is never public unchecked; a row whose order
+        # is never recorded is dropped by the re-check.
+        content_check.record(
+            content_check.HOLDER_NAME, out_trade_no, request.holder_name, holder, principal.user_id
+        )
     expires_at = now + timedelta(seconds=policy.reservation_ttl_s)
     prepay, payment_error = _prepay(payer_openid, priced, request, out_trade_no, expires_at, provider, policy)
     try:
@@ -90,6 +98,15 @@ def place_order(
         _close_quietly(provider, out_trade_no, prepay)
         raise
     return PlacedOrder(order, prepay.request_payment if prepay else None, payment_error)
+
+
+def _screened_holder(principal: Principal, request: orders.OrderRequest) -> content_check.Verdict | None:
+    """WeChat's content security check of a holder name the buyer typed: ContentRefused when it is
+    risky; None when there is nothing to record (no typed name, or it passed)."""
+    if not request.holder_typed or not request.holder_name.strip():
+        return None
+    verdict = content_check.screen(principal.user_id, "holder_name", request.holder_name)
+    return None if verdict.status == "pass" else verdict
 
 
 def _openid_of(user_id: int) -> str | None:

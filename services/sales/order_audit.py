@@ -65,7 +65,7 @@ def fulfilled_orders_hold_their_grams(session: Session) -> Iterator[Violation]:
         )
         .outerjoin(Reservation, Reservation.id == Order.reservation_id)
         .where(Order.status.in_(HOLDING))
-    )
+    ).yield_per(5000)  # every holding order: streamed (a server-side cursor on PostgreSQL)
     for number, _status, grams, refunded, r_status, r_grams, returned in rows:
         if grams == 0 and r_status is None:
             continue  # a donation: no grams, no reservation (the CHECK on orders allows nothing else)

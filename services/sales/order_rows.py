@@ -280,9 +280,12 @@ def _param(name: str, column: ColumnElement) -> BindParameter:
 
 def _insert_from(table: Table, columns: dict[str, ColumnElement], rows: Select | None = None) -> Insert:
     """INSERT INTO table (columns) SELECT their expressions (from `rows`' FROM and WHERE, if given)."""
-    select_rows = select(*columns.values())
+    # Labels of two characters, not SQLAlchemy's "anon_n": INSERT … SELECT goes by position, and the
+    # statement stays short enough for psycopg's cache of parsed queries (test_order_statement.py).
+    labelled = [expression.label(f"c{i}") for i, expression in enumerate(columns.values())]
+    select_rows = select(*labelled)
     if rows is not None:
-        select_rows = rows.with_only_columns(*columns.values(), maintain_column_froms=True)
+        select_rows = rows.with_only_columns(*labelled, maintain_column_froms=True)
     return insert(table).from_select(list(columns), select_rows, include_defaults=False)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import inspect, update
+from sqlalchemy import inspect, text, update
 from sqlalchemy.orm import Session
 
 from models import Order, OrderEvent, OrderStatus, utcnow
@@ -69,8 +69,24 @@ def _record(session: Session, order: Order, event: OrderEvent) -> None:
         order.events.append(event)
 
 
+# PostgreSQL: the move, the event and (for an order already awaiting) the new prepay id, in one
+# statement. Its two UPDATEs never touch the row twice: the second runs only when the first did not.
+_MARK_AWAITING_PG = text(
+    "WITH moved AS ("
+    f" UPDATE orders SET status = '{S.AWAITING_PAYMENT.value}', prepay_id = :prepay_id"
+    f" WHERE id = :order_id AND status = '{S.CREATED.value}' RETURNING id),"
+    " kept AS (UPDATE orders SET prepay_id = :prepay_id"
+    " WHERE id = :order_id AND NOT EXISTS (SELECT 1 FROM moved))"
+    " INSERT INTO order_events (order_id, from_status, to_status, note, at)"
+    f" SELECT id, '{S.CREATED.value}', '{S.AWAITING_PAYMENT.value}', 'payment opened', :at FROM moved"
+)
+
+
 def mark_awaiting_payment(session: Session, order_id: int, prepay_id: str) -> None:
     """Store the prepay id; a created order moves to awaiting payment (recorded), others keep their state."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_MARK_AWAITING_PG, {"order_id": order_id, "prepay_id": prepay_id, "at": utcnow()})
+        return
     moved = session.execute(
         update(Order)
         .where(Order.id == order_id, Order.status == S.CREATED)

@@ -33,6 +33,7 @@ from services.kernel.errors import (
 )
 from services.kernel.order_effects import AfterCommit, Fulfilled
 from services.pool import reservations
+from services.reporting import sales_rollups
 from services.sales import order_states, orders
 from services.sales.order_policy import OrderPolicy
 from services.sales.payment_opening import require_settled_by
@@ -100,6 +101,7 @@ def handle_payment_notification(
         )
         if late and not _reserve_again(session, order):
             refund = _automatic_refund(session, order)
+            sales_rollups.paid_unfulfilled_in(session, order)  # no order effect: paid, never fulfilled
             _record_event(session, order, notification, "late payment, no grams left: refund")
             return PaymentOutcome(order.id, "refund_started", refund.id)
         _record_event(session, order, notification, "fulfilled")

@@ -31,6 +31,7 @@ from services.kernel.errors import Conflict, InvalidState, NotFound, PermissionD
 from services.kernel.order_effects import AfterCommit, Refunded
 from services.pool import reservations
 from services.registry import retired_tonnes
+from services.reporting import sales_rollups
 from services.sales import order_states, orders
 from services.sales.order_policy import OrderPolicy
 from services.sales.payment_opening import BANK_TRANSFER
@@ -272,6 +273,7 @@ def complete_refund_in(session: Session, refund: Refund, refund_id: str, policy:
     full = order.refunded_fen == order.amount_fen
     if refund.automatic:
         order_states.transition(session, order, OrderStatus.REFUNDED, "late payment refunded")
+        sales_rollups.refunded_without_effect_in(session, order, refund)
         return AfterCommit()
     order_states.transition(
         session,

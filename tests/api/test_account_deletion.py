@@ -16,11 +16,14 @@ from models import (
     Certificate,
     Consent,
     Footprint,
+    MessageKind,
     Order,
     Organisation,
     OrganisationMember,
     PointsBalance,
     PointsEntry,
+    SubscribeAllowance,
+    SubscribeMessage,
     User,
     utcnow,
 )
@@ -334,3 +337,33 @@ def test_the_scheduled_job_carries_out_due_deletions(app, client):
 
     assert summary == {"completed": 1, "deferred": 0}
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
+
+
+def test_deletion_removes_the_users_subscribe_allowances_and_messages(client):
+    alice_token, alice = login_user(client, "subscriber-alice")
+    _, bob = login_user(client, "subscriber-bob")
+    with unit_of_work() as session:
+        for user in (alice, bob):
+            session.add(
+                SubscribeAllowance(
+                    user_id=user["id"], template_id="tpl-cert", remaining=2, last_result="accept"
+                )
+            )
+            session.add(
+                SubscribeMessage(
+                    kind=MessageKind.CERTIFICATE_ISSUED,
+                    subject_id=f"c-{user['id']}",
+                    user_id=user["id"],
+                    template_id="tpl-cert",
+                    data={"thing1": {"value": "x"}},
+                )
+            )
+    assert _request(client, bearer(alice_token)).status_code == 202
+
+    run = carry_out_due(SYNC_DAYS, now=_due_later())
+
+    assert run.completed == 1
+    assert _row(SubscribeAllowance, user_id=alice["id"]) == []
+    assert _row(SubscribeMessage, user_id=alice["id"]) == []
+    assert len(_row(SubscribeAllowance, user_id=bob["id"])) == 1
+    assert len(_row(SubscribeMessage, user_id=bob["id"])) == 1

@@ -198,10 +198,10 @@ def test_a_travel_mode_needs_a_cited_row_in_the_current_set(client, org):
     event = create_event(client, org)
     bus = "name,origin_city,mode,return\n甲,厦门,bus,no\n"
     refused = upload(client, org, event["id"], bus)
-    assert (
-        refused.status_code == 422
-        and "no cited emission factor for mode 'bus'" in refused.json["errors"]["file"][0]
-    )
+    assert refused.status_code == 422
+    (fault,) = refused.json["errors"]
+    assert (fault["row"], fault["line"], fault["field"], fault["value"]) == (1, 2, "mode", "bus")
+    assert fault["message"].startswith("No cited emission factor for mode 'bus' in factor set version")
 
     version = _publish(
         client,
@@ -224,12 +224,19 @@ RAIL_AND_COACH = (
 
 def test_an_attendee_list_with_rail_and_coach_is_computed_with_their_cited_factors(client, org):
     event = create_event(client, org)
-    # The shipped library has no cited figure for either mode: both rows are named, nothing saved.
-    refused = upload(client, org, event["id"], RAIL_AND_COACH)
-    assert refused.status_code == 422
-    problems = refused.json["errors"]["file"]
-    assert [p.split(":")[0] for p in problems] == ["line 2", "line 3", "line 4"]
-    assert "mode 'rail'" in problems[0] and "mode 'Rail'" in problems[1] and "mode 'bus'" in problems[2]
+    # The shipped library has no cited figure for either mode: those rows are rejected, each named
+    # with the mode as written and the modes accepted; the high-speed-rail row is kept.
+    partial = upload(client, org, event["id"], RAIL_AND_COACH)
+    assert partial.status_code == 200, partial.json
+    rejected = partial.json["rejected"]
+    assert [(f["row"], f["line"], f["field"], f["value"]) for f in rejected] == [
+        (1, 2, "mode", "rail"),
+        (2, 3, "mode", "Rail"),
+        (3, 4, "mode", "bus"),
+    ]
+    assert all(f["accepted"] == ["car", "flight", "hsr", "metro"] for f in rejected)
+    assert "No cited emission factor for mode 'Rail'" in rejected[1]["message"]
+    assert (partial.json["attendees"], partial.json["rejected_rows"]) == (1, 3)
 
     rail_source = "test input: conventional rail, not a published factor"
     coach_source = "test input: intercity coach, not a published factor"
@@ -243,8 +250,12 @@ def test_an_attendee_list_with_rail_and_coach_is_computed_with_their_cited_facto
     assert factors["transport.rail.conventional"]["kg_per_unit"] == "0.025"
     assert factors["transport.bus.intercity"]["source"] == coach_source
 
-    accepted = upload(client, org, event["id"], RAIL_AND_COACH)
+    # Only the rejected rows are sent again, added to the list: it is complete.
+    rows = RAIL_AND_COACH.splitlines()
+    again = "\n".join(rows[0:4]) + "\n"
+    accepted = upload(client, org, event["id"], again, append=True)
     assert accepted.status_code == 200, accepted.json
+    assert (accepted.json["added"], accepted.json["rejected"]) == (3, [])
     # To Fuzhou: Xiamen 214.6 km, Sanming 167.0 km (doubled for a return trip).
     # rail: (214.6 + 334.0) pkm × 25 g = 13,715 g; bus: 429.2 pkm × 40 g = 17,168 g;
     # hsr: 214.6 pkm × 30.48 g = 6,541.008 → 6,541 g.

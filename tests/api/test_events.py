@@ -12,6 +12,7 @@ from models.events import one_year_after
 from services.kernel import beijing_time
 from tests.support.events import create_event, organiser, publish, upload
 from tests.support.factors import publish_library
+from tests.support.pdfs import flat
 from tests.support.pool import stock_pool
 
 CUSTOM = "test input: an organiser-supplied factor with its citation"
@@ -92,7 +93,16 @@ def _account(client, org):
         assert added.json["grams"] == grams
     uploaded = upload(client, org, event["id"], ATTENDEES)
     assert uploaded.status_code == 200, uploaded.json
-    assert uploaded.json == {"phase": "actual", "attendees": 7, "groups": 4, "grams": TRAVEL_G}
+    assert uploaded.json == {
+        "phase": "actual",
+        "attendees": 7,
+        "groups": 4,
+        "grams": TRAVEL_G,
+        "added": 7,
+        "append": False,
+        "rejected_rows": 0,
+        "rejected": [],
+    }
     return event["id"], url
 
 
@@ -141,7 +151,18 @@ def test_a_custom_factor_needs_its_cited_source(client, org):
     assert set(response.json["errors"]) == {"activity_unit", "factor_source"}
 
 
-def test_every_bad_row_is_reported_and_nothing_is_saved(client, org):
+# To Fuzhou: Xiamen 214.6 km, Sanming 167.0 km.
+# hsr: 1 × 214.6 × 2 = 429.2 pkm × 30.48 g = 13,082.016 g → 13,082 g
+XIAMEN_HSR_RETURN_G = 13_082
+# car: 167.0 pkm × 0.27 kg = 45.09 kg → 45,090 g per attendee from Sanming, one way
+SANMING_CAR_G = 45_090
+
+
+def _faults(response):
+    return [(f["row"], f["line"], f["field"]) for f in response.json["rejected"]]
+
+
+def test_every_bad_row_is_reported_and_the_good_rows_are_kept(client, org):
     event = create_event(client, org)
     text = (
         "name,origin_city,mode,return\n"
@@ -154,39 +175,101 @@ def test_every_bad_row_is_reported_and_nothing_is_saved(client, org):
         "ok,三明,car,no\n"
     )
     response = upload(client, org, event["id"], text)
-    assert response.status_code == 422
-    problems = response.json["errors"]["file"]
-    assert [p.split(":")[0] for p in problems] == ["line 3", "line 4", "line 5", "line 6", "line 7"]
-    assert "Atlantis" in problems[0] and "rocket" in problems[1] and "maybe" in problems[2]
-    assert "no cited emission factor" in problems[3] and "origin_city is empty" in problems[4]
+    assert response.status_code == 200, response.json
+    assert (response.json["attendees"], response.json["added"], response.json["rejected_rows"]) == (2, 2, 5)
+    # Row 1 is the first attendee, on line 2 (the header is line 1): the batch import's form.
+    assert _faults(response) == [
+        (2, 3, "origin_city"),
+        (3, 4, "mode"),
+        (4, 5, "return"),
+        (5, 6, "mode"),
+        (6, 7, "origin_city"),
+    ]
+    atlantis, rocket, maybe, bus, empty = response.json["rejected"]
+    assert atlantis["value"] == "Atlantis" and "Atlantis" in atlantis["message"]
+    assert rocket["value"] == "rocket" and rocket["message"].startswith("Unknown mode 'rocket'")
+    assert maybe["value"] == "maybe"
+    assert bus["value"] == "bus" and "no cited emission factor for mode 'bus'" in bus["message"].lower()
+    assert rocket["accepted"] == bus["accepted"] == ["car", "flight", "hsr", "metro"]
+    assert empty["message"] == "origin_city is empty."
     detail = client.get(f"/api/v1/events/{event['id']}", headers=org["headers"]).json
-    assert detail["travel"] == [] and detail["sources"] == []
-    assert detail["totals"] == {"estimate": 0, "actual": 0}
+    assert {(g["origin_city"], g["mode"], g["attendees"]) for g in detail["travel"]} == {
+        ("xiamen", "hsr", 1),
+        ("sanming", "car", 1),
+    }
+    assert detail["totals"]["actual"] == XIAMEN_HSR_RETURN_G + SANMING_CAR_G
+    assert detail["event"]["actual_attendees"] == 2
+
+
+def test_a_file_without_a_good_row_is_refused_and_nothing_is_saved(client, org):
+    event = create_event(client, org)
+    kept = upload(client, org, event["id"], "origin_city,mode,return\n厦门,hsr,yes\n")
+    assert kept.status_code == 200, kept.json
+    response = upload(client, org, event["id"], "origin_city,mode,return\nAtlantis,hsr,yes\n北京,rocket,no\n")
+    assert response.status_code == 422
+    assert [(f["row"], f["line"], f["field"]) for f in response.json["errors"]] == [
+        (1, 2, "origin_city"),
+        (2, 3, "mode"),
+    ]
+    # The list uploaded before stays as it was.
+    detail = client.get(f"/api/v1/events/{event['id']}", headers=org["headers"]).json
+    assert [(g["origin_city"], g["attendees"]) for g in detail["travel"]] == [("xiamen", 1)]
+    assert detail["totals"]["actual"] == XIAMEN_HSR_RETURN_G
 
 
 def test_an_unknown_mode_names_its_row_and_only_that_row_needs_fixing(client, org):
     event = create_event(client, org)
+    url = f"/api/v1/events/{event['id']}"
     rows = ["name,origin_city,mode,return", "ok,厦门,hsr,yes", "x,三明,Rocket,no", "ok,三明,car,no"]
     response = upload(client, org, event["id"], "\n".join(rows) + "\n")
-    assert response.status_code == 422
-    (problem,) = response.json["errors"]["file"]
-    assert problem.startswith("line 3: unknown mode 'Rocket'"), problem
-    assert client.get(f"/api/v1/events/{event['id']}", headers=org["headers"]).json["travel"] == []
+    assert response.status_code == 200, response.json
+    (rocket,) = response.json["rejected"]
+    assert rocket == {
+        "row": 2,
+        "line": 3,
+        "field": "mode",
+        "message": "Unknown mode 'Rocket'; the modes accepted are car, flight, hsr, metro.",
+        "value": "Rocket",
+        "accepted": ["car", "flight", "hsr", "metro"],
+    }
+    # The other rows are kept: the list lacks only the rejected row.
+    assert (response.json["attendees"], response.json["rejected_rows"]) == (2, 1)
+    assert (
+        client.get(url, headers=org["headers"]).json["totals"]["actual"]
+        == XIAMEN_HSR_RETURN_G + SANMING_CAR_G
+    )
 
-    rows[2] = "x,三明,car,no"
-    fixed = upload(client, org, event["id"], "\n".join(rows) + "\n")
+    # Only the fixed row is sent again, added to the list: the list is complete.
+    fixed = upload(client, org, event["id"], "name,origin_city,mode,return\nx,三明,car,no\n", append=True)
     assert fixed.status_code == 200, fixed.json
-    assert fixed.json["attendees"] == 3
+    assert (fixed.json["attendees"], fixed.json["added"], fixed.json["append"]) == (3, 1, True)
+    assert fixed.json["rejected"] == [] and fixed.json["grams"] == XIAMEN_HSR_RETURN_G + 2 * SANMING_CAR_G
+    detail = client.get(url, headers=org["headers"]).json
+    assert detail["event"]["actual_attendees"] == 3
+    assert detail["totals"]["actual"] == XIAMEN_HSR_RETURN_G + 2 * SANMING_CAR_G
+
+    # The same as the whole list uploaded right at once.
+    whole = create_event(client, org)
+    rows[2] = "x,三明,car,no"
+    at_once = upload(client, org, whole["id"], "\n".join(rows) + "\n")
+    assert at_once.json["grams"] == fixed.json["grams"] and at_once.json["groups"] == fixed.json["groups"]
+
+    def _groups(event_id):
+        travel = client.get(f"/api/v1/events/{event_id}", headers=org["headers"]).json["travel"]
+        return sorted(
+            (g["origin_city"], g["mode"], g["return_trip"], g["attendees"], g["passenger_km"]) for g in travel
+        )
+
+    assert _groups(event["id"]) == _groups(whole["id"])
 
 
 def test_a_file_without_the_required_columns_is_refused(client, org):
     event = create_event(client, org)
     response = upload(client, org, event["id"], "name,city\nx,福州\n")
     assert response.status_code == 422
-    assert response.json["errors"]["file"] == [
-        "line 1: missing column 'origin_city'",
-        "line 1: missing column 'mode'",
-        "line 1: missing column 'return'",
+    assert response.json["errors"] == [
+        {"row": None, "line": 1, "field": name, "message": f"Column {name!r} is missing from the header row."}
+        for name in ("origin_city", "mode", "return")
     ]
 
 
@@ -290,9 +373,9 @@ def test_offset_paid_by_wechat_sandbox_then_declared_and_disclosed(client, org, 
 
     pdf = client.get(f"{url}/certificate.pdf", headers=org["headers"])
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
-    text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
-    assert f"Neutralise by: {body['offset_deadline']}" in text
-    assert f"Factor sets: v{library.version} + organiser-cited" in text
+    text = flat(PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text())  # a label, then its value
+    assert f"Neutralise by {body['offset_deadline']}" in text
+    assert f"Factor sets v{library.version} + organiser-cited" in text
     assert f"/events/{code}/disclosure" in text  # the printed link opens the page by its code
 
 

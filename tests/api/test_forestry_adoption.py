@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from models import Channel, ForestPlot, Order, PaymentEvent, User, utcnow
+from models import Adoption, Channel, ForestPlot, Order, PaymentEvent, User, utcnow
 from models.database import unit_of_work
 from payments.interface import PaymentNotification, TradeState
 from services.kernel import beijing_time
@@ -90,6 +90,9 @@ def test_a_person_adopts_trees_pays_and_gets_certificate_points_and_public_recor
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     text = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
     assert mine["certificate_number"] in text and "A-01" in text and f"/adoptions/{code}" in text
+    # The forest, its owner, the plot's species and the adopter, in full on the adopter's own copy.
+    for said in ("广德碳汇林纪念基地", "誓节镇村集体", "侧柏", "油松", "张三丰", "3 株"):
+        assert said in text, said
     # Someone else reads neither the adoption nor its certificate.
     stranger = bearer(login_user(client, "stranger-code")[0])
     assert client.get(f"/api/v1/adoptions/{adoption['id']}", headers=stranger).status_code == 404
@@ -302,6 +305,9 @@ def test_plantings_and_survival_checks_give_the_survival_rate(client, admin, for
         ({"trees": 2.5}, 422, "trees"),
         ({}, 422, "trees"),
         ({"trees": 1, "holder_name": "x" * 65}, 422, "holder_name"),
+        ({"trees": 1, "holder_name": "张\u0000三"}, 422, "holder_name"),  # PostgreSQL stores no NUL
+        ({"trees": -1}, 422, "trees"),
+        ({"trees": "1"}, 422, "trees"),
         ({"trees": 1, "colour": "green"}, 422, "colour"),
         ({"trees": 1, "payment": "cash"}, 422, "payment"),
     ],
@@ -347,6 +353,14 @@ def test_bad_plots_plantings_and_checks_are_refused(client, admin, forest, adopt
     assert client.post("/api/v1/admin/forests", json=taken, headers=admin).status_code == 409
     user = bearer(login_user(client, "not-admin")[0])
     assert client.post(plant, json=good, headers=user).status_code == 403
+    control = {"code": "Y", "name": "林\u0000", "place": "p", "owner_id": forest["owner_id"]}
+    refused = client.post("/api/v1/admin/forests", json=control, headers=admin)
+    assert refused.status_code == 422 and "name" in refused.json["errors"]["json"]
+    noted = {"checked_on": today.isoformat(), "surviving": 5, "notes": "第一行\n第二行\u0007"}
+    refused = client.post(checks, json=noted, headers=admin)
+    assert refused.status_code == 422 and "notes" in refused.json["errors"]["json"]
+    noted["notes"] = "第一行\n第二行"  # line breaks are text
+    assert client.post(checks, json=noted, headers=admin).status_code == 201
 
 
 def test_forests_and_plots_are_listed_by_page(client, admin, forest):
@@ -358,3 +372,21 @@ def test_forests_and_plots_are_listed_by_page(client, admin, forest):
     assert client.get("/api/v1/forests").json[0]["owner"] == "誓节镇村集体"
     assert client.get("/api/v1/forests/424242").status_code == 404
     assert client.get("/api/v1/forests/1/plots", query_string={"page_size": 1000}).status_code == 422
+
+
+def test_the_audit_finds_an_adoption_that_is_not_its_order_and_a_plot_adopted_beyond_its_trees(
+    client, forest, adopter
+):
+    plot_id = forest["plot"]["id"]
+    placed = adopt(client, adopter, plot_id=plot_id, trees=6)
+    pay(client, adopter, placed.json["order"]["out_trade_no"])
+    assert audit_violations() == []
+
+    with unit_of_work() as session:
+        session.execute(update(Adoption).values(donation_fen=Adoption.donation_fen + 1))
+    assert any("adoption-order" in v for v in audit_violations())
+    with unit_of_work() as session:
+        session.execute(update(Adoption).values(donation_fen=Adoption.donation_fen - 1))
+        session.execute(update(ForestPlot).where(ForestPlot.id == plot_id).values(tree_capacity=5))
+    found = audit_violations()
+    assert any("adoption-trees" in v for v in found) and not any("adoption-order" in v for v in found)

@@ -100,6 +100,24 @@ def test_bad_forms_say_what_is_wrong_and_change_nothing(client, admin_id, owner_
         {"code": "bad code!", "name": "n", "place": "p", "owner_id": str(owner_id)},
     )
     assert "No forest set up: code" in bad.get_data(as_text=True)
+    control = post_form(
+        client,
+        "/console/forests",
+        "/console/forests",
+        {"code": "NUL-1", "name": "林\u0000", "place": "p", "owner_id": str(owner_id)},
+    )
+    # A NUL is refused for every form and body before any view (api/json_guard.py), naming the field.
+    assert control.status_code == 422 and control.json["errors"] == {
+        "form": {"name": ["Text cannot contain the NUL character (U+0000)."]}
+    }
+    bell = post_form(
+        client,
+        "/console/forests",
+        "/console/forests",
+        {"code": "BEL-1", "name": "林\u0007", "place": "p", "owner_id": str(owner_id)},
+    )
+    assert "No forest set up: name: no control characters" in bell.get_data(as_text=True)
+    assert "No memorial forest yet." in client.get("/console/forests").get_data(as_text=True)
     forest_path = _forest_by_form(client, owner_id).request.path
     too_big = _plot_by_form(client, forest_path, tree_capacity="99999999999")
     assert "No plot added: tree_capacity" in too_big.get_data(as_text=True)

@@ -47,6 +47,14 @@ def _unbounded(field: ma.fields.Field, path: str) -> Iterator[str]:
         if not any(isinstance(v, validate.Length) and v.max is not None for v in validators):
             yield f"{path}: a list without a maximum length"
         yield from _unbounded(field.inner, f"{path}[]")
+    elif isinstance(field, ma.fields.Dict):
+        if not any(isinstance(v, fields.Entries) for v in validators):
+            yield f"{path}: a mapping without a maximum number of entries"
+        if field.key_field is None or field.value_field is None:
+            yield f"{path}: a mapping whose keys or values are not declared"
+        else:
+            yield from _unbounded(field.key_field, f"{path}{{key}}")
+            yield from _unbounded(field.value_field, f"{path}{{value}}")
     elif isinstance(field, ma.fields.Integer):
         if not isinstance(field, fields.Integer):
             yield f"{path}: not the strict api.fields.Integer"
@@ -239,7 +247,14 @@ def test_an_attendee_field_over_128_kib_is_refused(client):
     )
 
     assert refused.status_code == 422, refused.json
-    assert refused.json["errors"] == {"file": ["line 2: field larger than field limit (131072)"]}
+    assert refused.json["errors"] == [
+        {
+            "row": None,
+            "field": "file",
+            "message": "The CSV cannot be read at line 2: field larger than field limit (131072).",
+            "line": 2,
+        }
+    ]
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import update
 
+from models import LandCompensation
+from models.database import unit_of_work
 from services.forestry.loss_factor import DATA_FILE
 from services.kernel import beijing_time
 from tests.support.accounts import bearer, login_admin
@@ -197,6 +200,10 @@ def test_bank_transfer_and_the_listings(client, admin, company, project_id):
         ({"permit_number": ""}, 422, "permit_number"),
         ({"permit_number": "x" * 65}, 422, "permit_number"),
         ({"payment": "cash"}, 422, "payment"),
+        ({"business_project": "物流园\u0000"}, 422, "business_project"),  # before any order is placed
+        ({"permit_authority": "x" * 201}, 422, "permit_authority"),
+        ({"occupied_area_m2": "100"}, 422, "occupied_area_m2"),
+        ({"project_id": -1}, 422, "project_id"),
         ({"project_id": 987_654}, 404, "project_id"),
         ({"occupied_area_m2": 100_000}, 409, "insufficient_credits"),  # 1,527.9 t: more than the pool
     ],
@@ -225,3 +232,17 @@ def test_other_kinds_and_other_organisations_are_refused(client, admin, company)
         **PERMIT,
     )
     assert foreign.status_code == 403
+
+
+def test_the_audit_finds_a_compensation_that_is_not_its_order(client, company, project_id):
+    placed = _create(client, company, project_id=project_id, **PERMIT)
+    pay(client, company["headers"], placed.json["purchase"]["order"]["out_trade_no"])
+    assert audit_violations() == []
+    with unit_of_work() as session:
+        # Parts that still add up to the fee (a CHECK holds that), but a fee that is not the order's.
+        session.execute(
+            update(LandCompensation).values(
+                amount_fen=LandCompensation.amount_fen + 1, owner_fen=LandCompensation.owner_fen + 1
+            )
+        )
+    assert any("compensation-order" in v for v in audit_violations())

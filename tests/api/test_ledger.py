@@ -309,6 +309,40 @@ def test_backfill_starts_the_log_of_a_pool_that_had_none(client, history):
     assert verify(client_fetch(client)).ok
 
 
+def test_a_pool_from_before_the_ledger_opens_the_log_at_its_first_change(sqlite_url, client, history):
+    """An upgrade: the pool has batches, certificates and a retirement but the log is empty. The new
+    release's first change writes the pool as it leaves it; later changes follow as usual."""
+    a_code = client.get("/api/v1/me/certificates", headers=history["people"]["a"]).json[0][
+        "verification_code"
+    ]
+    support.forget_log()
+    support.restart(sqlite_url)
+    buy(client, history["people"]["b"], 30)  # the first change since the upgrade
+    opened = bodies(client)
+    with unit_of_work() as session:
+        valid = session.scalar(
+            select(func.count()).select_from(Certificate).where(Certificate.status == "valid")
+        )
+    assert [b["type"] for b in opened] == [
+        "batch_issued",
+        "batch_issued",
+        *["certificate_issued"] * valid,
+        "tonnes_retired",
+    ]
+    assert opened[-2]["grams"] == 300_000 and all(b["replaces"] is None for b in opened[2:-1])
+    assert list(run_audit()) == []
+    refund = client.post(
+        f"/api/v1/orders/{history['orders']['c']}/refunds", json={}, headers=history["people"]["c"]
+    )
+    assert refund.status_code == 201, refund.json
+    assert [b["type"] for b in bodies(client)][len(opened) :] == ["grams_returned", "certificate_ended"]
+    assert list(run_audit()) == []
+    sign()
+    report = verify(client_fetch(client))
+    assert report.ok, report.lines()
+    assert client.get(f"/api/v1/certificates/{a_code}").json["ledger"]["log_index"] == 2
+
+
 def test_ledger_cli_signs_prints_the_key_and_refuses_a_missing_head_file(app, history, tmp_path):
     runner = app.test_cli_runner()
     assert "signed the head of 9 entries" in runner.invoke(args=["ledger", "sign"]).output
@@ -319,6 +353,11 @@ def test_ledger_cli_signs_prints_the_key_and_refuses_a_missing_head_file(app, hi
         args=["ledger", "verify", "--url", "http://127.0.0.1:9", "--head", str(tmp_path / "no.json")]
     )
     assert missing.exit_code != 0 and "no saved head" in missing.output
+    (tmp_path / "bad.json").write_text('{"tree_size": 9}')
+    bad = runner.invoke(
+        args=["ledger", "verify", "--url", "http://127.0.0.1:9", "--head", str(tmp_path / "bad.json")]
+    )
+    assert bad.exit_code != 0 and "is not a tree head: its timestamp is missing" in bad.output
     unreachable = runner.invoke(args=["ledger", "verify", "--url", "http://127.0.0.1:9"])
     assert unreachable.exit_code == 1 and "cannot read the ledger" in unreachable.output
 

@@ -22,11 +22,22 @@ from tests.api.test_url_map_auth import _auth_kind
 from tests.support.accounts import bearer, login_user
 from tests.support.events import create_event, organiser, publish
 from tests.support.factors import publish_library
+from tests.support.forestry import adopt, memorial_forest, pay
 from tests.support.pool import stock_pool
 from tests.support.sales import buy
 
 # Public catalogue entries: their list endpoints name every one of them, so an id reveals nothing.
-CATALOGUE = {"catalogue.get_project", "rewards.get_reward"}
+# What is for sale or adoption: public by design, keyed by its id.
+CATALOGUE = {
+    "catalogue.get_project",
+    "forestry.get_forest",
+    "forestry.get_plot",
+    "forestry.list_plantings",
+    "forestry.list_plots",
+    "rewards.get_reward",
+}
+# Published documents, public by design and keyed by their version: no person's record.
+PUBLISHED = {"privacy.version"}
 CODE = re.compile(f"^[{CODE_ALPHABET}]{{20}}$")
 
 
@@ -56,7 +67,8 @@ def _claim(client, who, project_id, **body):
 
 @pytest.fixture
 def records(client):
-    """A paid and an unpaid institutional claim, a published and an unpublished event, a certificate."""
+    """A paid and an unpaid institutional claim, adoption and land-use compensation, a published and an
+    unpublished event, certificates."""
     publish_library()
     project_id, _ = stock_pool(tonnes=4)
     court = organiser(client, "court-code", "顺昌县人民法院")
@@ -80,7 +92,33 @@ def records(client):
     buy(client, bearer(token), 3)
     buy(client, bearer(token), 2)
     certificates = client.get("/api/v1/me/certificates", headers=bearer(token)).json
+    admin = court["admin"]
+    plot_id = memorial_forest(client, admin)["plot"]["id"]
+    adopter = bearer(login_user(client, "adopter-code")[0])
+    paid_adoption = adopt(client, adopter, plot_id=plot_id, trees=1).json
+    pay(client, adopter, paid_adoption["order"]["out_trade_no"])
+    unpaid_adoption = adopt(client, adopter, plot_id=plot_id, trees=1, holder_name="李四").json
+    permit = {
+        "permit_authority": "山西省林业和草原局",
+        "business_project": "物流园",
+        "occupied_area_m2": 10,
+        "project_id": project_id,
+    }
+    compensations = f"/api/v1/organisations/{court['organisation_id']}/land-compensations"
+    paid_compensation = client.post(
+        compensations, json={"permit_number": "许准1号", **permit}, headers=court["headers"]
+    ).json
+    pay(client, court["headers"], paid_compensation["purchase"]["order"]["out_trade_no"])
+    unpaid_compensation = client.post(
+        compensations,
+        json={"permit_number": "许准2号", "location": "李四", **permit},
+        headers=court["headers"],
+    ).json
     return {
+        "paid_adoption": paid_adoption["adoption"],
+        "unpaid_adoption": unpaid_adoption["adoption"],
+        "paid_compensation": paid_compensation["compensation"],
+        "unpaid_compensation": unpaid_compensation["compensation"],
         "court": court,
         "unpaid_claim": unpaid["claim"],
         "paid_claim": paid["claim"],
@@ -99,6 +137,8 @@ def test_every_public_key_is_a_code_never_a_sequential_id(app):
         if rule.endpoint in CATALOGUE:
             assert all(issubclass(c, IntegerConverter) for c in converters), rule.rule
             continue
+        if rule.endpoint in PUBLISHED:
+            continue
         assert converters == {UnicodeConverter} and rule.arguments == {"code"}, (
             f"{rule.rule} is public and keyed by {sorted(rule.arguments)}: key it by an opaque code"
         )
@@ -111,8 +151,12 @@ def test_every_public_key_is_a_code_never_a_sequential_id(app):
         "events.disclosure",
         "events.disclosure_page",
         "events.poster",
+        "forestry.adoption_page",
+        "forestry.public_adoption",
         "institutional.poster",
         "institutional.public",
+        "land_compensation.page",
+        "land_compensation.public",
     }
 
 
@@ -149,6 +193,10 @@ def test_unpaid_and_unpublished_records_are_404_and_public_ones_open_by_their_co
         "certificates.poster": certificate_code,
         "events.poster": records["shown_event_code"],
         "institutional.poster": records["paid_claim"]["public_code"],
+        "forestry.public_adoption": records["paid_adoption"]["public_code"],
+        "forestry.adoption_page": records["paid_adoption"]["public_code"],
+        "land_compensation.public": records["paid_compensation"]["public_code"],
+        "land_compensation.page": records["paid_compensation"]["public_code"],
     }
     hidden = {
         "events.disclosure": records["hidden_event"]["public_code"],
@@ -157,6 +205,10 @@ def test_unpaid_and_unpublished_records_are_404_and_public_ones_open_by_their_co
         "certificates.claim_page": records["unpaid_claim"]["public_code"],
         "events.poster": records["hidden_event"]["public_code"],
         "institutional.poster": records["unpaid_claim"]["public_code"],
+        "forestry.public_adoption": records["unpaid_adoption"]["public_code"],
+        "forestry.adoption_page": records["unpaid_adoption"]["public_code"],
+        "land_compensation.public": records["unpaid_compensation"]["public_code"],
+        "land_compensation.page": records["unpaid_compensation"]["public_code"],
     }
     rules = {r.endpoint: r for r in _public_keyed_get_rules(app) if r.arguments == {"code"}}
     assert set(rules) == set(opens)  # a new public record route says here what opens it

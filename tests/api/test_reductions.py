@@ -3,7 +3,10 @@ sales whose proceeds go back to the contributors as points, refunds that take th
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,12 +21,18 @@ from models import (
     FlagDecision,
     PointsEntry,
     PointsSource,
+    ReductionBatch,
     ReductionBatchAction,
+    ReductionBatchStatus,
     ReductionSale,
+    User,
+    utcnow,
 )
 from models.database import unit_of_work
+from services.accounts import account_deletion
 from services.actions import methodology
 from services.kernel import beijing_time
+from services.personal_data.erasure import carry_out_due
 from services.pool.pool_audit import run_audit
 from tests.support.accounts import bearer, login_admin, login_user
 from tests.support.reductions import (
@@ -132,11 +141,22 @@ def test_a_month_still_open_is_refused_and_bad_input_is_named(client, admin, peo
     make_action(people["a"]["id"], beijing_time.today(), ActionKind.BUS, 1_000)
     current = build(client, admin, beijing_time.month_start(beijing_time.today()))
     assert current.status_code == 422 and "month" in current.json["errors"], current.json
-    for body in ({"month": "2026-13"}, {"month": "26-11"}, {}, {"month": "2026-11", "methodology": "x" * 65}):
+    for body in (
+        {"month": "2026-13"},
+        {"month": "26-11"},
+        {"month": "٢٠٢٦-١١"},  # digits of another script are not ASCII digits
+        {},
+        {"month": "2026-11", "methodology": "x" * 65},
+        {"month": "2026-11", "note": "a\u0000b"},
+    ):
         refused = client.post("/api/v1/admin/reduction-batches", json=body, headers=admin)
         assert refused.status_code == 422, (body, refused.json)
     nothing = build(client, admin, beijing_time.add_months(closed_month(), -12))
     assert nothing.status_code == 409, nothing.json
+    eligible = "/api/v1/admin/reduction-batches/eligible"
+    for month in ("٢٠٢٦-١١", "0000-01", "2026-1", "2026-11\n"):
+        refused = client.get(eligible, query_string={"month": month}, headers=admin)
+        assert refused.status_code == 422 and "month" in str(refused.json["errors"]), (month, refused.json)
 
 
 def test_an_action_cannot_be_in_two_batches(client, admin, actions, month):
@@ -369,3 +389,101 @@ def test_the_audit_finds_an_action_that_changed_after_it_was_batched(client, adm
         action_id = session.scalar(select(ReductionBatchAction.action_id).order_by(ReductionBatchAction.id))
         session.get(Action, action_id).status = ActionStatus.FLAGGED
     assert "reduction-action" in [violation.rule for violation in run_audit()]
+
+
+def _sell_bus_batch(client, admin, people, month) -> dict:
+    """Build and issue the month's bus batch (1 t) and have C buy it whole; gives the sale's figures."""
+    batch = batches_by_methodology(build(client, admin, month))[BUS]
+    issued = submit_and_issue(client, admin, batch["id"], price_fen_per_t=PRICE_FEN_PER_T)
+    buyer = people["c"]["headers"]
+    placed = client.post(
+        "/api/v1/orders",
+        json={"product": "credits", "project_id": issued["pool"]["project_id"], "kg": 1_000},
+        headers=buyer,
+    )
+    assert placed.status_code == 201, placed.json
+    number = placed.json["order"]["out_trade_no"]
+    paid = client.post(f"/api/v1/sandbox/orders/{number}/pay", headers=buyer)
+    assert paid.status_code == 200 and paid.json["status"] == "fulfilled", paid.json
+    return {"batch_id": batch["id"], "order": number, "amount_fen": placed.json["order"]["amount_fen"]}
+
+
+def _delete_account(user_id: int) -> None:
+    """The user asks for deletion and the deletion job carries it out (the row stays, emptied)."""
+    account_deletion.request_deletion(user_id, cooling_off_days=0)
+    assert carry_out_due(7, now=utcnow() + timedelta(seconds=1)).completed == 1
+    with unit_of_work() as session:
+        assert session.get(User, user_id).deleted_at is not None
+
+
+def test_a_deleted_contributor_shares_in_no_later_sale(client, admin, people, actions, month, app):
+    a, b = people["a"]["id"], people["b"]["id"]
+    _delete_account(a)
+    sale = _sell_bus_batch(client, admin, people, month)
+    amount = sale["amount_fen"]
+    distributable = amount - amount * app.config["REDUCTION_OPERATOR_SHARE_PERMILLE"] // 1000
+    points = distributable * app.config["REDUCTION_POINTS_PER_FEN"]
+
+    assert points_of(a) == {}  # A's grams stay in the batch, but nothing is awarded to the emptied account
+    assert list(points_of(b).values()) == [points]  # B, the one contributor left, gets the whole share
+    rows = client.get(f"/api/v1/admin/reduction-batches/{sale['batch_id']}/contributors", headers=admin).json
+    by_user = {row["user_id"]: row for row in rows}
+    assert (by_user[a]["grams"], by_user[a]["sold_g"], by_user[a]["points"]) == (600_000, 0, 0)
+    assert (by_user[b]["grams"], by_user[b]["sold_g"], by_user[b]["points"]) == (500_000, TONNE, points)
+    batch = client.get(f"/api/v1/admin/reduction-batches/{sale['batch_id']}", headers=admin).json
+    assert batch["grams"] == 1_100_000 and batch["proceeds"]["points"] == points
+    assert list(run_audit()) == []
+
+
+def test_with_every_contributor_deleted_the_operator_keeps_the_line(client, admin, people, actions, month):
+    for name in "ab":
+        _delete_account(people[name]["id"])
+    sale = _sell_bus_batch(client, admin, people, month)
+
+    batch = client.get(f"/api/v1/admin/reduction-batches/{sale['batch_id']}", headers=admin).json
+    assert batch["proceeds"]["operator_fen"] == sale["amount_fen"] == PRICE_FEN_PER_T
+    assert (batch["proceeds"]["distributable_fen"], batch["proceeds"]["points"]) == (0, 0)
+    assert points_of(people["a"]["id"]) == {} and points_of(people["b"]["id"]) == {}
+    assert list(run_audit()) == []
+
+
+def test_the_audit_finds_a_batch_in_the_pool_that_is_not_issued(client, admin, sold):
+    assert list(run_audit()) == []
+    with unit_of_work() as session:
+        session.get(ReductionBatch, sold["batch"]["id"]).status = ReductionBatchStatus.SUBMITTED
+    assert "reduction-issue" in [violation.rule for violation in run_audit()]
+
+
+def test_the_audit_finds_a_sold_line_without_its_standing_sale(client, admin, sold):
+    with unit_of_work() as session:
+        session.scalar(select(ReductionSale)).reversed_at = utcnow()
+    assert "reduction-sale" in [violation.rule for violation in run_audit()]
+
+
+# Modules that may read an action's credited grams: the actions context that credits them, the
+# rankings that show them, and the reduction batches that sell them. An offset path over actions
+# would have to leave out the actions in reduction batches, so none may appear unseen.
+READERS_OF_ACTION_GRAMS = {
+    "api/action_flags/routes.py",
+    "api/actions/schemas.py",
+    "services/actions/action_credit.py",
+    "services/actions/action_review.py",
+    "services/actions/actions.py",
+    "services/points/rankings.py",
+    "services/reductions/batch_building.py",
+    "services/reductions/reduction_audit.py",
+}
+
+
+def test_no_other_module_reads_the_grams_of_actions_so_none_is_also_an_offset():
+    root = Path(__file__).resolve().parents[2]
+    readers = {
+        path.relative_to(root).as_posix()
+        for folder in ("api", "services", "worker", "commands")
+        for path in (root / folder).rglob("*.py")
+        if re.search(r"\breduction_g\b", path.read_text(encoding="utf-8"))
+    }
+    assert readers == READERS_OF_ACTION_GRAMS, (
+        "a new reader of actions' grams: if it credits them anywhere (an offset, a claim), it must leave"
+        " out the actions in reduction_batch_actions; then add it here"
+    )

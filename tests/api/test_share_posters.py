@@ -24,7 +24,7 @@ from tests.support.accounts import bearer, login_user
 from tests.support.events import create_event, organiser, publish
 from tests.support.factors import publish_library
 from tests.support.pool import stock_pool
-from tests.support.sales import buy
+from tests.support.sales import buy, offset_footprint
 
 HOLDER = "张三丰"
 PAGE = "pages/certificate/index"
@@ -115,25 +115,7 @@ class TestWebQRCode:
         stock_pool(tonnes=2)
         token, _ = login_user(client, "offsetter")
         publish_library()
-        footprint = client.post(
-            "/api/v1/footprints/calculate",
-            json={
-                "period_type": "month",
-                "period_start": "2026-10-15",
-                "province": "福建",
-                "home": {"electricity_kwh": 100},
-            },
-            headers=bearer(token),
-        )
-        assert footprint.status_code == 201, footprint.json
-        placed = client.post(
-            f"/api/v1/me/footprints/{footprint.json['id']}/offset",
-            json={"holder_name": "陈小林"},
-            headers=bearer(token),
-        )
-        assert placed.status_code == 201, placed.json
-        number = placed.json["order"]["out_trade_no"]
-        assert client.post(f"/api/v1/sandbox/orders/{number}/pay", headers=bearer(token)).status_code == 200
+        offset_footprint(client, bearer(token), "陈小林")
         code = read_session().query(Certificate).one().verification_code
 
         poster = posters.certificate_poster(code, base_url())

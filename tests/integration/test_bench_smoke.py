@@ -50,6 +50,23 @@ BENCHES = {
         [],
         {"orders_per_s", "purchases_per_s", "p50_ms", "p99_ms", "reference_per_s", "ratio", "oversold_g"},
     ),
+    "scale": (
+        "bench.scale",
+        [],
+        {
+            "orders",
+            "dashboard_ms",
+            "sales_report_ms",
+            "sales_export_csv_ms",
+            "payouts_ms",
+            "transparency_ms",
+            "my_orders_deep_keyset_ms",
+            "max_read_ms",
+            "audit_s_per_million_orders",
+            "audit_violations",
+            "rollups_equal",
+        },
+    ),
     "purchase-wrk": (
         "bench.purchase",
         ["--driver", "wrk"],
@@ -91,8 +108,12 @@ def test_bench_smoke_mode_runs_and_ends_with_its_figures(bench: str, pg_url: str
     if bench.startswith("purchase"):
         assert figures["oversold_g"] == 0
         assert figures["errors"] == 0
+        assert figures["audit_violations"] == 0  # the pool audit, the public ledger's check included
     if bench == "purchase":
         assert figures["orders_per_s"] > 0 and figures["purchases_per_s"] > 0
+    if bench == "scale":
+        assert figures["rollups_equal"] is True and figures["audit_violations"] == 0
+        assert figures["orders"] > 0 and figures["max_read_ms"] > 0
     if bench == "ledger":
         assert figures["entries"] > 0 and figures["proofs_verified"] > 0
         assert figures["hashes_per_proof_max"] <= 2 * figures["entries"].bit_length()

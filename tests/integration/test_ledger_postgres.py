@@ -19,9 +19,9 @@ from sqlalchemy.exc import DBAPIError
 from clients.ledger_verifier import verify
 from models import Certificate, LedgerEntry
 from models.database import db_session, unit_of_work
-from services.ledger import merkle, tree_heads
+from services.ledger import merkle, recording, tree_heads, tree_store
 from services.pool.pool_audit import run_audit
-from tests.support.ledger import build_history, client_fetch, entries
+from tests.support.ledger import build_history, client_fetch, entries, forget_log, restart
 from tests.support.live import live_service
 from tests.support.pool import stock_pool
 from worker import tasks
@@ -86,6 +86,61 @@ def test_concurrent_fulfilments_and_refunds_are_numbered_without_gaps(pg_app, pg
     assert list(run_audit()) == []  # with a head: its root from the entries and from the stored subtrees
     report = verify(client_fetch(pg_client))
     assert report.ok, report.lines()
+
+
+def test_two_first_changes_after_an_upgrade_open_the_log_once(
+    pg_app, pg_client, pg_admin_headers, pg_url, redis_url, monkeypatch
+):
+    """The pool has a history but the log is empty (a database from before the ledger). While one
+    unit of work opens the log with the pool, holding the counter's lock, a second one waits for it,
+    then finds the log open and appends only its own entry."""
+    build_history(pg_client, pg_admin_headers)
+    forget_log()
+    restart(pg_url, redis_url)
+    inside, release = threading.Event(), threading.Event()
+    real = recording.pool_entries_in
+
+    def held_open(session):
+        found = real(session)
+        if not inside.is_set():
+            inside.set()
+            release.wait(timeout=60)
+        return found
+
+    monkeypatch.setattr(recording, "pool_entries_in", held_open)
+
+    def append(label: str) -> None:
+        try:
+            with unit_of_work() as session:
+                tree_store.append_in(session, {"type": "probe", "by": label})
+        finally:
+            db_session.remove()
+
+    first = threading.Thread(target=append, args=("first",))
+    first.start()
+    assert inside.wait(timeout=60)
+    second = threading.Thread(target=append, args=("second",))
+    second.start()
+    second.join(timeout=2)
+    waited = second.is_alive()  # on the counter row's lock, which the opening holds
+    release.set()
+    first.join(timeout=60)
+    second.join(timeout=60)
+    assert waited
+    bodies = [json.loads(t) for t in entries(pg_client)]
+    with unit_of_work() as session:
+        valid = session.scalar(
+            select(func.count()).select_from(Certificate).where(Certificate.status == "valid")
+        )
+    assert [b["type"] for b in bodies] == [
+        "batch_issued",
+        "batch_issued",
+        *["certificate_issued"] * valid,
+        "tonnes_retired",
+        "probe",
+        "probe",
+    ]
+    assert [b["by"] for b in bodies[-2:]] == ["first", "second"]
 
 
 def test_the_database_refuses_to_change_or_delete_an_entry_or_a_head(pg_app, pg_client, pg_admin_headers):

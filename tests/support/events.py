@@ -44,11 +44,19 @@ def create_event(client: FlaskClient, who: dict[str, Any], **body: Any) -> dict[
     return response.json["event"]
 
 
-def upload(client: FlaskClient, who: dict[str, Any], event_id: int, text: str, phase: str = "actual"):
+def upload(
+    client: FlaskClient,
+    who: dict[str, Any],
+    event_id: int,
+    text: str,
+    phase: str = "actual",
+    append: bool = False,
+):
+    """Upload an attendee list; `append` adds its rows to the phase's list instead of replacing it."""
     import io
 
     return client.post(
-        f"/api/v1/events/{event_id}/attendees?phase={phase}",
+        f"/api/v1/events/{event_id}/attendees?phase={phase}&append={'true' if append else 'false'}",
         data={"file": (io.BytesIO(text.encode("utf-8")), "attendees.csv")},
         headers=who["headers"],
         content_type="multipart/form-data",

@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, text, update
 
+from api import create_app
 from clients.ledger_verifier import FetchError
-from models import LedgerEntry, LedgerHead, LedgerNode, LedgerState
+from models import LedgerEntry, LedgerHead, LedgerNode, LedgerState, database
 from models.database import unit_of_work
 from services.kernel import beijing_time
 from services.ledger import merkle, tree_heads
@@ -131,6 +133,30 @@ def cut_log_at(index: int) -> None:
                 delete(LedgerNode).where(LedgerNode.level == level, LedgerNode.node_index >= kept >> level)
             )
         session.execute(update(LedgerState).values(size=index))
+
+
+def forget_log() -> None:
+    """Empty the ledger's tables, as on a database whose pool has a history from before the ledger
+    (PostgreSQL's append-only triggers held off for it)."""
+    with unit_of_work() as session:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        for table in ("ledger_entries", "ledger_heads"):
+            if postgres:
+                session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
+            session.execute(text(f"DELETE FROM {table}"))
+            if postgres:
+                session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only"))
+        session.execute(delete(LedgerNode))
+        session.execute(update(LedgerState).values(size=0))
+
+
+def restart(database_url: str, redis_url: str = "", **overrides: Any) -> Flask:
+    """The service started again on the same database (a new release after an upgrade): a new
+    engine, which has not seen the log yet."""
+    database.db_session.remove()
+    return create_app(
+        "testing", overrides={"DATABASE_URL": database_url, "REDIS_URL": redis_url, **overrides}
+    )
 
 
 def log_size() -> int:

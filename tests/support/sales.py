@@ -32,3 +32,29 @@ def batch_grams(batch_id: int) -> dict[str, int]:
     with unit_of_work() as session:
         batch = session.get(Batch, batch_id)
         return {"sold_g": batch.sold_g, "retired_g": batch.retired_g, "available_g": batch.available_g}
+
+
+def offset_footprint(client: FlaskClient, headers: dict[str, str], holder_name: str) -> str:
+    """Calculate a month's footprint (Fujian, 100 kWh), offset it in one tap and pay; gives the order's number.
+
+    The factor library must be published first (`tests.support.factors.publish_library`)."""
+    footprint = client.post(
+        "/api/v1/footprints/calculate",
+        json={
+            "period_type": "month",
+            "period_start": "2026-10-15",
+            "province": "福建",
+            "home": {"electricity_kwh": 100},
+        },
+        headers=headers,
+    )
+    assert footprint.status_code == 201, footprint.json
+    placed = client.post(
+        f"/api/v1/me/footprints/{footprint.json['id']}/offset",
+        json={"holder_name": holder_name},
+        headers=headers,
+    )
+    assert placed.status_code == 201, placed.json
+    number = placed.json["order"]["out_trade_no"]
+    assert client.post(f"/api/v1/sandbox/orders/{number}/pay", headers=headers).status_code == 200
+    return number

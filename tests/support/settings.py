@@ -14,4 +14,5 @@ PRODUCTION_ENV: dict[str, str] = {
     "PAYMENT_PROVIDER": "wechatpay_v2",
     "WECHATPAY_API_KEY": "k" * 32,
     "LEDGER_SIGNING_KEY": "nGp0X7r8Ck1mX0pB9bK6Zr0dS3l4qYt2wV5eU8iO1aE=",
+    "PHONE_ENCRYPTION_KEY": "uA4BY_ZfLYgTfszurJiF8NxwvMBk3HCYDblldOgjfh0=",
 }

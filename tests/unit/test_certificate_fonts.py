@@ -7,7 +7,7 @@ Chinese font pack; an embedded TrueType subset reads the same everywhere.
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -15,9 +15,11 @@ from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
 from config import CERTIFICATE_FONT_CANDIDATES, bind_base_url, certificate_font_path, load_settings
-from models import Certificate, CertificateStatus
+from models import Certificate, CertificateStatus, Channel
 from services.certificates import pdf_font
-from services.certificates.certificate_pdf import render_pdf
+from services.certificates.adoption_certificate_pdf import render_adoption_pdf
+from services.certificates.certificate_frame import render
+from services.certificates.certificate_pdf import certificate_document, render_pdf
 from services.certificates.claim_certificate_pdf import render_claim_pdf
 from services.certificates.event_certificate_pdf import render_event_pdf
 from tests.support.settings import PRODUCTION_ENV
@@ -38,8 +40,8 @@ def _serial(grams: int) -> dict:
     }
 
 
-def _personal() -> bytes:
-    certificate = Certificate(
+def _certificate() -> Certificate:
+    return Certificate(
         number="CI2026ABCDEFGHJK",
         verification_code="ABCDEFGHJKMNPQRSTUVW",
         holder_name=HOLDER,
@@ -57,7 +59,19 @@ def _personal() -> bytes:
         ],
         issued_at=datetime(2026, 5, 1, 8, 0),
     )
-    return render_pdf(certificate, "https://carbon.example.cn")
+
+
+def _personal() -> bytes:
+    return render_pdf(_certificate(), "https://carbon.example.cn")
+
+
+def _offset() -> bytes:
+    certificate = _certificate()
+    certificate.status = CertificateStatus.VOID
+    document = certificate_document(
+        certificate, "https://carbon.example.cn", channel=Channel.FOOTPRINT_OFFSET
+    )
+    return render(document)
 
 
 def _event() -> bytes:
@@ -108,17 +122,57 @@ def _claim() -> bytes:
     return render_claim_pdf(claim, "https://carbon.example.cn/api/v1/public/institutional-claims/ABC")
 
 
-RENDERERS = {"personal": _personal, "event": _event, "claim": _claim}
+def _adoption() -> bytes:
+    record = {
+        "code": "ABCDEFGHJKMNPQRSTUVW",
+        "valid": True,
+        "certificate_number": "AD2026ABCDEFGHJK",
+        "holder": HOLDER,
+        "forest_name": "三明·青年林",
+        "place": "福建省三明市",
+        "owner": "列东村村民委员会",
+        "plot_code": "P-07",
+        "area_m2": 1_200,
+        "species": ["杉木", "木荷"],
+        "trees": 20,
+        "whole_plot": False,
+        "activated_on": date(2026, 5, 1),
+        "plantings": [{"planted_on": date(2026, 3, 12), "species": "杉木", "trees": 20, "survival_rate": 95}],
+        "statement": "认养树木的预计碳汇不是碳信用，不计为抵消。",
+    }
+    return render_adoption_pdf(record, "https://carbon.example.cn/adoptions/ABCDEFGHJKMNPQRSTUVW")
+
+
+RENDERERS = {
+    "personal": _personal,
+    "offset": _offset,
+    "event": _event,
+    "claim": _claim,
+    "adoption": _adoption,
+}
+# Each label is a table cell and its value the next: the text extracts label, line break, value.
 TEXTS = {
-    "personal": ("碳汇认购证书", f"持有人 Holder: {HOLDER}", PROJECT, "g 0–19,999"),
+    "personal": ("碳汇认购证书", f"持有人 Holder\n{HOLDER}", PROJECT, "FJ-2024-0001 g 0–19,999"),
+    "offset": (
+        "碳足迹抵消证书",
+        "已作废 VOID",
+        "抵消量 Offset\n20.0 kg CO2e",
+        "相当于全国电网 37.7 度电的碳排放",
+    ),
     "event": (
         "大型活动碳中和证书",
-        "主办 Organiser: 厦门市生态环境局",
+        "主办 Organiser\n厦门市生态环境局",
         "场馆用电 主会场·展馆",
-        "× 0.5 kg",
+        "1,000 kWh × 0.5 kg CO2e/kWh",
         PROJECT,
     ),
-    "claim": ("生态修复·碳汇认购证明", "单位 Organisation: 明溪县人民法院", f"被告人{HOLDER}", PROJECT),
+    "claim": ("生态修复·碳汇认购证明", "单位 Organisation\n明溪县人民法院", f"被告人{HOLDER}", PROJECT),
+    "adoption": (
+        "认建认养证书",
+        f"认养人 Adopter\n{HOLDER}",
+        "三明·青年林（福建省三明市）",
+        "列东村村民委员会",
+    ),
 }
 
 

@@ -229,3 +229,30 @@ def test_a_head_with_a_bad_signature_or_an_unknown_key_fails():
     log = MemoryLog([batch()])
     log.head = {**log.head, "timestamp": log.head["timestamp"] + 1}
     assert "the head's signature does not hold" in [m for _i, m in verify(log).problems]
+
+
+@pytest.mark.parametrize(
+    ("saved", "words"),
+    [
+        ([1, 2], "not a JSON object"),
+        ({"tree_size": 1}, "its timestamp is missing"),
+        (
+            {"tree_size": True, "timestamp": 0, "root_hash": "00" * 32, "signature": "", "public_key": ""},
+            "tree_size",
+        ),
+        (
+            {"tree_size": 1, "timestamp": 0, "root_hash": "zz" * 32, "signature": "", "public_key": ""},
+            "not hex",
+        ),
+    ],
+)
+def test_a_saved_head_that_is_not_a_head_is_named_not_a_crash(saved, words, tmp_path):
+    outcome = verify(MemoryLog([batch()]), saved_head=saved)
+    assert any(
+        i is None and "the saved head is not a tree head" in m and words in m for i, m in outcome.problems
+    )
+    path = tmp_path / "head.json"
+    path.write_text(json.dumps(saved))
+    assert ledger_verifier.main(["--url", "http://127.0.0.1:9", "--head", str(path)]) == 1
+    path.write_text("{not json")
+    assert ledger_verifier.main(["--url", "http://127.0.0.1:9", "--head", str(path)]) == 1

@@ -15,6 +15,7 @@ def test_the_composition_root_wires_every_effect_in_order(app):
         "event offset",
         "rankings",
         "adoption",
+        "sales rollups",
         "ledger",
     ]
     assert order_effects.handlers(Fulfilled) == expected

@@ -24,8 +24,8 @@ from payments.errors import GatewayError, PaymentError
 from payments.interface import PrepayRequest
 from payments.sandbox import SandboxProvider
 from services.kernel.errors import Unauthenticated, ValidationFailed
+from services.neutralisation.attendee_lists import parse as parse_attendees
 from services.neutralisation.event_factors import EventFactors
-from services.neutralisation.events import parse_attendees
 from services.reconciliation.trade_bill import BillFormatError, TradeBillReader, text_lines, yuan_to_fen
 from services.rewards import partner_signing, partners
 from services.rewards.partners import SignedRequest
@@ -80,11 +80,14 @@ def factors() -> EventFactors:
 
 def _attendees_or_refusal(body: bytes, factors: EventFactors) -> None:
     try:
-        counts = parse_attendees(body, factors)
+        listed = parse_attendees(body, factors)
     except ValidationFailed as exc:
         assert exc.errors and exc.message
         return
-    assert counts and all(count > 0 for count in counts.values())
+    assert listed.counts and all(count > 0 for count in listed.counts.values())
+    # Every row is either counted or rejected with its row and line.
+    assert listed.attendees + listed.rejected_rows == listed.rows
+    assert all(fault["row"] and fault["line"] and fault["message"] for fault in listed.rejected)
 
 
 @FUZZ
@@ -103,7 +106,14 @@ def test_an_attendee_field_over_the_csv_limit_is_refused(factors):
     body = b"origin_city,mode,return\n" + b"x" * (128 * 1024 + 1) + b",hsr,yes\n"
     with pytest.raises(ValidationFailed, match="not valid CSV") as refused:
         parse_attendees(body, factors)
-    assert refused.value.errors == {"file": ["line 2: field larger than field limit (131072)"]}
+    assert refused.value.errors == [
+        {
+            "row": None,
+            "field": "file",
+            "message": "The CSV cannot be read at line 2: field larger than field limit (131072).",
+            "line": 2,
+        }
+    ]
 
 
 # -- the trade bill -------------------------------------------------------------------------------

@@ -319,7 +319,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change your display name, avatar URL, city or region. */
+        /**
+         * Change your display name, avatar URL, city or region.
+         * @description A new display name is checked by WeChat's content security check (msgSecCheck): a risky one is
+         *     refused; one WeChat cannot judge now is saved but kept from the rankings until it passes
+         *     (`display_name_status`).
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -351,7 +356,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description A field is too long or the avatar is not an http(s) URL */
+                /** @description A field is too long, the avatar is not an http(s) URL, or WeChat's content security check refused the display name (`content_refused`) */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -363,6 +368,132 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        trace?: never;
+    };
+    "/api/v1/me/phone": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bind your phone number (organisers): the code of the mini-program's getPhoneNumber button.
+         * @description The number is stored encrypted and shown masked; binding again replaces it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PhoneBind"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Phone"];
+                    };
+                };
+                /** @description Missing, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description You are not an organiser of any organisation */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description WeChat refused the code (`invalid_phone_code`): invalid, expired or used */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Too many tries */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description WeChat cannot be reached; retry after Retry-After */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        /** Unbind your phone number: it is deleted. */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description No phone number is bound */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/privacy/guide": {
@@ -2888,11 +3019,13 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List my orders, newest first. */
+        /** List my orders, newest first (`before`: the ones after an order of the page before). */
         get: {
             parameters: {
                 query?: {
                     status?: "created" | "awaiting_payment" | "paid" | "fulfilled" | "cancelled" | "expired" | "partially_refunded" | "refunded";
+                    /** @description An order number: list the orders placed before it (the last one of the page before), however deep the page; `page` then counts from there */
+                    before?: string;
                     page?: number;
                     page_size?: number;
                 };
@@ -2979,7 +3112,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Invalid order or reused Idempotency-Key */
+                /** @description Invalid order, reused Idempotency-Key, or a holder name WeChat's content security check refused (`content_refused`) */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -9108,7 +9241,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Nothing to offset, too many units, a project not sold as one-yuan carbon sink, or a reused Idempotency-Key */
+                /** @description Nothing to offset, too many units, a project not sold as one-yuan carbon sink, a reused Idempotency-Key, or a holder name WeChat's content security check refused (`content_refused`) */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -9540,7 +9673,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Invalid plan (unknown city, dates out of order) */
+                /** @description Invalid plan (unknown city, dates out of order), or WeChat's content security check refused the name (`content_refused`) */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -9684,7 +9817,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Invalid change */
+                /** @description Invalid change, or the content security check refused the name */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -9876,11 +10009,17 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Replace a phase's attendee travel from a CSV list: all rows, or none when any is bad. */
+        /**
+         * Replace a phase's attendee travel from a CSV list, or add to it (`append`).
+         * @description The good rows are saved and the bad ones listed in `rejected`, each with its row, line, field
+         *     and message; send them again, fixed, with `append=true` to complete the list.
+         */
         post: {
             parameters: {
                 query?: {
                     phase?: "estimate" | "actual";
+                    /** @description Add the file's rows to the phase's list instead of replacing it: send the rejected rows again, fixed, to complete the list */
+                    append?: boolean;
                 };
                 header?: never;
                 path: {
@@ -9939,7 +10078,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Bad rows; `errors.file` lists each with its line number */
+                /** @description A bad file, or no good row: `errors` lists each fault with its row and line; nothing saved */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -11701,7 +11840,7 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                /** @description Invalid adoption or reused Idempotency-Key */
+                /** @description Invalid adoption, reused Idempotency-Key, or a holder name WeChat's content security check refused (`content_refused`) */
                 422: {
                     headers: {
                         [name: string]: unknown;
@@ -13165,6 +13304,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/subscriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The messages each template switched on still allows me (each accept allows one). */
+        get: {
+            parameters: {
+                query?: {
+                    page?: number;
+                    page_size?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        "X-Pagination": components["headers"]["PAGINATION"];
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Allowance"][];
+                    };
+                };
+                /** @description Missing, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /** Report what `wx.requestSubscribeMessage` answered; answers what each template now allows me. */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SubscribeResults"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Allowance"][];
+                    };
+                };
+                /** @description Missing, expired or revoked token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A template id not configured, or too many */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -13240,6 +13473,13 @@ export interface components {
              * @description When your pending account deletion will be carried out; null: none pending
              */
             account_deletion_due_at?: string | null;
+            /**
+             * @description Whether others see your display name: `pass`; `pending`: WeChat's content security check has not passed it yet (rankings show 微信用户 meanwhile); `risky`: it was withheld, write another
+             * @enum {string}
+             */
+            display_name_status: "pass" | "pending" | "risky";
+            /** @description Your bound phone number, masked (138****1234); null: none bound */
+            phone?: string | null;
         };
         LoginResult: {
             /** @description Send as `Authorization: Bearer <token>` */
@@ -13260,6 +13500,16 @@ export interface components {
             avatar_url?: string;
             city?: string;
             region?: string;
+        };
+        PhoneBind: {
+            /** @description The `code` of the mini-program's getPhoneNumber button event (`e.detail.code`); WeChat accepts each code once, for five minutes. */
+            code: string;
+        };
+        Phone: {
+            /** @description Masked, e.g. 138****1234 */
+            phone: string;
+            /** @description e.g. 86 */
+            country_code: string;
         };
         Guide: {
             /** @description Send it back as `privacy_version` */
@@ -13345,6 +13595,10 @@ export interface components {
             points_balance?: {
                 [key: string]: unknown;
             } | null;
+            /** @description Your bound phone number in full (decrypted: it is yours); null: none bound */
+            phone?: {
+                [key: string]: unknown;
+            } | null;
             privacy_acceptances: {
                 [key: string]: unknown;
             }[];
@@ -13403,6 +13657,14 @@ export interface components {
             tree_adoptions: {
                 [key: string]: unknown;
             }[];
+            /** @description Subscribe-message templates you allowed */
+            subscribe_allowances: {
+                [key: string]: unknown;
+            }[];
+            /** @description Subscribe messages sent or to be sent to you */
+            subscribe_messages: {
+                [key: string]: unknown;
+            }[];
             /** @description Always true at the end: a download without it was cut short */
             complete: boolean;
         };
@@ -13458,6 +13720,8 @@ export interface components {
             readonly is_owner?: boolean;
             /** Format: date-time */
             readonly joined_at?: string;
+            /** @description The organiser's bound phone number, masked (138****1234); null: none */
+            readonly phone?: string | null;
         };
         Invitation: {
             id?: number;
@@ -15279,6 +15543,11 @@ export interface components {
             travel?: components["schemas"]["TravelGroup"][];
             totals?: components["schemas"]["EventTotals"];
             offset_order?: (Record<string, never> | null) | components["schemas"]["OffsetOrder"];
+            /**
+             * @description Whether the public disclosure shows the event's name: `pass`; `pending`: WeChat's content security check has not passed it yet (the disclosure shows — meanwhile); `risky`: withheld, rename the event
+             * @enum {string}
+             */
+            name_status?: "pass" | "pending" | "risky";
         };
         EventUpdate: {
             name?: string;
@@ -15321,11 +15590,35 @@ export interface components {
              */
             file: string;
         };
+        AttendeeRowFault: {
+            /** @description 1 = the first attendee; null for the file */
+            row?: number | null;
+            /** @description The row's line in the file (the header is line 1) */
+            line?: number;
+            /** @description origin_city, mode, return or null */
+            field?: string | null;
+            message?: string;
+            /** @description The value as written, cut to 100 characters */
+            value?: string;
+            /** @description A fault of the mode: the modes the factor set accepts */
+            accepted?: string[];
+        };
         TravelUpload: {
             readonly phase?: unknown;
+            /** @description Attendees in the phase's list now */
             attendees?: number;
+            /** @description Travel groups in the phase's list now */
             groups?: number;
+            /** @description The phase's attendee-list travel emissions now, grams CO2e */
             grams?: number;
+            /** @description Attendees the file's good rows added */
+            added?: number;
+            /** @description Whether the file was added to the list */
+            append?: boolean;
+            /** @description Rows of the file not saved */
+            rejected_rows?: number;
+            /** @description Every fault of the rows not saved, in row order; fix and send them with append */
+            rejected?: components["schemas"]["AttendeeRowFault"][];
         };
         EventQuoteOption: {
             project_id?: number;
@@ -15881,8 +16174,8 @@ export interface components {
             proceeds?: components["schemas"]["ReductionProceeds"];
         };
         ReductionContributor: {
-            /** @description Null when the account was deleted */
             user_id?: number | null;
+            /** @description Empty once the account was deleted; a deleted account shares in no later sale */
             display_name?: string;
             actions?: number;
             grams?: number;
@@ -15914,6 +16207,26 @@ export interface components {
         };
         ReductionReject: {
             reason: string;
+        };
+        Allowance: {
+            /** @enum {unknown} */
+            kind: "certificate_issued" | "refund_done" | "points_expiring" | "event_neutralised" | "bank_transfer_expiring";
+            template_id: string;
+            /** @description Messages of this template still allowed */
+            remaining: number;
+            /** @description The last result reported: accept, reject, ban or filter */
+            last_result?: string | null;
+        };
+        SubscribeResults: {
+            /**
+             * @description What `wx.requestSubscribeMessage` answered for each template id (its `errMsg` left out): `accept` allows one message of that template.
+             * @example {
+             *       "TEMPLATE_ID": "accept"
+             *     }
+             */
+            results: {
+                [key: string]: "accept" | "reject" | "ban" | "filter";
+            };
         };
     };
     responses: {

@@ -1,0 +1,1 @@
+"""Developer tools that make the documentation's assets; the service never imports them."""
