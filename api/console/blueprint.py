@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import UnprocessableEntity
 
 from api.errors import status_for
 from models import GRAMS_PER_TONNE
@@ -50,6 +51,16 @@ def _domain_error(error: DomainError) -> tuple[str, int]:
     return render_template(
         "console/error.html", title="Cannot show this", message=error.message, errors=error.errors
     ), status_for(error)
+
+
+@bp.errorhandler(UnprocessableEntity)
+def _refused_input(error: UnprocessableEntity) -> tuple[str, int]:
+    # Input refused before any view (api/json_guard.py: a NUL in a field): a page, not JSON.
+    messages = (getattr(error, "data", None) or {}).get("messages") or {}
+    errors = {field: problems for fields in messages.values() for field, problems in fields.items()}
+    return render_template(
+        "console/error.html", title="Not accepted", message=error.description, errors=errors
+    ), 422
 
 
 def init_app(app: Flask) -> None:

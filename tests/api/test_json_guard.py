@@ -64,11 +64,17 @@ def test_a_nul_in_any_json_string_is_a_422_naming_it_on_every_post_route(app, cl
 
     assert len(answers) > 50
     named = {"json": {"name": ["Text cannot contain the NUL character (U+0000)."]}}
-    other = {
-        path: response.status_code
-        for path, response in answers.items()
-        if response.status_code != 422 or response.json["errors"] != named
-    }
+
+    def named_it(path, response) -> bool:
+        if response.status_code != 422:
+            return False
+        if path.startswith("/console/"):  # the console answers with its own page
+            return "<code>name</code>: Text cannot contain the NUL character" in response.get_data(
+                as_text=True
+            )
+        return response.json["errors"] == named
+
+    other = {path: response.status_code for path, response in answers.items() if not named_it(path, response)}
     assert other == {}
 
 
