@@ -356,7 +356,7 @@ def _claim(session: Session, reservation_id: int, to: ReservationStatus, at_fiel
         .where(Reservation.id == reservation_id, Reservation.status == ReservationStatus.RESERVED)
         .values(status=to, **{at_field: utcnow()})
         .returning(Reservation),
-        execution_options={"populate_existing": True},
+        execution_options={"populate_existing": True, "synchronize_session": False},
     ).one_or_none()
     if reservation is not None:
         return reservation
@@ -396,7 +396,7 @@ def confirm_slices_in(session: Session, reservation_id: int) -> tuple[Reservatio
         .where(Allocation.reservation_id == reservation_id)
         .values(state=AllocationState.SOLD)
         .returning(Allocation),
-        execution_options={"populate_existing": True},
+        execution_options={"populate_existing": True, "synchronize_session": False},
     ).all()
     session.expire(reservation, ["allocations"])
     return reservation, _grams_by_batch(sold_slices)
