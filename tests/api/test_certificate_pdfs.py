@@ -17,7 +17,7 @@ from models import OwnerKind, Project
 from models.database import unit_of_work
 from services.kernel import beijing_time
 from tests.support.accounts import bearer, login_admin, login_user
-from tests.support.events import create_event, organiser, publish
+from tests.support.events import account_venue_electricity, create_event, offset_and_pay, organiser, publish
 from tests.support.factors import publish_library
 from tests.support.forestry import adopt, memorial_forest, pay
 from tests.support.pdfs import flat, page_codes, page_texts
@@ -156,23 +156,8 @@ class TestOrganisationKinds:
         org = organiser(client, "pdf-organiser", "海峡会展中心")
         event = create_event(client, org)
         url = f"/api/v1/events/{event['id']}"
-        added = client.post(
-            f"{url}/sources",
-            json={
-                "phase": "actual",
-                "kind": "venue_electricity",
-                "activity": "1000",
-                "factor_key": "electricity.grid.east",
-            },
-            headers=org["headers"],
-        )
-        assert added.status_code == 201, added.json
-        assert client.post(f"{url}/account", headers=org["headers"]).status_code == 200
-        order = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"]).json
-        paid = client.post(
-            f"/api/v1/sandbox/orders/{order['order']['out_trade_no']}/pay", headers=org["headers"]
-        )
-        assert paid.status_code == 200
+        account_venue_electricity(client, org, event["id"])
+        offset_and_pay(client, org, event["id"], project_id)
         code = publish(client, org, event["id"])
 
         pdf = pdf_of(client, f"{url}/certificate.pdf", org["headers"])

@@ -21,7 +21,7 @@ from services.certificates import pdf_font, posters
 from services.kernel.redis_store import get_redis
 from services.neutralisation import event_disclosure, institutional
 from tests.support.accounts import bearer, login_user
-from tests.support.events import create_event, organiser, publish
+from tests.support.events import account_venue_electricity, create_event, offset_and_pay, organiser, publish
 from tests.support.factors import publish_library
 from tests.support.pool import stock_pool
 from tests.support.sales import buy, offset_footprint
@@ -167,24 +167,8 @@ class TestClaimAndEventPosters:
         project_id, _ = stock_pool(tonnes=3)
         org = organiser(client, "organiser", "海峡会展中心")
         event = create_event(client, org)
-        url = f"/api/v1/events/{event['id']}"
-        added = client.post(
-            f"{url}/sources",
-            json={
-                "phase": "actual",
-                "kind": "venue_electricity",
-                "activity": "1000",
-                "factor_key": "electricity.grid.east",
-            },
-            headers=org["headers"],
-        )
-        assert added.status_code == 201, added.json
-        assert client.post(f"{url}/account", headers=org["headers"]).status_code == 200
-        order = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"]).json
-        paid = client.post(
-            f"/api/v1/sandbox/orders/{order['order']['out_trade_no']}/pay", headers=org["headers"]
-        )
-        assert paid.status_code == 200
+        account_venue_electricity(client, org, event["id"])
+        offset_and_pay(client, org, event["id"], project_id)
         hidden = create_event(client, org, name="未公开")
         code = publish(client, org, event["id"])
 

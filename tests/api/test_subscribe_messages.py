@@ -24,7 +24,7 @@ from services.kernel.redis_store import get_redis
 from services.notifications import message_settings
 from services.notifications.message_sending import scan_and_send
 from tests.support.accounts import bearer, login_user
-from tests.support.events import create_event, organiser
+from tests.support.events import account_venue_electricity, create_event, offset_and_pay, organiser
 from tests.support.factors import publish_library
 from tests.support.pool import stock_pool
 from tests.support.sales import buy
@@ -320,16 +320,8 @@ class TestSending:
         accept(client, org["headers"], EVENT)
         name = "第二十届海峡两岸经贸交流暨青年创新创业论坛年会"  # 24 characters
         event = create_event(client, org, name=name)
-        url = f"/api/v1/events/{event['id']}"
-        source = {"phase": "actual", "kind": "venue_electricity", "activity": "1000"}
-        added = client.post(
-            f"{url}/sources", json={**source, "factor_key": "electricity.grid.east"}, headers=org["headers"]
-        )
-        assert added.status_code == 201, added.json
-        assert client.post(f"{url}/account", headers=org["headers"]).status_code == 200
-        order = client.post(f"{url}/offset", json={"project_id": project_id}, headers=org["headers"]).json
-        number = order["order"]["out_trade_no"]
-        assert client.post(f"/api/v1/sandbox/orders/{number}/pay", headers=org["headers"]).status_code == 200
+        account_venue_electricity(client, org, event["id"])
+        offset_and_pay(client, org, event["id"], project_id)
 
         assert run().sent == 1
 
@@ -346,12 +338,7 @@ class TestSending:
         accept(client, org["headers"], BANK)
         event = create_event(client, org)
         url = f"/api/v1/events/{event['id']}"
-        source = {"phase": "actual", "kind": "venue_electricity", "activity": "1000"}
-        added = client.post(
-            f"{url}/sources", json={**source, "factor_key": "electricity.grid.east"}, headers=org["headers"]
-        )
-        assert added.status_code == 201, added.json
-        assert client.post(f"{url}/account", headers=org["headers"]).status_code == 200
+        account_venue_electricity(client, org, event["id"])
         placed = client.post(
             f"{url}/offset",
             json={"project_id": project_id, "payment": "bank_transfer"},

@@ -68,3 +68,24 @@ def publish(client: FlaskClient, who: dict[str, Any], event_id: int) -> str:
     response = client.patch(f"/api/v1/events/{event_id}", json={"published": True}, headers=who["headers"])
     assert response.status_code == 200, response.json
     return response.json["event"]["public_code"]
+
+
+def account_venue_electricity(client: FlaskClient, who: dict[str, Any], event_id: int) -> None:
+    """Give the event one actual source (1,000 kWh of venue electricity on the east grid) and account it."""
+    url = f"/api/v1/events/{event_id}"
+    source = {"phase": "actual", "kind": "venue_electricity", "activity": "1000"}
+    added = client.post(
+        f"{url}/sources", json={**source, "factor_key": "electricity.grid.east"}, headers=who["headers"]
+    )
+    assert added.status_code == 201, added.json
+    assert client.post(f"{url}/account", headers=who["headers"]).status_code == 200
+
+
+def offset_and_pay(client: FlaskClient, who: dict[str, Any], event_id: int, project_id: int) -> str:
+    """Offset the accounted event from `project_id` and pay it in the sandbox; gives the order's number."""
+    order = client.post(
+        f"/api/v1/events/{event_id}/offset", json={"project_id": project_id}, headers=who["headers"]
+    ).json
+    number = order["order"]["out_trade_no"]
+    assert client.post(f"/api/v1/sandbox/orders/{number}/pay", headers=who["headers"]).status_code == 200
+    return number
