@@ -43,14 +43,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import redis
-import requests
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 from wechatpy.exceptions import WeChatClientException
 
 from models import ContentCheck, ContentStatus, Event, Order, Role, User, utcnow
 from models.database import read_session, unit_of_work
-from services.accounts.wechat_client import WeChatSettings, build_client
+from services.accounts.wechat_client import WeChatSettings, WeChatUnreachable, wxa_post
 from services.kernel.errors import ContentRefused
 from services.kernel.redis_store import get_redis
 
@@ -144,11 +143,11 @@ def label_words(label: int | None) -> str:
 def _ask(wechat: WeChatSettings, openid: str, text: str) -> tuple[str, int | None] | None:
     """WeChat's (suggest, label) for `text`, or None (logged) when it could not say; WeChat itself
     unwell (HTTP error, busy, unreachable) pauses the writers' calls for `RETRY_AFTER_S`."""
-    client = build_client(wechat)
     try:
-        answer = client.wxa._post(
+        answer = wxa_post(
+            wechat,
             "wxa/msg_sec_check",
-            data={"content": text, "version": 2, "scene": SCENE_PROFILE, "openid": openid},
+            {"content": text, "version": 2, "scene": SCENE_PROFILE, "openid": openid},
         )
     except WeChatClientException as error:
         if error.errcode == _V1_RISKY:
@@ -157,13 +156,10 @@ def _ask(wechat: WeChatSettings, openid: str, text: str) -> tuple[str, int | Non
         if error.errcode in (None, -1):  # an HTTP error, or "system busy"
             _mark_unavailable()
         return None
-    except (requests.RequestException, redis.RedisError, ValueError, KeyError) as error:
-        # The kind of failure only: a requests error's text holds the URL, and with it the access token.
-        log.warning("WeChat msgSecCheck unreachable (%s)", type(error).__name__)
+    except WeChatUnreachable as error:
+        log.warning("WeChat msgSecCheck unreachable (%s)", error.kind)
         _mark_unavailable()
         return None
-    finally:
-        client.close()
     result = answer.get("result") if isinstance(answer, dict) else None
     suggest = result.get("suggest") if isinstance(result, dict) else None
     if suggest not in ("pass", "review", "risky"):

@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import redis
-import requests
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -38,7 +36,7 @@ from wechatpy.exceptions import WeChatClientException
 from models import PhoneNumber, utcnow
 from models.database import read_session, unit_of_work
 from services.accounts.tokens import Principal
-from services.accounts.wechat_client import WeChatSettings, build_client
+from services.accounts.wechat_client import WeChatSettings, WeChatUnreachable, wxa_post
 from services.kernel.errors import InvalidPhoneCode, PermissionDenied, UpstreamError
 
 log = logging.getLogger(__name__)
@@ -146,22 +144,17 @@ def fetch_phone(code: str, wechat: WeChatSettings) -> Phone:
     code, `UpstreamError` (503) when WeChat cannot be reached or answers nonsense."""
     if wechat.sandbox_login:
         return sandbox_phone(code)
-    client = build_client(wechat)
     try:
-        result = client.wxa._post("wxa/business/getuserphonenumber", data={"code": code})
-        return _answer(result)
+        return _answer(wxa_post(wechat, "wxa/business/getuserphonenumber", {"code": code}))
     except WeChatClientException as error:
         if error.errcode in _REFUSED_CODES:
             message = _REFUSED_CODES[error.errcode]
             raise InvalidPhoneCode(message, errors={"code": [message]}) from error
         log.warning("WeChat getuserphonenumber failed: errcode=%s", error.errcode)
         raise UpstreamError(UNAVAILABLE) from error
-    except (requests.RequestException, redis.RedisError, ValueError, KeyError) as error:
-        # The kind of failure only: the URL carries the access token, the answer the number.
-        log.warning("WeChat getuserphonenumber unusable (%s)", type(error).__name__)
+    except (WeChatUnreachable, ValueError) as error:  # ValueError: an answer without a number
+        log.warning("WeChat getuserphonenumber unusable (%s)", getattr(error, "kind", "no number"))
         raise UpstreamError(UNAVAILABLE) from error
-    finally:
-        client.close()
 
 
 # -- the user's number ------------------------------------------------------------------------------

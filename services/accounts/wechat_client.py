@@ -108,6 +108,38 @@ def build_client(settings: WeChatSettings) -> MiniProgramClient:
     )
 
 
+class WeChatUnreachable(Exception):
+    """WeChat (or Redis, which holds the access token) could not be asked, or answered nonsense.
+
+    `kind` is the failure's class name and all that may be logged: a requests error's text holds the
+    URL, whose query carries the access token (or the app secret, or a user's login code)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+# What a call to WeChat raises when it never got a usable answer (ValueError: not JSON).
+_TRANSPORT_ERRORS = (requests.RequestException, redis.RedisError, ValueError, KeyError)
+
+
+def wxa_post(via: WeChatSettings | MiniProgramClient, path: str, data: dict[str, Any]) -> Any:
+    """POST `data` to the mini-program API `path` through wechatpy, with the shared access token.
+
+    WeChat's refusals (an errcode) come back as wechatpy's `WeChatClientException` for the caller
+    to read; failing to reach WeChat raises `WeChatUnreachable`. `via` is the settings to make a
+    client from for this one call (closed after it), or a client to reuse for a batch of calls.
+    """
+    client = via if isinstance(via, MiniProgramClient) else build_client(via)
+    try:
+        return client.wxa._post(path, data=data)
+    except _TRANSPORT_ERRORS as error:
+        raise WeChatUnreachable(type(error).__name__) from error
+    finally:
+        if client is not via:
+            client.close()
+
+
 def sandbox_session(code: str) -> SessionInfo:
     """The demo's stand-in for code2Session: a stable openid and session key derived from the code."""
     digest = hashlib.sha256(b"sandbox-login:" + code.encode()).digest()
@@ -134,7 +166,7 @@ def code_to_session(code: str, settings: WeChatSettings) -> SessionInfo:
             raise InvalidLoginCode(message, errors={"code": [message]}) from exc
         log.warning("WeChat code2Session failed: errcode=%s errmsg=%s", exc.errcode, exc.errmsg)
         raise UpstreamError("WeChat login is unavailable; retry shortly.") from exc
-    except (requests.RequestException, redis.RedisError, ValueError, KeyError) as exc:
+    except _TRANSPORT_ERRORS as exc:
         # The kind of failure only: a requests error's text holds the URL, whose query carries the
         # app secret (access token fetch) or the user's login code (code2Session).
         log.warning("WeChat code2Session unreachable: %s", type(exc).__name__)

@@ -30,7 +30,7 @@ from PIL import Image, UnidentifiedImageError
 from qrcode.constants import ERROR_CORRECT_M
 from wechatpy.exceptions import WeChatClientException
 
-from services.accounts.wechat_client import WeChatSettings, build_client
+from services.accounts.wechat_client import WeChatSettings, WeChatUnreachable, wxa_post
 from services.kernel.redis_store import get_redis
 
 log = logging.getLogger(__name__)
@@ -162,13 +162,13 @@ def _mini_program_code(
 
 def _fetch(settings: ShareCodeSettings, wechat: WeChatSettings, page: str, code: str) -> bytes | None:
     """Ask WeChat for the code (its image re-encoded as PNG); None, logged, when WeChat fails."""
-    client = build_client(wechat)
     try:
         # wechatpy 1.8's get_wxa_code_unlimited sends neither check_path nor env_version (WeChat added
         # them later), so the same call through the wxa API's own post, with both.
-        answer = client.wxa._post(
+        answer = wxa_post(
+            wechat,
             "wxa/getwxacodeunlimit",
-            data={
+            {
                 "scene": code,
                 "page": page,
                 "width": CODE_WIDTH_PX,
@@ -190,15 +190,8 @@ def _fetch(settings: ShareCodeSettings, wechat: WeChatSettings, page: str, code:
             error.errcode,
             error.errmsg,
         )
-    except (
-        requests.RequestException,
-        redis.RedisError,
-        UnidentifiedImageError,
-        OSError,
-        ValueError,
-    ) as error:
-        # The kind of failure only: a requests error's text holds the URL, and with it the access token.
+    except WeChatUnreachable as error:
+        log.warning("WeChat getwxacodeunlimit unusable (%s); printing a QR code", error.kind)
+    except (UnidentifiedImageError, OSError, ValueError) as error:  # not an image we can read
         log.warning("WeChat getwxacodeunlimit unusable (%s); printing a QR code", type(error).__name__)
-    finally:
-        client.close()
     return None

@@ -24,11 +24,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-import requests
 from wechatpy.exceptions import WeChatClientException
 
-from services.accounts.wechat_client import MiniProgramClient
+from services.accounts.wechat_client import MiniProgramClient, WeChatUnreachable, wxa_post
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +71,12 @@ def send(
     if page:
         body["page"] = page
     try:
-        client.wxa._post(SEND_PATH, data=body)
+        wxa_post(client, SEND_PATH, body)
     except WeChatClientException as error:
         return _refused_by_wechat(error)
-    except (requests.RequestException, redis.RedisError, ValueError) as error:
-        log.warning("WeChat subscribeMessage.send unreachable (%s); tried again later", type(error).__name__)
-        return Answer(Verdict.RETRY, None, type(error).__name__)
+    except WeChatUnreachable as error:
+        log.warning("WeChat subscribeMessage.send unreachable (%s); tried again later", error.kind)
+        return Answer(Verdict.RETRY, None, error.kind)
     return Answer(Verdict.SENT, 0)
 
 
